@@ -1,0 +1,215 @@
+"""The ``csqa`` command line. Errors become one clear message on stderr and an exit code.
+
+Exit codes: 0 success; 1 internal error (a bug); 2 usage or configuration error;
+3 input rejected (one or more files rejected whole, the rest loaded); 4 warehouse error
+(cannot open, locked, rolled back); 5 a data test failed (``csqa check``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .errors import (
+    EXIT_INPUT_REJECTED,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_USAGE,
+    CsqaError,
+)
+
+log = logging.getLogger("csqa")
+
+EPILOG = """exit codes:
+  0  success (rows may have been quarantined: see the summary)
+  1  internal error (a bug in csqa)
+  2  usage or configuration error
+  3  input rejected: one or more files rejected whole (the others loaded)
+  4  warehouse error: cannot open, locked by another process, or rolled back
+  5  a data test failed (csqa check)
+
+environment: CSQA_DB (warehouse path), CSQA_CONFIG (config file), CSQA_PSEUDONYM_KEY (HMAC key)"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 on usage errors, as we document
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"csqa: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="warehouse file (default: $CSQA_DB or data/csqa.duckdb)")
+    p.add_argument("--config", help="TOML config file (default: $CSQA_CONFIG or ./csqa.toml)")
+    p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(prog="csqa", description="Customer-service quality analytics.", epilog=EPILOG,
+                     formatter_class=fmt)
+    parser.add_argument("--version", action="version", version=f"csqa {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    g = sub.add_parser("generate", help="write a realistic sample data set", epilog=EPILOG, formatter_class=fmt,
+                       description="Write interactions, messages, CSAT surveys and FAQ articles into a folder, "
+                                   "deterministically for a seed.")
+    g.add_argument("--out", required=True, help="output folder")
+    g.add_argument("--interactions", type=int, default=20_000, help="number of interactions (default 20000)")
+    g.add_argument("--days", type=int, default=56, help="days of history (default 56)")
+    g.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    g.add_argument("--dirty-rate", type=float, default=0.0,
+                   help="share of rows given a fault the validation must catch (default 0)")
+    g.add_argument("--end", default="2026-11-24", help="last day of data, YYYY-MM-DD (default 2026-11-24)")
+    g.add_argument("--format", choices=["csv", "jsonl", "parquet"], default="csv", help="file format (default csv)")
+    g.add_argument("--no-messages", action="store_true", help="do not write message events")
+    g.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
+    g.add_argument("-v", "--verbose", action="store_true")
+
+    ld = sub.add_parser("load", help="validate and load files into the warehouse", epilog=EPILOG,
+                        formatter_class=fmt,
+                        description="Load files or folders (CSV, JSONL, Parquet) into the DuckDB warehouse in "
+                                    "one transaction. Bad rows go to audit.quarantine; a file already loaded "
+                                    "(same sha256) is skipped.")
+    ld.add_argument("paths", nargs="+", help="files or folders")
+    ld.add_argument("--force", action="store_true", help="reload files already loaded")
+    _common(ld)
+
+    st = sub.add_parser("status", help="what is in the warehouse", epilog=EPILOG, formatter_class=fmt)
+    _common(st)
+    st.add_argument("--batches", type=int, default=10, help="how many recent batch rows to show")
+
+    ck = sub.add_parser("check", help="run the data tests in sql/tests against a warehouse", epilog=EPILOG,
+                        formatter_class=fmt)
+    _common(ck)
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _cmd_generate(args) -> int:
+    from .generate import generate
+
+    if args.interactions < 1 or args.days < 1 or not 0 <= args.dirty_rate <= 1:
+        raise _usage("--interactions and --days must be positive, --dirty-rate between 0 and 1")
+    written = generate(Path(args.out), n=args.interactions, days=args.days, seed=args.seed,
+                       dirty_rate=args.dirty_rate, end=args.end, fmt=args.format,
+                       messages=not args.no_messages)
+    if args.json:
+        print(json.dumps({"out": args.out, "files": written}))
+    else:
+        for name, rows in written.items():
+            print(f"{rows:>10,}  {Path(args.out) / name}")
+    return EXIT_OK
+
+
+def _usage(msg: str) -> CsqaError:
+    from .errors import UsageError
+
+    return UsageError(msg)
+
+
+def _db(args, config) -> Path:
+    from .warehouse import resolve_db_path
+
+    return resolve_db_path(args.db, config.warehouse.path)
+
+
+def _cmd_load(args) -> int:
+    from .config import load_config
+    from .load import load
+
+    config = load_config(args.config)
+    summary = load(args.paths, _db(args, config), config, force=args.force)
+    data = summary.as_dict()
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, default=str))
+    else:
+        for f in summary.files:
+            line = f"{f.status:<9} {f.source_file}"
+            if f.status == "loaded":
+                line += (f"  [{f.entity}] read {f.rows_read:,} loaded {f.rows_loaded:,} "
+                         f"quarantined {f.rows_quarantined:,} duplicate {f.rows_duplicate:,}")
+            elif f.error:
+                line += f"  {f.error}"
+            print(line)
+        print(f"batch {data['batch_id']}: {data['rows_loaded']:,} rows loaded, "
+              f"{data['rows_quarantined']:,} quarantined, {data['rows_duplicate']:,} duplicate, "
+              f"{data['files_rejected']} file(s) rejected, {data['files_skipped']} skipped "
+              f"in {data['seconds']:.1f}s -> {data['db']}")
+    return EXIT_INPUT_REJECTED if data["files_rejected"] else EXIT_OK
+
+
+def _cmd_status(args) -> int:
+    from .config import load_config
+    from .status import status
+
+    config = load_config(args.config)
+    info = status(_db(args, config), batches=args.batches)
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, default=str))
+    else:
+        from .status import render
+
+        print(render(info))
+    return EXIT_OK
+
+
+def _cmd_check(args) -> int:
+    from .checks import run_checks
+    from .config import load_config
+    from .errors import CheckFailed
+
+    config = load_config(args.config)
+    results = run_checks(_db(args, config))
+    failed = [r for r in results if r["failing_rows"]]
+    if args.json:
+        print(json.dumps({"tests": len(results), "failed": len(failed), "results": results}))
+    else:
+        for r in results:
+            print(f"{'FAIL' if r['failing_rows'] else 'ok  '}  {r['test']}  ({r['failing_rows']} rows)")
+        print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise CheckFailed(f"{len(failed)} data test(s) failed: {', '.join(r['test'] for r in failed)}")
+    return EXIT_OK
+
+
+COMMANDS = {"generate": _cmd_generate, "load": _cmd_load, "status": _cmd_status, "check": _cmd_check}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(getattr(args, "verbose", False))
+    try:
+        code = COMMANDS[args.command](args)
+    except CsqaError as e:
+        sys.stderr.write(f"csqa: {e.title}\n{e}\n")
+        if getattr(args, "json", False):
+            print(json.dumps({"error": str(e), "title": e.title, "exit_code": e.exit_code}))
+        return e.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("csqa: interrupted; nothing was committed from the running batch\n")
+        return 130
+    except Exception:
+        sys.stderr.write(
+            "csqa: internal error (a bug in csqa; please report it with the lines below)\n"
+            + traceback.format_exc(limit=-3)
+        )
+        return EXIT_INTERNAL
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""The data contract: one pandera ``DataFrameModel`` per source entity.
+
+These models are the contract and its documentation (docs/DATA_CONTRACT.md is written from
+them). They validate *typed* frames: :mod:`pipeline.read` has already turned text into
+timestamps (UTC), booleans and integers, recording anything it could not parse.
+Values that depend on configuration (channels, priorities, statuses) are added by
+:func:`schema_for`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from .config import Config
+
+UTC_TS = {"dtype_kwargs": {"unit": "us", "tz": "UTC"}}
+ID_PATTERN = r"^[^\s].{0,127}$"  # ids: non-empty, no leading blank, at most 128 characters
+LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"  # BCP-47 subset: zh-CN, en, pt-BR, yue-Hant-HK
+REGION_PATTERN = r"^[A-Z]{2}$"  # ISO 3166-1 alpha-2
+SENDER_ROLES = ["customer", "agent", "bot", "system"]
+ARTICLE_STATUSES = ["draft", "published", "archived"]
+
+TS = pd.DatetimeTZDtype
+
+
+class Interaction(pa.DataFrameModel):
+    """One row per conversation / contact, on any channel.
+
+    Cross-column checks pass when an operand is null: the operand's own ``not_nullable``
+    check reports that row, so one fault is reported once.
+    """
+
+    interaction_id: Series[str] = pa.Field(str_matches=ID_PATTERN)
+    channel: Series[str]  # isin(config channels), added by schema_for
+    created_at: Series[TS] = pa.Field(**UTC_TS)
+    first_response_at: Series[TS] = pa.Field(nullable=True, **UTC_TS)
+    resolved_at: Series[TS] = pa.Field(nullable=True, **UTC_TS)
+    status: Series[str]  # isin(contract.statuses)
+    priority: Series[str]  # isin(contract.priorities)
+    customer_id: Series[str] = pa.Field(str_matches=ID_PATTERN)
+    agent_id: Series[str] = pa.Field(nullable=True)
+    team: Series[str] = pa.Field(nullable=True)
+    language: Series[str] = pa.Field(str_matches=LANGUAGE_PATTERN)
+    region: Series[str] = pa.Field(nullable=True, str_matches=REGION_PATTERN)
+    topic: Series[str] = pa.Field(nullable=True, str_matches=r"^[a-z0-9_]{1,64}$")
+    subject: Series[str] = pa.Field(nullable=True)
+    first_message: Series[str] = pa.Field(nullable=True)
+    handled_by_bot: Series[pd.BooleanDtype]
+    reopen_count: Series[pd.Int64Dtype] = pa.Field(ge=0, le=1000)
+    updated_at: Series[TS] = pa.Field(**UTC_TS)
+
+    @pa.dataframe_check
+    def first_response_not_before_creation(cls, df: pd.DataFrame) -> Series[bool]:
+        ok = df.first_response_at.isna() | df.created_at.isna() | (df.first_response_at >= df.created_at)
+        return ok.astype(bool)
+
+    @pa.dataframe_check
+    def resolution_not_before_creation(cls, df: pd.DataFrame) -> Series[bool]:
+        ok = df.resolved_at.isna() | df.created_at.isna() | (df.resolved_at >= df.created_at)
+        return ok.astype(bool)
+
+    @pa.dataframe_check
+    def resolved_status_has_resolution_time(cls, df: pd.DataFrame) -> Series[bool]:
+        return (~df.status.isin(["resolved", "closed"]) | df.resolved_at.notna()).astype(bool)
+
+    @pa.dataframe_check
+    def updated_not_before_creation(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df.updated_at.isna() | df.created_at.isna() | (df.updated_at >= df.created_at)).astype(bool)
+
+    class Config:
+        strict = "filter"
+        name = "interactions"
+
+
+class Message(pa.DataFrameModel):
+    """One row per message event in a conversation (optional: only when transcripts exist)."""
+
+    message_id: Series[str] = pa.Field(str_matches=ID_PATTERN)
+    interaction_id: Series[str] = pa.Field(str_matches=ID_PATTERN)
+    sender_role: Series[str] = pa.Field(isin=SENDER_ROLES)
+    sent_at: Series[TS] = pa.Field(**UTC_TS)
+    is_public: Series[pd.BooleanDtype]
+    text: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = "filter"
+        name = "messages"
+
+
+class CsatSurvey(pa.DataFrameModel):
+    """One row per satisfaction survey sent about an interaction."""
+
+    survey_id: Series[str] = pa.Field(str_matches=ID_PATTERN)
+    interaction_id: Series[str] = pa.Field(str_matches=ID_PATTERN)
+    sent_at: Series[TS] = pa.Field(**UTC_TS)
+    responded_at: Series[TS] = pa.Field(nullable=True, **UTC_TS)
+    score: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1, le=5)
+    comment: Series[str] = pa.Field(nullable=True)
+
+    @pa.dataframe_check
+    def response_not_before_sending(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df.responded_at.isna() | df.sent_at.isna() | (df.responded_at >= df.sent_at)).astype(bool)
+
+    @pa.dataframe_check
+    def score_needs_response_time(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df.score.isna() | df.responded_at.notna()).astype(bool)
+
+    class Config:
+        strict = "filter"
+        name = "csat_surveys"
+
+
+class FaqArticle(pa.DataFrameModel):
+    """One row per help-centre article in one language."""
+
+    article_id: Series[str] = pa.Field(str_matches=ID_PATTERN)
+    topic: Series[str] = pa.Field(str_matches=r"^[a-z0-9_]{1,64}$")
+    language: Series[str] = pa.Field(str_matches=LANGUAGE_PATTERN)
+    title: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 500})
+    body: Series[str] = pa.Field(nullable=True)
+    status: Series[str] = pa.Field(isin=ARTICLE_STATUSES)
+    published_at: Series[TS] = pa.Field(nullable=True, **UTC_TS)
+    updated_at: Series[TS] = pa.Field(**UTC_TS)
+
+    @pa.dataframe_check
+    def published_article_has_publication_time(cls, df: pd.DataFrame) -> Series[bool]:
+        return ((df.status != "published") | df.published_at.notna()).astype(bool)
+
+    class Config:
+        strict = "filter"
+        name = "faq_articles"
+
+
+MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "interactions": Interaction,
+    "messages": Message,
+    "csat_surveys": CsatSurvey,
+    "faq_articles": FaqArticle,
+}
+
+# The natural key each entity upserts on, and the column whose newest value wins.
+KEYS = {
+    "interactions": ("interaction_id", "updated_at"),
+    "messages": ("message_id", None),  # message events are immutable: the first one stored stays
+    "csat_surveys": ("survey_id", "updated_at"),  # updated_at := coalesce(responded_at, sent_at)
+    "faq_articles": ("article_id", "updated_at"),
+}
+
+# Columns of free text written by customers: redacted before anything is stored.
+FREE_TEXT = {
+    "interactions": ("subject", "first_message"),
+    "messages": ("text",),
+    "csat_surveys": ("comment",),
+    "faq_articles": (),
+}
+
+# Columns each cross-column check reads: a failure is reported against these.
+CROSS_CHECK_COLUMNS = {
+    "first_response_not_before_creation": ("created_at", "first_response_at"),
+    "resolution_not_before_creation": ("created_at", "resolved_at"),
+    "resolved_status_has_resolution_time": ("status", "resolved_at"),
+    "updated_not_before_creation": ("created_at", "updated_at"),
+    "response_not_before_sending": ("sent_at", "responded_at"),
+    "score_needs_response_time": ("score", "responded_at"),
+    "published_article_has_publication_time": ("status", "published_at"),
+}
+
+
+def column_types(entity: str) -> dict[str, str]:
+    """Column -> one of 'str', 'ts', 'bool', 'int', in contract order."""
+    schema = MODELS[entity].to_schema()
+    out = {}
+    for name, col in schema.columns.items():
+        d = str(col.dtype)
+        out[name] = (
+            "ts" if d.startswith("datetime64") else
+            "bool" if d == "boolean" else
+            "int" if d == "Int64" else "str"
+        )
+    return out
+
+
+# Columns a file may leave out, and the value they then take (noted in the batch's audit row).
+DEFAULTS = {
+    "interactions": {"handled_by_bot": "false", "reopen_count": "0"},
+    "messages": {"is_public": "true"},
+    "csat_surveys": {},
+    "faq_articles": {},
+}
+# Columns derived from others when a file leaves them out (see read.derive_missing).
+DERIVED = {"interactions": ("updated_at",), "faq_articles": ("updated_at",)}
+
+
+def required_columns(entity: str) -> list[str]:
+    """Columns a file must have: the non-nullable ones that can be neither defaulted nor derived."""
+    schema = MODELS[entity].to_schema()
+    optional = set(DEFAULTS[entity]) | set(DERIVED.get(entity, ()))
+    return [n for n, c in schema.columns.items() if not c.nullable and n not in optional]
+
+
+def schema_for(entity: str, config: Config) -> pa.DataFrameSchema:
+    """The entity's schema with the configured value sets added."""
+    schema = MODELS[entity].to_schema()
+    extra: dict[str, list] = {}
+    if entity == "interactions":
+        extra = {
+            "channel": list(config.channels),
+            "status": list(config.contract.statuses),
+            "priority": list(config.contract.priorities),
+        }
+    for col, allowed in extra.items():
+        checks = [*schema.columns[col].checks, pa.Check.isin(allowed)]
+        schema = schema.update_column(col, checks=checks)
+    return schema

@@ -1,0 +1,307 @@
+"""``csqa load``: read, validate and upsert files into the warehouse, one transaction per batch.
+
+A *batch* is one run of ``csqa load`` over one or more files. Each file is read and validated
+on its own into temporary staging tables (a file-level problem rejects that file only); then
+one transaction upserts every entity, writes the quarantine and the audit rows and refreshes
+the marts. Readers see the batch whole or not at all.
+
+Upsert rules (documented in docs/DATA_CONTRACT.md):
+- interactions, faq_articles: the row with the newest ``updated_at`` wins; a tie keeps the stored row.
+- csat_surveys: the newest ``coalesce(responded_at, sent_at)`` wins, so an answer arriving
+  days later replaces the unanswered survey.
+- messages: immutable events; the first stored copy stays.
+- Within a batch, ties break on the later file (in the order given, folders sorted by name)
+  and then on the later record in the file.
+- Every input record is counted once: loaded (it inserted or changed a row), quarantined (it
+  failed a check), or duplicate (an equal or newer version exists).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import marts
+from .config import Config
+from .contract import KEYS, MODELS
+from .errors import InputFileError, UsageError, WarehouseError
+from .privacy import pseudonym_key
+from .read import SUPPORTED_SUFFIXES, inspect, iter_chunks, sha256_of
+from .validate import validate_chunk
+from .warehouse import open_warehouse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FileResult:
+    source_file: str
+    status: str  # loaded | rejected | skipped
+    entity: str | None = None
+    sha256: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+
+@dataclass
+class LoadSummary:
+    batch_id: int | None
+    db: str
+    files: list[FileResult]
+    seconds: float = 0.0
+    marts_seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    def as_dict(self) -> dict:
+        return {
+            "batch_id": self.batch_id,
+            "db": self.db,
+            "files_loaded": self.count("loaded"),
+            "files_rejected": self.count("rejected"),
+            "files_skipped": self.count("skipped"),
+            "rows_read": sum(f.rows_read for f in self.files),
+            "rows_loaded": sum(f.rows_loaded for f in self.files),
+            "rows_quarantined": sum(f.rows_quarantined for f in self.files),
+            "rows_duplicate": sum(f.rows_duplicate for f in self.files),
+            "seconds": round(self.seconds, 3),
+            "marts_seconds": round(self.marts_seconds, 3),
+            "files": [
+                {k: v for k, v in asdict(f).items() if k not in ("started_at", "finished_at")}
+                for f in self.files
+            ],
+        }
+
+
+def expand_paths(paths: list[str | Path]) -> list[Path]:
+    """Files as given; folders expand to their supported files (recursively), sorted by path."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise UsageError(f"{p}: no such file or folder")
+    seen: set[Path] = set()
+    unique = []
+    for f in out:
+        r = f.resolve()
+        if r not in seen:
+            seen.add(r)
+            unique.append(f)
+    return unique
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _Progress:
+    def __init__(self, total_files: int) -> None:
+        self.on = sys.stderr.isatty()
+        self.total = total_files
+        self.rows = 0
+
+    def update(self, i: int, name: str, rows: int) -> None:
+        self.rows += rows
+        if self.on:
+            sys.stderr.write(f"\r[{i}/{self.total}] {name[:40]:<40} {self.rows:>12,} rows")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.on:
+            sys.stderr.write("\n")
+
+
+def _stage_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for entity in MODELS:
+        con.execute(
+            f"create or replace temp table stage_{entity} as "
+            f"select * exclude (_batch_id, _source_file), 0::integer as _file_seq from raw.{entity} limit 0"
+        )
+    con.execute(
+        "create or replace temp table stage_quarantine as "
+        "select * exclude (batch_id, source_file), 0::integer as _file_seq from audit.quarantine limit 0"
+    )
+    con.execute("create or replace temp table batch_files (_file_seq integer, source_file varchar)")
+
+
+def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key: bytes, progress, idx) -> None:
+    spec = inspect(path, config)
+    res.entity = spec.entity
+    try:
+        for chunk in iter_chunks(spec):
+            v = validate_chunk(spec, chunk, config, key)
+            res.rows_read += v.rows_read
+            res.rows_quarantined += v.rows_bad
+            good = v.good
+            if spec.entity == "csat_surveys":
+                good["updated_at"] = good["responded_at"].fillna(good["sent_at"])
+            if len(good):
+                good["_file_seq"] = seq
+                con.register("_chunk", good)
+                con.execute(f"insert into stage_{spec.entity} by name select * from _chunk")
+                con.unregister("_chunk")
+            if len(v.failures):
+                q = v.failures.assign(entity=spec.entity, _file_seq=seq)
+                con.register("_q", q)
+                con.execute("insert into stage_quarantine by name select * from _q")
+                con.unregister("_q")
+            progress.update(idx, path.name, v.rows_read)
+    except InputFileError:
+        for entity in MODELS:
+            con.execute(f"delete from stage_{entity} where _file_seq = ?", [seq])
+        con.execute("delete from stage_quarantine where _file_seq = ?", [seq])
+        raise
+    finally:
+        res.notes = list(spec.notes)
+    if res.rows_read == 0:
+        res.notes.append("no data rows")
+
+
+def _upsert(con, entity: str, batch_id: int, force: bool) -> dict[int, int]:
+    key, order = KEYS[entity]
+    cols = [c for c, _ in con.execute(
+        f"select column_name, 1 from duckdb_columns() where schema_name='raw' and table_name='{entity}'"
+    ).fetchall()]
+    if order is None:
+        rank = "order by _file_seq, _row_number"
+        newer = f"not exists (select 1 from raw.{entity} r where r.{key} = c.{key})"
+    else:
+        rank = f"order by {order} desc, _file_seq desc, _row_number desc"
+        cmp = ">" if force else ">="
+        newer = f"not exists (select 1 from raw.{entity} r where r.{key} = c.{key} and r.{order} {cmp} c.{order})"
+    con.execute(
+        f"""create or replace temp table winners as
+            with ranked as (
+                select *, row_number() over (partition by {key} {rank}) as _rn from stage_{entity}
+            )
+            select c.* exclude (_rn) from ranked c where c._rn = 1 and {newer}"""
+    )
+    con.execute(f"delete from raw.{entity} where {key} in (select {key} from winners)")
+    select_cols = ", ".join(
+        f"{batch_id}::bigint as _batch_id" if c == "_batch_id" else
+        "f.source_file as _source_file" if c == "_source_file" else f"w.{c}"
+        for c in cols
+    )
+    con.execute(
+        f"insert into raw.{entity} ({', '.join(cols)}) select {select_cols} "
+        f"from winners w join batch_files f using (_file_seq)"
+    )
+    counts = dict(con.execute("select _file_seq, count(*) from winners group by 1").fetchall())
+    con.execute("drop table winners")
+    return counts
+
+
+def load(paths: list[str | Path], db: str | Path, config: Config, *, force: bool = False) -> LoadSummary:
+    t0 = time.perf_counter()
+    files = expand_paths(paths)
+    if not files:
+        raise UsageError(f"no input files found in {', '.join(map(str, paths))}")
+    con = open_warehouse(db)
+    try:
+        return _load(con, files, db, config, force, t0)
+    finally:
+        con.close()
+
+
+def _load(con, files: list[Path], db, config: Config, force: bool, t0: float) -> LoadSummary:
+    key = pseudonym_key(db, config.privacy.key_env) if config.privacy.pseudonymise_customer_id else None
+    _stage_tables(con)
+    loaded_shas = {r[0] for r in con.execute(
+        "select sha256 from audit.load_batches where status = 'loaded' and sha256 is not null").fetchall()}
+    results: list[FileResult] = []
+    progress = _Progress(len(files))
+    batch_shas: set[str] = set()
+    for seq, path in enumerate(files, start=1):
+        res = FileResult(source_file=str(path), status="loaded", started_at=_now())
+        results.append(res)
+        try:
+            res.sha256 = sha256_of(path)
+        except OSError as e:
+            res.status, res.error, res.finished_at = "rejected", f"{path.name}: cannot read ({e})", _now()
+            continue
+        if res.sha256 in batch_shas or (res.sha256 in loaded_shas and not force):
+            res.status = "skipped"
+            res.notes.append("already loaded (same sha256); use --force to reload")
+            res.finished_at = _now()
+            continue
+        batch_shas.add(res.sha256)
+        con.execute("insert into batch_files values (?, ?)", [seq, str(path)])
+        try:
+            _stage_file(con, seq, res, path, config, key, progress, seq)
+        except InputFileError as e:
+            res.status, res.error = "rejected", str(e)
+            res.rows_read = res.rows_quarantined = 0
+            log.warning("rejected %s: %s", path, e)
+        res.finished_at = _now()
+    progress.close()
+    summary = LoadSummary(batch_id=None, db=str(db), files=results)
+    to_record = [r for r in results if r.status != "skipped"]
+    if not to_record:
+        summary.seconds = time.perf_counter() - t0
+        return summary
+    seq_of = {str(p): i for i, p in enumerate(files, start=1)}
+    try:
+        con.execute("begin transaction")
+        batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from audit.load_batches").fetchone()[0]
+        summary.batch_id = batch_id
+        changed: dict[str, int] = {}
+        for entity in MODELS:
+            staged = con.execute(f"select count(*) from stage_{entity}").fetchone()[0]
+            if not staged:
+                continue
+            counts = _upsert(con, entity, batch_id, force)
+            changed[entity] = sum(counts.values())
+            for r in results:
+                if r.status == "loaded" and r.entity == entity:
+                    r.rows_loaded = counts.get(seq_of[r.source_file], 0)
+        for r in results:
+            if r.status == "loaded":
+                r.rows_duplicate = r.rows_read - r.rows_loaded - r.rows_quarantined
+        con.execute(
+            """insert into audit.quarantine
+               select ?, f.source_file, q.entity, q.row_number, q.column_name, q.check_name,
+                      q.failing_value, q.raw_row
+               from stage_quarantine q join batch_files f using (_file_seq)
+               order by q._file_seq, q.row_number""",
+            [batch_id],
+        )
+        rows = [
+            (batch_id, r.source_file, r.sha256, r.entity, r.started_at, r.finished_at, r.status,
+             r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_duplicate, r.error,
+             "; ".join(r.notes) or None)
+            for r in to_record
+        ]
+        con.executemany("insert into audit.load_batches values (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        tm = time.perf_counter()
+        marts.refresh(con, config, changed)
+        summary.marts_seconds = time.perf_counter() - tm
+        con.execute("commit")
+    except duckdb.Error as e:
+        con.execute("rollback")
+        raise WarehouseError(f"the batch could not be written and was rolled back: {e}") from e
+    except BaseException:
+        con.execute("rollback")
+        raise
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def frame(con, sql: str, params: list | None = None) -> pd.DataFrame:
+    return con.execute(sql, params or []).df()

@@ -1,0 +1,151 @@
+"""Privacy: redact personal data from free text and pseudonymise customer ids.
+
+Runs on every free-text column (see ``contract.FREE_TEXT``) before a value is validated,
+quarantined or stored, so nothing a customer typed reaches the warehouse unredacted.
+
+Each match is replaced by a typed placeholder:
+
+=================  ==============================================================
+placeholder        what it catches
+=================  ==============================================================
+``[EMAIL]``        e-mail addresses
+``[WALLET]``       ETH (0x + 40 hex), BTC (legacy 1…/3…, bech32 bc1…), TRON (T + 33 base58)
+``[IP]``           IPv4 addresses (each octet 0–255)
+``[CN_ID]``        18-character Chinese resident ID numbers with a valid birth date and checksum
+``[CARD]``         bank card numbers, 13–19 digits (spaces or dashes allowed) passing Luhn
+``[PHONE]``        mainland China mobiles (1[3-9]x, optional +86) and international +CC numbers
+=================  ==============================================================
+
+Look-alikes left alone: transaction hashes (0x + 64 hex), order numbers that fail the ID
+checksum or Luhn, amounts, dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_B58 = "1-9A-HJ-NP-Za-km-z"
+_NOT_ALNUM_BEFORE = r"(?<![0-9A-Za-z])"
+_NOT_ALNUM_AFTER = r"(?![0-9A-Za-z])"
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}")
+WALLET = re.compile(
+    _NOT_ALNUM_BEFORE
+    + r"(?:0x[0-9a-fA-F]{40}|bc1[02-9ac-hj-np-z]{38,58}|[13]["
+    + _B58
+    + r"]{25,34}|T["
+    + _B58
+    + r"]{33})"
+    + _NOT_ALNUM_AFTER
+)
+IPV4 = re.compile(
+    r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"
+)
+CN_ID = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
+CARD = re.compile(r"(?<![\d+-])\d(?:[ -]?\d){12,18}(?![\d-])")
+PHONE = re.compile(
+    r"(?<![\d+])(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?!\d)"  # CN mobile, 1xx xxxx xxxx
+    r"|(?<![\d+])(?:\+|00)[1-9]\d{0,2}[ -]?\(?\d{1,4}\)?(?:[ -]?\d){5,11}(?!\d)"  # international
+)
+# A cheap RE2 pre-filter: rows matching none of these hold nothing to redact.
+CANDIDATE = r"@|\d{6}|\d{3,4}[ -]\d{3,4}|0x[0-9a-fA-F]{40}|bc1|[13T][1-9A-HJ-NP-Za-km-z]{25}|\d\.\d{1,3}\.\d|\+\d"
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def valid_cn_id(s: str) -> bool:
+    s = s.upper()
+    if len(s) != 18 or not s[:17].isdigit():
+        return False
+    try:
+        dt.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
+    except ValueError:
+        return False
+    if not 1900 <= int(s[6:10]) <= 2100:
+        return False
+    total = sum(int(c) * w for c, w in zip(s[:17], _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11] == s[17]
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def _sub_id(m: re.Match) -> str:
+    return "[CN_ID]" if valid_cn_id(m.group(0)) else m.group(0)
+
+
+def _sub_card(m: re.Match) -> str:
+    digits = re.sub(r"\D", "", m.group(0))
+    return "[CARD]" if 13 <= len(digits) <= 19 and luhn_ok(digits) else m.group(0)
+
+
+def redact_text(text: str) -> str:
+    """Redact one string (the order matters: e-mails before phones, IDs before cards)."""
+    text = EMAIL.sub("[EMAIL]", text)
+    text = WALLET.sub("[WALLET]", text)
+    text = IPV4.sub("[IP]", text)
+    text = CN_ID.sub(_sub_id, text)
+    text = CARD.sub(_sub_card, text)
+    return PHONE.sub("[PHONE]", text)
+
+
+def redact_series(s: pd.Series) -> pd.Series:
+    """Redact a column of text. Rows that hold no candidate are skipped by a vectorised pre-filter."""
+    if s.empty:
+        return s
+    arr = pa.array(s.astype("string[pyarrow]"), type=pa.large_string(), from_pandas=True)
+    mask = pc.fill_null(pc.match_substring_regex(arr, CANDIDATE), False).to_numpy(zero_copy_only=False)
+    if not mask.any():
+        return s
+    out = s.copy()
+    idx = s.index[mask]
+    out.loc[idx] = [redact_text(v) for v in s.loc[idx].tolist()]
+    return out
+
+
+def pseudonym_key(db_path: str | Path | None, env_name: str) -> bytes:
+    """The HMAC key: from the environment, else a key file beside the warehouse (created once)."""
+    env = os.environ.get(env_name)
+    if env:
+        return env.encode()
+    base = Path(db_path) if db_path else Path("data/csqa.duckdb")
+    key_file = base.with_name(base.name + ".key")
+    if key_file.is_file():
+        return key_file.read_bytes().strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key
+
+
+def pseudonymise_series(s: pd.Series, key: bytes) -> pd.Series:
+    """Keyed hash (HMAC-SHA256, 20 hex chars, prefix 'c_'): stable for a key, not reversible without it."""
+    if s.empty:
+        return s
+    uniques = pd.unique(s.dropna())
+    mapping = {
+        v: "c_" + hmac.new(key, str(v).encode(), hashlib.sha256).hexdigest()[:20] for v in uniques
+    }
+    return s.map(mapping).astype(s.dtype)

@@ -1,0 +1,425 @@
+"""Reading input files: format, encoding, delimiter and entity detection, column mapping.
+
+Every reader yields :class:`RawChunk` objects: a frame of *text* columns (already renamed to the
+contract's names) plus the 1-based record number of each row in its file, and records that
+could not even be split into fields (wrong field count, unparsable JSON line). Turning text into
+types happens in :mod:`pipeline.validate`, so a bad value costs one row, never the file.
+
+What decides a file's entity, in order:
+1. a configured source whose ``match`` glob fits the file name and names an ``entity``;
+2. the file name: ``interaction|ticket|conversation|contact`` -> interactions,
+   ``message|transcript|event`` -> messages, ``csat|survey`` -> csat_surveys,
+   ``faq|article|help`` -> faq_articles;
+3. the columns: the one entity whose required columns are all present.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .config import Config, Source
+from .contract import DEFAULTS, MODELS, column_types, required_columns
+from .errors import InputFileError
+
+CHUNK_ROWS = 200_000
+SNIFF_BYTES = 1 << 20
+CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+SUPPORTED_SUFFIXES = CSV_SUFFIXES | JSONL_SUFFIXES | PARQUET_SUFFIXES
+DELIMITERS = [",", ";", "\t", "|"]
+NAME_HINTS = [
+    (re.compile(r"csat|survey", re.I), "csat_surveys"),
+    (re.compile(r"faq|article|help", re.I), "faq_articles"),
+    (re.compile(r"message|transcript|event", re.I), "messages"),
+    (re.compile(r"interaction|ticket|conversation|contact", re.I), "interactions"),
+]
+
+
+@dataclass
+class FileSpec:
+    path: Path
+    entity: str
+    fmt: str  # csv | jsonl | parquet
+    encoding: str | None  # for text formats
+    delimiter: str | None
+    timezone: str | None
+    mapping: dict[str, str]  # file column -> contract column
+    header: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RawChunk:
+    frame: pd.DataFrame  # contract columns, text (object/str) or, for Parquet timestamps, datetime
+    row_numbers: np.ndarray  # 1-based record number in the file, header excluded
+    malformed: list[tuple[int, str, str]]  # (row_number, check, text) records not split into fields
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def detect_format(path: Path, head: bytes) -> str:
+    suffix = path.suffix.lower()
+    if head.startswith(b"PAR1") or suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    raise InputFileError(
+        f"{path.name}: unsupported file type {suffix or '(no extension)'!r}; "
+        "csqa reads .csv/.tsv, .jsonl/.ndjson and .parquet"
+    )
+
+
+def detect_encoding(path: Path, head: bytes, configured: str) -> str:
+    """UTF-8 (with or without BOM) or GB18030; anything else is refused with the reason."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputFileError(f"{path.name}: the file is UTF-16; export it again as UTF-8 (or GB18030)")
+    if b"\x00" in head:
+        raise InputFileError(f"{path.name}: the file holds NUL bytes; it is binary, not a text table")
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    candidates = ["utf-8", "gb18030"] if configured == "auto" else [configured]
+    for enc in candidates:
+        try:
+            codecs.getincrementaldecoder(enc)().decode(head, final=False)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    raise InputFileError(
+        f"{path.name}: the text is neither {' nor '.join(c.upper() for c in candidates)}; "
+        "export it again as UTF-8"
+    )
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff")).lower()
+
+
+def build_mapping(header: list[str], source: Source | None, entity: str | None) -> dict[str, str]:
+    """File column -> contract column: the configured mapping first, then case/space-insensitive names."""
+    known = set()
+    for ent in [entity] if entity else list(MODELS):
+        known |= set(column_types(ent))
+    configured = source.columns if source else {}
+    mapping: dict[str, str] = {}
+    for col in header:
+        if col in configured:
+            mapping[col] = configured[col]
+        elif _normalise(col) in known:
+            mapping[col] = _normalise(col)
+    return mapping
+
+
+def detect_entity(path: Path, mapped_cols: set[str], source: Source | None) -> str:
+    if source and source.entity:
+        return source.entity
+    for pattern, entity in NAME_HINTS:
+        if pattern.search(path.stem):
+            return entity
+    fits = [e for e in MODELS if set(required_columns(e)) <= mapped_cols]
+    if len(fits) == 1:
+        return fits[0]
+    raise InputFileError(
+        f"{path.name}: cannot tell which entity the file holds: its name says nothing and "
+        f"its columns fit {', '.join(fits) if fits else 'none of them'}; name it after the entity "
+        "(e.g. interactions_2026-11-24.csv) or configure a [sources] entry"
+    )
+
+
+def _sniff_csv_header(path: Path, text: str, source: Source | None) -> tuple[str, list[str]]:
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise InputFileError(f"{path.name}: the file is empty (no header line)")
+    first = lines[0]
+    configured = source.delimiter if source else "auto"
+    options = DELIMITERS if configured == "auto" else [configured]
+    best: tuple[int, int, str, list[str]] | None = None
+    for d in options:
+        header = next(csv.reader([first], delimiter=d))
+        recognised = len(build_mapping(header, source, None))
+        key = (recognised, len(header), d, header)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    assert best is not None
+    return best[2], [h.lstrip("\ufeff") for h in best[3]]
+
+
+def inspect(path: Path, config: Config) -> FileSpec:
+    """Open a file just enough to know how to read it. Raises InputFileError when it can't be."""
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file")
+    source = config.source_for(path.name)
+    with path.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    fmt = detect_format(path, head)
+    notes: list[str] = []
+    encoding = delimiter = None
+    if fmt == "parquet":
+        try:
+            header = list(pq.ParquetFile(path).schema_arrow.names)
+        except (pa.ArrowException, OSError) as e:
+            raise InputFileError(f"{path.name}: not a readable Parquet file ({e})") from e
+    else:
+        if not head.strip():
+            raise InputFileError(f"{path.name}: the file is empty")
+        encoding = detect_encoding(path, head, source.encoding if source else "auto")
+        text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=False)
+        if encoding.startswith("utf-8-sig"):
+            notes.append("UTF-8 with BOM")
+        elif encoding == "gb18030":
+            notes.append("read as GB18030")
+        if fmt == "csv":
+            delimiter, header = _sniff_csv_header(path, text, source)
+            if delimiter != ",":
+                notes.append(f"delimiter {delimiter!r}")
+        else:
+            header = _jsonl_header(path, text)
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise InputFileError(f"{path.name}: duplicate column names {dupes}")
+    mapping = build_mapping(header, source, None)
+    entity = detect_entity(path, set(mapping.values()), source)
+    mapping = build_mapping(header, source, entity)
+    missing = [c for c in required_columns(entity) if c not in mapping.values()]
+    if missing:
+        hint = ""
+        if fmt == "csv" and len(header) == 1:
+            hint = " (the header is one single column: is the delimiter one of , ; tab | ?)"
+        raise InputFileError(
+            f"{path.name}: required column(s) missing for {entity}: {', '.join(missing)}; "
+            f"found: {', '.join(header[:30])}{hint}"
+        )
+    extra = [h for h in header if h not in mapping]
+    if extra:
+        notes.append(f"ignored columns: {', '.join(extra[:20])}")
+    defaulted = [c for c in DEFAULTS[entity] if c not in mapping.values()]
+    if defaulted:
+        notes.append(f"defaulted columns: {', '.join(defaulted)}")
+    return FileSpec(
+        path=path, entity=entity, fmt=fmt, encoding=encoding, delimiter=delimiter,
+        timezone=source.timezone if source else None, mapping=mapping, header=header, notes=notes,
+    )
+
+
+def _jsonl_header(path: Path, text: str) -> list[str]:
+    keys: dict[str, None] = {}
+    for line in text.splitlines()[:200]:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            keys.update(dict.fromkeys(obj))
+    if not keys:
+        raise InputFileError(f"{path.name}: no JSON object found in the first lines; not a JSONL table")
+    return list(keys)
+
+
+def _finish(spec: FileSpec, df: pd.DataFrame) -> pd.DataFrame:
+    """Rename to contract names, keep contract columns, add defaulted and absent optional ones."""
+    df = df.rename(columns=spec.mapping)
+    cols = column_types(spec.entity)
+    out = {}
+    n = len(df)
+    for col in cols:
+        if col in df.columns:
+            out[col] = df[col]
+        elif col in DEFAULTS[spec.entity]:
+            out[col] = pd.Series([DEFAULTS[spec.entity][col]] * n, index=df.index, dtype="str")
+        else:
+            out[col] = pd.Series([None] * n, index=df.index, dtype="str")
+    return pd.DataFrame(out, index=df.index)
+
+
+def iter_chunks(spec: FileSpec, chunk_rows: int = CHUNK_ROWS) -> Iterator[RawChunk]:
+    try:
+        if spec.fmt == "csv":
+            yield from _iter_csv(spec, chunk_rows)
+        elif spec.fmt == "jsonl":
+            yield from _iter_jsonl(spec, chunk_rows)
+        else:
+            yield from _iter_parquet(spec, chunk_rows)
+    except UnicodeDecodeError as e:
+        raise InputFileError(
+            f"{spec.path.name}: invalid {spec.encoding} byte sequence near byte {e.start}; "
+            "the file mixes encodings or is not text"
+        ) from e
+    except pa.ArrowInvalid as e:
+        msg = str(e)
+        if "UTF8" in msg or "utf8" in msg.lower():
+            msg = f"invalid {spec.encoding} text in the file ({msg})"
+        elif "straddling" in msg or "block" in msg:
+            msg = f"a record is too long to read (over {64} MiB) ({msg})"
+        raise InputFileError(f"{spec.path.name}: {msg}") from e
+
+
+def _numbering(start: int, count: int, skipped: set[int]) -> tuple[np.ndarray, int]:
+    """Assign ``count`` record numbers from ``start`` upward, jumping over malformed records."""
+    nums = []
+    n = start
+    if not skipped:
+        return np.arange(start, start + count, dtype=np.int64), start + count
+    while len(nums) < count:
+        if n not in skipped:
+            nums.append(n)
+        n += 1
+    return np.asarray(nums, dtype=np.int64), n
+
+
+def _iter_csv(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
+    malformed: list[tuple[int, str, str]] = []
+
+    def on_invalid(row) -> str:
+        number = (row.number or 0) - 1  # pyarrow counts the header as record 1
+        try:
+            text = row.text[:2000]
+        except UnicodeDecodeError:  # the record is not valid text either: keep what can be shown
+            text = "(undecodable bytes)"
+        malformed.append(
+            (number, f"field_count (expected {row.expected_columns}, got {row.actual_columns})", text)
+        )
+        return "skip"
+
+    enc = "utf8" if spec.encoding in ("utf-8", "utf-8-sig") else spec.encoding
+    read_opts = pacsv.ReadOptions(
+        encoding=enc, block_size=64 << 20, use_threads=False, column_names=spec.header, skip_rows=1,
+    )
+    parse_opts = pacsv.ParseOptions(
+        delimiter=spec.delimiter or ",", newlines_in_values=True, invalid_row_handler=on_invalid,
+    )
+    conv_opts = pacsv.ConvertOptions(
+        column_types={h: pa.string() for h in spec.header},
+        strings_can_be_null=False, quoted_strings_can_be_null=False,
+        include_columns=list(spec.mapping),
+    )
+    reader = pacsv.open_csv(spec.path, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
+    next_no = 1
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    seen_malformed = 0
+
+    def flush() -> RawChunk:
+        nonlocal next_no, seen_malformed, pending, pending_rows
+        table = pa.Table.from_batches(pending, schema=reader.schema)
+        new_bad = malformed[seen_malformed:]
+        seen_malformed = len(malformed)
+        skipped = {m[0] for m in malformed}
+        nums, next_no = _numbering(next_no, table.num_rows, skipped)
+        df = table.to_pandas(types_mapper=_str_mapper)
+        pending, pending_rows = [], 0
+        return RawChunk(_finish(spec, df), nums, new_bad)
+
+    for batch in reader:
+        pending.append(batch)
+        pending_rows += batch.num_rows
+        if pending_rows >= chunk_rows:
+            yield flush()
+    if pending or malformed[seen_malformed:]:
+        yield flush()
+
+
+def _str_mapper(t: pa.DataType):
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return pd.StringDtype("pyarrow", na_value=np.nan)
+    return None
+
+
+def _iter_jsonl(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
+    keep = list(spec.mapping)
+    with spec.path.open("r", encoding=spec.encoding, newline="") as fh:
+        records: list[dict] = []
+        numbers: list[int] = []
+        malformed: list[tuple[int, str, str]] = []
+        no = 0
+        for line in _split_lines(fh):
+            if not line.strip():
+                continue
+            no += 1
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                malformed.append((no, f"json_parse ({e.msg})", line[:2000]))
+                continue
+            if not isinstance(obj, dict):
+                malformed.append((no, "json_object (the line is not a JSON object)", line[:2000]))
+                continue
+            records.append({k: _jsonl_text(obj.get(k)) for k in keep})
+            numbers.append(no)
+            if len(records) >= chunk_rows:
+                yield _jsonl_chunk(spec, records, numbers, malformed)
+                records, numbers, malformed = [], [], []
+        if records or malformed:
+            yield _jsonl_chunk(spec, records, numbers, malformed)
+
+
+def _split_lines(fh: io.TextIOBase) -> Iterator[str]:
+    # JSON escapes newlines inside strings, so a bare \r or \n always ends a record
+    for line in fh:
+        yield from (part for part in line.replace("\r\n", "\n").split("\r") if part is not None)
+
+
+def _jsonl_text(v) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v != v:  # NaN
+        return None
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False)
+    return str(v)
+
+
+def _jsonl_chunk(spec: FileSpec, records: list[dict], numbers: list[int], malformed) -> RawChunk:
+    df = pd.DataFrame.from_records(records, columns=list(spec.mapping)) if records else pd.DataFrame(
+        columns=list(spec.mapping)
+    )
+    df = df.astype(pd.StringDtype("pyarrow", na_value=np.nan))
+    return RawChunk(_finish(spec, df), np.asarray(numbers, dtype=np.int64), malformed)
+
+
+def _iter_parquet(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
+    pf = pq.ParquetFile(spec.path)
+    next_no = 1
+    for batch in pf.iter_batches(batch_size=chunk_rows, columns=list(spec.mapping)):
+        cols = {}
+        for name, arr in zip(batch.schema.names, batch.columns, strict=True):
+            if pa.types.is_timestamp(arr.type):
+                cols[name] = arr.to_pandas()
+            elif pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+                cols[name] = arr.to_pandas(types_mapper=_str_mapper)
+            else:
+                s = arr.to_pandas()
+                text = s.map(_jsonl_text, na_action="ignore")
+                cols[name] = text.astype(pd.StringDtype("pyarrow", na_value=np.nan))
+        df = pd.DataFrame(cols)
+        n = len(df)
+        yield RawChunk(_finish(spec, df), np.arange(next_no, next_no + n, dtype=np.int64), [])
+        next_no += n

@@ -1,0 +1,68 @@
+"""``csqa status``: what the warehouse holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .warehouse import connect, schema_version
+
+
+def status(db: Path, batches: int = 10) -> dict:
+    con = connect(db, read_only=True)
+    try:
+        tables = con.execute(
+            """select table_schema || '.' || table_name, table_type
+               from information_schema.tables
+               where table_schema in ('raw', 'audit', 'staging', 'marts')
+               order by 1"""
+        ).fetchall()
+        counts = {}
+        for name, kind in tables:
+            if kind == "BASE TABLE":
+                counts[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
+        recent = con.execute(
+            """select batch_id, source_file, entity, status, rows_read, rows_loaded,
+                      rows_quarantined, rows_duplicate, finished_at, error
+               from audit.load_batches order by batch_id desc, source_file limit ?""",
+            [batches],
+        ).fetchall()
+        cols = ["batch_id", "source_file", "entity", "status", "rows_read", "rows_loaded",
+                "rows_quarantined", "rows_duplicate", "finished_at", "error"]
+        top_checks = con.execute(
+            """select entity, column_name, check_name, count(*) as n from audit.quarantine
+               group by all order by n desc limit 10"""
+        ).fetchall()
+        last_good = con.execute(
+            "select max(finished_at) from audit.load_batches where status = 'loaded'"
+        ).fetchone()[0]
+        return {
+            "db": str(db),
+            "schema_version": schema_version(con),
+            "tables": counts,
+            "last_good_load_at": last_good,
+            "recent_batches": [dict(zip(cols, r, strict=True)) for r in recent],
+            "quarantine_by_check": [
+                {"entity": e, "column": c, "check": k, "rows": n} for e, c, k, n in top_checks
+            ],
+        }
+    finally:
+        con.close()
+
+
+def render(info: dict) -> str:
+    lines = [f"warehouse {info['db']} (schema version {info['schema_version']}), "
+             f"last good load {info['last_good_load_at'] or 'never'}", "", "tables:"]
+    lines += [f"  {name:<40} {n:>12,}" for name, n in info["tables"].items()]
+    lines += ["", "recent batches:"]
+    for b in info["recent_batches"]:
+        lines.append(
+            f"  #{b['batch_id']:<4} {b['status']:<9} {Path(b['source_file']).name:<36} "
+            f"{b['entity'] or '-':<13} read {b['rows_read']:>9,} loaded {b['rows_loaded']:>9,} "
+            f"quarantined {b['rows_quarantined']:>7,} dup {b['rows_duplicate']:>7,}"
+            + (f"  {b['error'][:80]}" if b["error"] else "")
+        )
+    if info["quarantine_by_check"]:
+        lines += ["", "quarantined rows by check:"]
+        lines += [f"  {q['entity']:<13} {q['column'] or '(record)':<28} {q['check']:<44} {q['rows']:>8,}"
+                  for q in info["quarantine_by_check"]]
+    return "\n".join(lines)

@@ -1,0 +1,225 @@
+"""From text to typed, checked rows: parse, redact, validate with pandera, split good from bad.
+
+A row with any failure goes to quarantine, one quarantine record per failure, each with the
+column, the check and the failing value (redacted like everything else). Rows are never dropped
+silently: each input record ends up either in ``good`` or in ``failures``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from .config import Config
+from .contract import CROSS_CHECK_COLUMNS, FREE_TEXT, column_types, schema_for
+from .privacy import pseudonymise_series, redact_series, redact_text
+from .read import FileSpec, RawChunk
+
+OFFSET_RE = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
+TRUE = {"true", "t", "1", "yes", "y"}
+FALSE = {"false", "f", "0", "no", "n"}
+QUARANTINE_COLUMNS = ["row_number", "column_name", "check_name", "failing_value", "raw_row"]
+
+
+@dataclass
+class Validated:
+    good: pd.DataFrame  # typed, contract columns, plus _row_number
+    failures: pd.DataFrame  # QUARANTINE_COLUMNS
+    rows_read: int
+    rows_bad: int
+
+
+def _blank_to_na(s: pd.Series) -> pd.Series:
+    if s.dtype.kind == "M":
+        return s
+    s = s.astype(pd.StringDtype("pyarrow", na_value=np.nan))
+    stripped = s.str.strip()
+    return s.where(stripped.fillna("") != "", other=None)
+
+
+def parse_timestamps(s: pd.Series, tz: str | None) -> tuple[pd.Series, pd.Series]:
+    """Text -> UTC timestamps. Returns (values, failed check name per row or None).
+
+    An ISO 8601 value with an offset (``Z``, ``+08:00``) is converted to UTC. A value without an
+    offset is read in the source's configured time zone, and refused when there is none. In a
+    fall-back hour the first (summer-time) reading is taken; a time skipped by spring-forward
+    moves forward to the first valid instant.
+    """
+    check = pd.Series([None] * len(s), index=s.index, dtype="object")
+    if s.dtype.kind == "M":  # Parquet timestamp
+        if s.dt.tz is None:
+            if tz is None:
+                bad = s.notna()
+                check[bad] = "timestamp_has_offset"
+                return pd.Series(pd.NaT, index=s.index, dtype="datetime64[us, UTC]"), check
+            s = s.dt.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+        return s.dt.tz_convert("UTC").dt.as_unit("us"), check
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us, UTC]")
+    present = s.notna()
+    if not present.any():
+        return out, check
+    text = s[present].str.strip()
+    has_offset = text.str.contains(OFFSET_RE, regex=True)
+    aware = text[has_offset]
+    if len(aware):
+        parsed = pd.to_datetime(aware, format="ISO8601", utc=True, errors="coerce")
+        out.loc[aware.index] = parsed.dt.as_unit("us")
+        check[parsed.index[parsed.isna()]] = "parse_timestamp_iso8601"
+    naive = text[~has_offset]
+    if len(naive):
+        if tz is None:
+            readable = pd.to_datetime(naive, format="ISO8601", errors="coerce").notna()
+            check[naive.index[readable.to_numpy()]] = "timestamp_has_offset"
+            check[naive.index[~readable.to_numpy()]] = "parse_timestamp_iso8601"
+        else:
+            parsed = pd.to_datetime(naive, format="ISO8601", errors="coerce")
+            if getattr(parsed.dt, "tz", None) is not None:  # pragma: no cover - offsets handled above
+                parsed = parsed.dt.tz_convert("UTC")
+            else:
+                parsed = parsed.dt.tz_localize(tz, ambiguous=np.ones(len(parsed), dtype=bool),
+                                               nonexistent="shift_forward").dt.tz_convert("UTC")
+            out.loc[naive.index] = parsed.dt.as_unit("us")
+            check[parsed.index[parsed.isna()]] = "parse_timestamp_iso8601"
+    return out, check
+
+
+def parse_booleans(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    low = s.str.strip().str.lower()
+    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    out[low.isin(TRUE).fillna(False).astype(bool)] = True
+    out[low.isin(FALSE).fillna(False).astype(bool)] = False
+    check = pd.Series([None] * len(s), index=s.index, dtype="object")
+    check[(s.notna() & out.isna()).astype(bool)] = "parse_boolean"
+    return out, check
+
+
+def parse_integers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    num = pd.to_numeric(s.str.strip(), errors="coerce")
+    integral = num.notna() & (num == np.floor(num)) & (num.abs() < 2**53)
+    out = num.where(integral).astype("Float64").astype("Int64")
+    check = pd.Series([None] * len(s), index=s.index, dtype="object")
+    check[(s.notna() & ~integral).astype(bool)] = "parse_integer"
+    return out, check
+
+
+def protect(entity: str, frame: pd.DataFrame, config: Config, key: bytes | None) -> pd.DataFrame:
+    """Redact free text and pseudonymise customer ids: before anything is validated or stored."""
+    frame = frame.copy()
+    for col in FREE_TEXT[entity]:
+        frame[col] = redact_series(frame[col])
+    if entity == "interactions" and key is not None:
+        frame["customer_id"] = pseudonymise_series(frame["customer_id"], key)
+    return frame
+
+
+def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes | None) -> Validated:
+    entity = spec.entity
+    text = chunk.frame.reset_index(drop=True)
+    text = pd.DataFrame({c: _blank_to_na(text[c]) for c in text.columns})
+    text = protect(entity, text, config, key)
+    n = len(text)
+    typed: dict[str, pd.Series] = {}
+    parse_fail: list[tuple[np.ndarray, str, str]] = []  # (row positions, column, check)
+    for col, kind in column_types(entity).items():
+        s = text[col]
+        if kind == "str":
+            typed[col] = s
+            continue
+        if kind == "ts":
+            values, check = parse_timestamps(s, spec.timezone)
+        elif kind == "bool":
+            values, check = parse_booleans(s)
+        else:
+            values, check = parse_integers(s)
+        typed[col] = values
+        for name in check.dropna().unique():
+            parse_fail.append((np.flatnonzero((check == name).to_numpy()), col, name))
+    df = pd.DataFrame(typed)
+    df = derive_missing(entity, spec, df)
+
+    records: list[tuple[int, str | None, str, object]] = []  # (position, column, check, value)
+    for positions, col, check in parse_fail:
+        vals = text[col].astype(str).to_numpy()[positions]
+        records.extend((int(p), col, check, v) for p, v in zip(positions, vals, strict=True))
+    parsed_bad = {(r[0], r[1]) for r in records}
+    schema = schema_for(entity, config)
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        # a value that failed to parse is null in the typed frame: don't report it twice
+        records.extend(
+            r for r in _pandera_records(err.failure_cases, text)
+            if not (r[2] == "not_nullable" and (r[0], r[1]) in parsed_bad)
+        )
+    bad_positions = np.unique(np.fromiter((r[0] for r in records), dtype=np.int64, count=len(records)))
+    good_mask = np.ones(n, dtype=bool)
+    good_mask[bad_positions] = False
+    good = df[good_mask].copy()
+    good["_row_number"] = chunk.row_numbers[good_mask]
+    failures = _failure_frame(records, chunk, text)
+    return Validated(
+        good=good.reset_index(drop=True),
+        failures=failures,
+        rows_read=n + len(chunk.malformed),
+        rows_bad=len(bad_positions) + len(chunk.malformed),
+    )
+
+
+def derive_missing(entity: str, spec: FileSpec, df: pd.DataFrame) -> pd.DataFrame:
+    """updated_at, when the file has none: the latest timestamp the row carries."""
+    if "updated_at" in spec.mapping.values() or "updated_at" not in df.columns:
+        return df
+    if entity == "interactions":
+        parts = [df.created_at, df.first_response_at, df.resolved_at]
+    else:
+        parts = [df.published_at]
+    derived = pd.concat(parts, axis=1).max(axis=1)
+    df["updated_at"] = derived.astype("datetime64[us, UTC]")
+    if "derived updated_at" not in spec.notes:
+        spec.notes.append("derived updated_at")
+    return df
+
+
+def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame):
+    fc = fc[fc["index"].notna()]
+    for row in fc.itertuples(index=False):
+        pos = int(row.index)
+        check = str(row.check)
+        if row.schema_context == "DataFrameSchema" and check in CROSS_CHECK_COLUMNS:
+            continue  # handled below, once per row rather than once per column
+        col = None if row.schema_context == "DataFrameSchema" else str(row.column)
+        value = text[col].iloc[pos] if col in text.columns else row.failure_case
+        if check == "not_nullable":
+            value = None
+        yield pos, col, check, value
+    cross = fc[(fc.schema_context == "DataFrameSchema") & fc.check.isin(list(CROSS_CHECK_COLUMNS))]
+    for (pos, check), _ in cross.groupby(["index", "check"], sort=True):
+        cols = CROSS_CHECK_COLUMNS[check]
+        value = "; ".join(f"{c}={_show(text[c].iloc[int(pos)])}" for c in cols)
+        yield int(pos), ",".join(cols), str(check), value
+
+
+def _show(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
+        return ""
+    return str(v)
+
+
+def _failure_frame(records, chunk: RawChunk, text: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    cache: dict[int, str] = {}
+    for pos, col, check, value in records:
+        if pos not in cache:
+            cache[pos] = json.dumps(
+                {c: _show(text[c].iloc[pos]) or None for c in text.columns}, ensure_ascii=False
+            )
+        rows.append((int(chunk.row_numbers[pos]), col, check, _show(value) or None, cache[pos]))
+    for number, check, line in chunk.malformed:
+        rows.append((int(number), None, check, None, json.dumps({"_line": redact_text(line)}, ensure_ascii=False)))
+    return pd.DataFrame(rows, columns=QUARANTINE_COLUMNS).astype(
+        {"row_number": "int64", "column_name": "str", "check_name": "str", "failing_value": "str", "raw_row": "str"}
+    )

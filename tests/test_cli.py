@@ -1,0 +1,114 @@
+"""The csqa command line, run as a real process: exit codes, JSON summaries, messages."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import SAMPLE, write
+
+
+def csqa(*args, env=None, cwd=None):
+    e = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)], capture_output=True,
+                          text=True, env=e, cwd=cwd, timeout=300)
+
+
+def test_help_lists_commands_and_exit_codes():
+    r = csqa("--help")
+    assert r.returncode == 0
+    for word in ("generate", "load", "status", "check", "exit codes", "input rejected"):
+        assert word in r.stdout
+    for cmd in ("generate", "load", "status", "check"):
+        assert csqa(cmd, "--help").returncode == 0
+
+
+def test_load_sample_data_then_status(tmp_path):
+    db = tmp_path / "w.duckdb"
+    r = csqa("load", SAMPLE, "--db", db, "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert summary["files_loaded"] == 5 and summary["files_rejected"] == 0
+    assert summary["rows_quarantined"] > 0  # sample_data/dirty holds the faults
+    assert summary["rows_read"] == summary["rows_loaded"] + summary["rows_quarantined"] + summary["rows_duplicate"]
+    st = csqa("status", "--db", db)
+    assert st.returncode == 0
+    assert "raw.interactions" in st.stdout and "quarantined rows by check" in st.stdout
+    again = json.loads(csqa("load", SAMPLE, "--db", db, "--json").stdout)
+    assert again["files_skipped"] == 5 and again["rows_loaded"] == 0
+
+
+def test_db_from_environment(tmp_path):
+    db = tmp_path / "env.duckdb"
+    r = csqa("load", SAMPLE / "faq_articles.csv", env={"CSQA_DB": str(db)})
+    assert r.returncode == 0, r.stderr
+    assert db.exists()
+
+
+def test_exit_2_on_usage_and_config_errors(tmp_path):
+    assert csqa("load").returncode == 2
+    assert csqa("frobnicate").returncode == 2
+    r = csqa("load", tmp_path / "missing", "--db", tmp_path / "w.duckdb")
+    assert r.returncode == 2 and "no such file or folder" in r.stderr
+    cfg = write(tmp_path / "bad.toml", "[warehouse]\npaht = 'x'\n")
+    r = csqa("load", SAMPLE, "--config", cfg, "--db", tmp_path / "w.duckdb")
+    assert r.returncode == 2 and "warehouse.paht: unknown key" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_exit_3_when_a_file_is_rejected(tmp_path):
+    write(tmp_path / "in" / "interactions.csv", "a,b\n1,2\n")
+    (tmp_path / "in" / "faq_articles.csv").write_bytes((SAMPLE / "faq_articles.csv").read_bytes())
+    r = csqa("load", tmp_path / "in", "--db", tmp_path / "w.duckdb", "--json")
+    assert r.returncode == 3
+    s = json.loads(r.stdout)
+    assert s["files_rejected"] == 1 and s["files_loaded"] == 1
+    assert "Traceback" not in r.stderr
+
+
+def test_exit_4_when_the_warehouse_is_locked_or_not_a_database(tmp_path):
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))  # another process... holding the write lock
+    try:
+        r = csqa("load", SAMPLE / "faq_articles.csv", "--db", db)
+    finally:
+        con.close()
+    assert r.returncode == 4, r.stderr
+    assert "Traceback" not in r.stderr
+    bogus = write(tmp_path / "bogus.duckdb", "not a database")
+    r = csqa("load", SAMPLE / "faq_articles.csv", "--db", bogus)
+    assert r.returncode == 4 and "Traceback" not in r.stderr
+    r = csqa("status", "--db", tmp_path / "none.duckdb")
+    assert r.returncode == 4 and "load data first" in r.stderr
+
+
+def test_generate_is_deterministic(tmp_path):
+    for name in ("a", "b"):
+        r = csqa("generate", "--out", tmp_path / name, "--interactions", 500, "--seed", 3, "--days", 10)
+        assert r.returncode == 0, r.stderr
+    for f in (tmp_path / "a").iterdir():
+        assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes(), f.name
+    assert csqa("generate", "--out", tmp_path / "c", "--dirty-rate", 2).returncode == 2
+
+
+@pytest.mark.parametrize("cmd", ["load", "status", "check"])
+def test_json_error_line(tmp_path, cmd):
+    args = [cmd, "--db", tmp_path / "none.duckdb", "--json"]
+    if cmd == "load":
+        args.insert(1, tmp_path / "missing")
+    r = csqa(*args)
+    assert r.returncode in (2, 4)
+    assert json.loads(r.stdout)["exit_code"] == r.returncode
+
+
+def test_sample_data_is_what_the_generator_makes(tmp_path):
+    """sample_data/ is reproducible: regenerate it with the documented command and compare."""
+    r = csqa("generate", "--out", tmp_path / "s", "--interactions", 8000, "--days", 56, "--seed", 7)
+    assert r.returncode == 0
+    for f in (tmp_path / "s").iterdir():
+        assert f.read_bytes() == (SAMPLE / f.name).read_bytes(), f.name
+    assert Path(SAMPLE / "dirty" / "interactions_dirty_export.csv").exists()

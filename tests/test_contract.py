@@ -1,0 +1,137 @@
+"""Each check of the data contract, with a good and a bad row."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.contract import column_types
+from pipeline.read import FileSpec, RawChunk, _finish
+from pipeline.validate import validate_chunk
+
+GOOD = {
+    "interactions": dict(
+        interaction_id="I1", channel="web_chat", created_at="2026-11-02T09:00:00Z",
+        first_response_at="2026-11-02T09:02:00+00:00", resolved_at="2026-11-02T17:30:00+08:00",
+        status="closed", priority="normal", customer_id="u1", agent_id="a1", team="t", language="zh-CN",
+        region="CN", topic="kyc", subject="身份认证", first_message="审核多久?", handled_by_bot="false",
+        reopen_count="0", updated_at="2026-11-02T09:30:00Z",
+    ),
+    "messages": dict(message_id="M1", interaction_id="I1", sender_role="agent",
+                     sent_at="2026-11-02T09:02:00Z", is_public="true", text="hi"),
+    "csat_surveys": dict(survey_id="S1", interaction_id="I1", sent_at="2026-11-02T10:00:00Z",
+                         responded_at="2026-11-04T10:00:00Z", score="4", comment="ok"),
+    "faq_articles": dict(article_id="F1", topic="kyc", language="en", title="How to verify", body="...",
+                         status="published", published_at="2026-01-01T00:00:00Z",
+                         updated_at="2026-01-01T00:00:00Z"),
+}
+
+
+def run(entity, rows, config, tz=None):
+    df = pd.DataFrame(rows).astype("str")
+    spec = FileSpec(path=Path("x.csv"), entity=entity, fmt="csv", encoding="utf-8", delimiter=",",
+                    timezone=tz, mapping={c: c for c in df.columns}, header=list(df.columns))
+    chunk = RawChunk(_finish(spec, df), np.arange(1, len(df) + 1), [])
+    return validate_chunk(spec, chunk, config, key=b"k")
+
+
+@pytest.mark.parametrize("entity", list(GOOD))
+def test_good_row_passes(entity, config):
+    v = run(entity, [GOOD[entity]], config)
+    assert v.failures.empty, v.failures.to_dict("records")
+    assert len(v.good) == 1
+    assert list(v.good.columns[:-1]) == list(column_types(entity))
+
+
+BAD = [
+    # entity, column, bad value, expected check (substring)
+    ("interactions", "interaction_id", "", "not_nullable"),
+    ("interactions", "channel", "fax", "isin"),
+    ("interactions", "created_at", "", "not_nullable"),
+    ("interactions", "created_at", "2026-11-02 09:00:00", "timestamp_has_offset"),
+    ("interactions", "created_at", "02/11/2026 9am", "parse_timestamp_iso8601"),
+    ("interactions", "first_response_at", "2026-11-01T00:00:00Z", "first_response_not_before_creation"),
+    ("interactions", "resolved_at", "2026-11-01T00:00:00Z", "resolution_not_before_creation"),
+    ("interactions", "resolved_at", "", "resolved_status_has_resolution_time"),
+    ("interactions", "updated_at", "2026-11-01T00:00:00Z", "updated_not_before_creation"),
+    ("interactions", "status", "solved", "isin"),
+    ("interactions", "priority", "P0", "isin"),
+    ("interactions", "customer_id", "", "not_nullable"),
+    ("interactions", "language", "Chinese", "str_matches"),
+    ("interactions", "region", "China", "str_matches"),
+    ("interactions", "topic", "Withdrawal Issue", "str_matches"),
+    ("interactions", "handled_by_bot", "maybe", "parse_boolean"),
+    ("interactions", "reopen_count", "-1", "greater_than_or_equal_to"),
+    ("interactions", "reopen_count", "1.5", "parse_integer"),
+    ("messages", "sender_role", "robot", "isin"),
+    ("messages", "is_public", "sometimes", "parse_boolean"),
+    ("messages", "sent_at", "", "not_nullable"),
+    ("csat_surveys", "score", "7", "less_than_or_equal_to"),
+    ("csat_surveys", "score", "0", "greater_than_or_equal_to"),
+    ("csat_surveys", "score", "good", "parse_integer"),
+    ("csat_surveys", "responded_at", "2026-11-01T00:00:00Z", "response_not_before_sending"),
+    ("csat_surveys", "responded_at", "", "score_needs_response_time"),
+    ("faq_articles", "status", "live", "isin"),
+    ("faq_articles", "published_at", "", "published_article_has_publication_time"),
+    ("faq_articles", "title", "", "not_nullable"),
+]
+
+
+@pytest.mark.parametrize(("entity", "column", "value", "check"), BAD)
+def test_bad_value_is_quarantined_with_column_check_and_value(entity, column, value, check, config):
+    good = GOOD[entity]
+    bad = {**good, column: value}
+    v = run(entity, [good, bad], config)
+    assert len(v.good) == 1 and v.good["_row_number"].tolist() == [1]
+    assert v.rows_bad == 1
+    f = v.failures
+    assert set(f.row_number) == {2}
+    hit = f[f.check_name.str.contains(check, regex=False)]
+    assert len(hit) == 1, f.to_dict("records")
+    assert column in hit.column_name.iloc[0]
+    if value and "," not in hit.column_name.iloc[0]:
+        assert hit.failing_value.iloc[0] == value
+    assert f'"{column}"' in hit.raw_row.iloc[0]
+
+
+def test_naive_timestamp_accepted_in_configured_zone(config):
+    row = {**GOOD["interactions"], "created_at": "2026-11-02 17:00:00",
+           "first_response_at": "2026-11-02T09:02:00Z"}
+    v = run("interactions", [row], config, tz="Asia/Shanghai")
+    assert v.failures.empty
+    assert v.good.created_at.iloc[0] == pd.Timestamp("2026-11-02T09:00:00Z")
+
+
+def test_dst_gaps_and_folds_in_configured_zone(config):
+    # Europe/Berlin: 2026-03-29 02:30 does not exist; 2026-10-25 02:30 happens twice
+    rows = [
+        {**GOOD["interactions"], "interaction_id": "gap", "created_at": "2026-03-29 02:30:00",
+         "first_response_at": "", "resolved_at": "", "status": "open", "updated_at": "2026-03-29T09:00:00Z"},
+        {**GOOD["interactions"], "interaction_id": "fold", "created_at": "2026-10-25 02:30:00",
+         "first_response_at": "", "resolved_at": "", "status": "open", "updated_at": "2026-10-25T09:00:00Z"},
+    ]
+    v = run("interactions", rows, config, tz="Europe/Berlin")
+    assert v.failures.empty
+    got = dict(zip(v.good.interaction_id, v.good.created_at, strict=True))
+    assert got["gap"] == pd.Timestamp("2026-03-29T01:00:00Z")  # moved forward to 03:00 CEST
+    assert got["fold"] == pd.Timestamp("2026-10-25T00:30:00Z")  # the first (summer-time) 02:30
+
+
+def test_offsets_are_converted_to_utc(config):
+    v = run("interactions", [GOOD["interactions"]], config)
+    assert v.good.resolved_at.iloc[0] == pd.Timestamp("2026-11-02T09:30:00Z")
+    assert str(v.good.created_at.dtype) == "datetime64[us, UTC]"
+
+
+def test_updated_at_is_derived_when_the_file_has_none(config):
+    row = dict(GOOD["interactions"])
+    row.pop("updated_at")
+    v = run("interactions", [row], config)
+    assert v.good.updated_at.iloc[0] == pd.Timestamp("2026-11-02T09:30:00Z")
+
+
+def test_one_fault_is_reported_once(config):
+    bad = {**GOOD["interactions"], "created_at": "not a time"}
+    v = run("interactions", [bad], config)
+    assert v.failures.check_name.tolist() == ["parse_timestamp_iso8601"]

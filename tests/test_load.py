@@ -1,0 +1,156 @@
+"""Loading into a real DuckDB file: accounting, idempotence, upserts, rejects, atomicity."""
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from pipeline import marts
+from pipeline.errors import UsageError, WarehouseError
+from pipeline.load import load
+from tests.conftest import INTERACTION_HEADER, interaction_row, query, write
+
+DATA_TABLES = ["raw.interactions", "raw.messages", "raw.csat_surveys", "raw.faq_articles"]
+
+
+def snapshot(db):
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        out = {}
+        for t in DATA_TABLES:
+            df = con.execute(f"select * exclude (_batch_id) from {t}").df()
+            out[t] = df.sort_values(list(df.columns[:1])).reset_index(drop=True)
+        return out
+    finally:
+        con.close()
+
+
+def assert_same(a, b):
+    for t in DATA_TABLES:
+        pd.testing.assert_frame_equal(a[t], b[t], check_like=False)
+
+
+def test_accounting_invariant_on_dirty_set(dirty_set, db, config):
+    s = load([dirty_set], db, config)
+    assert s.count("rejected") == 0
+    rows = query(db, "select source_file, rows_read, rows_loaded, rows_quarantined, rows_duplicate "
+                     "from audit.load_batches")
+    for _, read, loaded, quarantined, dup in rows:
+        assert read == loaded + quarantined + dup
+    inter = next(r for r in rows if r[0].endswith("interactions.csv"))
+    assert inter[3] > 0 and inter[4] > 0  # the dirty generator makes both faults and re-sends
+    # every quarantined row is in audit.quarantine, by row number
+    n_q = query(db, "select count(distinct (source_file, row_number)) from audit.quarantine")[0][0]
+    assert n_q == sum(r[3] for r in rows)
+    # input records == stored + quarantined + duplicates
+    lines = pd.read_csv(dirty_set / "interactions.csv", dtype=str, keep_default_na=False)
+    stored = query(db, "select count(*) from raw.interactions")[0][0]
+    assert len(lines) == inter[1] == stored + inter[3] + inter[4]
+
+
+def test_reload_is_idempotent_and_force_changes_nothing(small_set, db, config):
+    first = load([small_set], db, config)
+    assert first.count("loaded") == 4
+    before = snapshot(db)
+    again = load([small_set], db, config)
+    assert again.count("skipped") == 4 and again.batch_id is None
+    assert query(db, "select count(distinct batch_id) from audit.load_batches")[0][0] == 1
+    forced = load([small_set], db, config, force=True)
+    assert forced.count("loaded") == 4
+    assert_same(before, snapshot(db))
+
+
+def test_out_of_order_delivery_gives_identical_tables(small_set, tmp_path, config):
+    a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    files = sorted(small_set.iterdir())
+    load(files, a, config)
+    for f in reversed(files):  # surveys and messages arrive before their interactions
+        load([f], b, config)
+    assert_same(snapshot(a), snapshot(b))
+
+
+def test_newest_updated_at_wins_and_batch_duplicates_resolve(tmp_path, db, config):
+    old = interaction_row("I1", status="pending", resolved="", updated="2026-11-02T09:05:00Z")
+    new = interaction_row("I1", status="closed", updated="2026-11-02T09:30:00Z")
+    twin_a = interaction_row("I2", team="first", updated="2026-11-02T09:30:00Z")
+    twin_b = interaction_row("I2", team="second", updated="2026-11-02T09:30:00Z")
+    write(tmp_path / "in" / "a_interactions.csv", "\n".join([INTERACTION_HEADER, new, twin_a, old]) + "\n")
+    write(tmp_path / "in" / "b_interactions.csv", "\n".join([INTERACTION_HEADER, twin_b]) + "\n")
+    s = load([tmp_path / "in"], db, config)
+    by_file = {f.source_file.rsplit("/", 1)[1]: f for f in s.files}
+    assert (by_file["a_interactions.csv"].rows_loaded, by_file["a_interactions.csv"].rows_duplicate) == (1, 2)
+    assert (by_file["b_interactions.csv"].rows_loaded, by_file["b_interactions.csv"].rows_duplicate) == (1, 0)
+    got = dict(query(db, "select interaction_id, status || '/' || team from raw.interactions"))
+    assert got == {"I1": "closed/t", "I2": "closed/second"}  # tie -> later file wins
+    # an older version arriving later changes nothing and counts as a duplicate
+    write(tmp_path / "late" / "c_interactions.csv", "\n".join([INTERACTION_HEADER, old]) + "\n")
+    s2 = load([tmp_path / "late"], db, config)
+    assert (s2.files[0].rows_loaded, s2.files[0].rows_duplicate) == (0, 1)
+    assert dict(query(db, "select interaction_id, status from raw.interactions"))["I1"] == "closed"
+
+
+def test_late_survey_answer_replaces_the_unanswered_survey(tmp_path, db, config):
+    head = "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
+    write(tmp_path / "d1" / "csat_1.csv", head + "S1,I1,2026-11-02T10:00:00Z,,,\n")
+    load([tmp_path / "d1"], db, config)
+    assert query(db, "select score from raw.csat_surveys")[0][0] is None
+    write(tmp_path / "d2" / "csat_2.csv", head + "S1,I1,2026-11-02T10:00:00Z,2026-11-05T08:00:00Z,2,slow\n")
+    load([tmp_path / "d2"], db, config)
+    assert query(db, "select score, comment from raw.csat_surveys") == [(2, "slow")]
+    # the unanswered copy re-sent later does not undo the answer
+    write(tmp_path / "d3" / "csat_3.csv", head + "S1,I1,2026-11-02T10:00:00Z,,,\nS2,I2,2026-11-03T10:00:00Z,,,\n")
+    s = load([tmp_path / "d3"], db, config)
+    assert (s.files[0].rows_loaded, s.files[0].rows_duplicate) == (1, 1)
+    assert query(db, "select score from raw.csat_surveys where survey_id = 'S1'") == [(2,)]
+
+
+def test_file_level_reject_leaves_other_files_loading(tmp_path, db, config, small_set):
+    shutil.copy(small_set / "faq_articles.csv", tmp_path / "faq_articles.csv")
+    write(tmp_path / "interactions_bad.csv", "interaction_id,channel\nI1,web_chat\n")
+    s = load([tmp_path / "faq_articles.csv", tmp_path / "interactions_bad.csv"], db, config)
+    status = {f.source_file.rsplit("/", 1)[1]: f for f in s.files}
+    assert status["faq_articles.csv"].status == "loaded"
+    bad = status["interactions_bad.csv"]
+    assert bad.status == "rejected" and "required column(s) missing" in bad.error and "created_at" in bad.error
+    rows = query(db, "select status, rows_read, error from audit.load_batches where source_file like '%bad.csv'")
+    assert rows[0][0] == "rejected" and rows[0][1] == 0 and "created_at" in rows[0][2]
+    assert query(db, "select count(*) from raw.faq_articles")[0][0] > 0
+
+
+def test_a_failing_batch_rolls_back_whole(small_set, db, config, monkeypatch):
+    load([small_set / "faq_articles.csv"], db, config)
+    before = snapshot(db)
+    batches = query(db, "select count(*) from audit.load_batches")
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full while refreshing marts")
+
+    monkeypatch.setattr(marts, "refresh", boom)
+    with pytest.raises(RuntimeError):
+        load([small_set], db, config)
+    assert_same(before, snapshot(db))
+    assert query(db, "select count(*) from audit.load_batches") == batches
+
+
+def test_missing_path_is_a_usage_error(tmp_path, db, config):
+    with pytest.raises(UsageError, match="no such file or folder"):
+        load([tmp_path / "nope"], db, config)
+
+
+def test_a_file_that_is_not_a_database(tmp_path, config, small_set):
+    bogus = tmp_path / "bogus.duckdb"
+    bogus.write_text("this is not a database")
+    with pytest.raises(WarehouseError):
+        load([small_set / "faq_articles.csv"], bogus, config)
+
+
+def test_customer_ids_are_pseudonymised_with_the_key(small_set, db, config):
+    load([small_set / "interactions.csv"], db, config)
+    ids = {r[0] for r in query(db, "select customer_id from raw.interactions")}
+    source = set(pd.read_csv(small_set / "interactions.csv", dtype=str).customer_id)
+    assert not ids & source
+    assert all(i.startswith("c_") and len(i) == 22 for i in ids)
+    # the same customer maps to the same pseudonym: repeat customers stay countable
+    assert len(ids) == len(source)

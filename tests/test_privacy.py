@@ -1,0 +1,80 @@
+"""Redaction of personal data, and proof that none reaches the warehouse."""
+
+import re
+
+import pandas as pd
+import pytest
+
+from pipeline.load import load
+from pipeline.privacy import luhn_ok, redact_series, redact_text, valid_cn_id
+from tests.conftest import INTERACTION_HEADER, interaction_row, query, write
+
+PII = [
+    ("我的邮箱是 zhang.san@qq.com", "[EMAIL]"),
+    ("contact me: john.doe+exchange@gmail.co.uk", "[EMAIL]"),
+    ("手机13812345678请回电", "[PHONE]"),
+    ("电话 +86 138 1234 5678", "[PHONE]"),
+    ("call +44 20 7946 0958 after 6", "[PHONE]"),
+    ("身份证11010519491231002X", "[CN_ID]"),
+    ("card 4111 1111 1111 1111 charged twice", "[CARD]"),
+    ("卡号6222021234567890128", "[CARD]"),
+    ("send to 0x52908400098527886E0F7030069857D2E4169EE7", "[WALLET]"),
+    ("btc 1BoatSLRy2FjS3a7M8Hq7X1j5hTqF7t5P2", "[WALLET]"),
+    ("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq is mine", "[WALLET]"),
+    ("TRC20 TJRabPrwbZy45sbavfcjinPJC18kjpRTv8", "[WALLET]"),
+    ("login from 203.0.113.45 at night", "[IP]"),
+]
+
+LOOK_ALIKES = [
+    "order 202611250000123456 is pending",       # 18 digits, not a valid ID or card
+    "I deposited 1,250.50 USDT at 2026-11-24 10:00",
+    "tx 0x" + "ab" * 32 + " not confirmed",       # a transaction hash, not an address
+    "version 1.2.3.4.5 of the app",
+    "UID 12345678 and 2FA code 123456",
+]
+
+
+@pytest.mark.parametrize(("text", "placeholder"), PII)
+def test_personal_data_is_replaced_by_a_typed_placeholder(text, placeholder):
+    out = redact_text(text)
+    assert placeholder in out
+    digits = re.findall(r"\d{7,}", out)
+    assert not digits, out
+
+
+@pytest.mark.parametrize("text", LOOK_ALIKES)
+def test_look_alikes_are_left_alone(text):
+    assert redact_text(text) == text
+
+
+def test_checksums():
+    assert valid_cn_id("11010519491231002X")
+    assert not valid_cn_id("110105194912310021")  # wrong check digit
+    assert not valid_cn_id("110105194913310028")  # month 13
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+
+
+def test_series_redaction_keeps_nulls_and_untouched_rows():
+    s = pd.Series(["no pii here", None, "mail a@b.com"], dtype="str")
+    out = redact_series(s)
+    assert out.iloc[0] == "no pii here" and pd.isna(out.iloc[1]) and out.iloc[2] == "mail [EMAIL]"
+
+
+def test_no_personal_value_reaches_any_text_column(tmp_path, db, config):
+    rows = [interaction_row(f"P{i}", message=text, subject=text) for i, (text, _) in enumerate(PII)]
+    # a bad row too: quarantine must not keep the raw value either
+    rows.append(interaction_row("BAD", channel="fax", message=PII[0][0]))
+    write(tmp_path / "interactions.csv", "\n".join([INTERACTION_HEADER, *rows]) + "\n")
+    head = "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
+    write(tmp_path / "csat.csv", head + f'S1,P1,2026-11-02T10:00:00Z,2026-11-02T11:00:00Z,1,"{PII[2][0]}"\n')
+    load([tmp_path / "interactions.csv", tmp_path / "csat.csv"], db, config)
+    needles = ["zhang.san@qq.com", "13812345678", "11010519491231002X", "4111 1111 1111 1111",
+               "0x52908400098527886E0F7030069857D2E4169EE7", "203.0.113.45", "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"]
+    cols = query(db, """select table_schema, table_name, column_name from information_schema.columns
+                        where data_type = 'VARCHAR' and table_schema in ('raw', 'audit', 'staging', 'marts')""")
+    assert len(cols) > 10
+    for schema, table, col in cols:
+        for needle in needles:
+            n = query(db, f'select count(*) from {schema}.{table} where contains("{col}", ?)', [needle])[0][0]
+            assert n == 0, (schema, table, col, needle)
+    assert query(db, "select count(*) from audit.quarantine")[0][0] == 1
