@@ -1,0 +1,1 @@
+"""Streamlit dashboard for support managers (reads the warehouse, never writes it)."""
