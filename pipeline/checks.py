@@ -20,7 +20,7 @@ def run_checks(db: Path, con=None) -> list[dict]:
         results = []
         for f in test_files():
             sql = f.read_text(encoding="utf-8").rstrip().rstrip(";")
-            n = con.execute(f"select count(*) from ({sql})").fetchone()[0]
+            n = con.execute(f"select count(*) from ({sql})").fetchall()[0][0]
             results.append({"test": f.stem, "failing_rows": int(n)})
         return results
     finally:

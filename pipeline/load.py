@@ -63,6 +63,7 @@ class LoadSummary:
     files: list[FileResult]
     seconds: float = 0.0
     marts_seconds: float = 0.0
+    marts: dict = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -80,6 +81,7 @@ class LoadSummary:
             "rows_duplicate": sum(f.rows_duplicate for f in self.files),
             "seconds": round(self.seconds, 3),
             "marts_seconds": round(self.marts_seconds, 3),
+            "marts_scope": {k: v for k, v in self.marts.items() if k != "models"},
             "files": [
                 {k: v for k, v in asdict(f).items() if k not in ("started_at", "finished_at")}
                 for f in self.files
@@ -259,11 +261,11 @@ def _load(con, files: list[Path], db, config: Config, force: bool, t0: float) ->
     seq_of = {str(p): i for i, p in enumerate(files, start=1)}
     try:
         con.execute("begin transaction")
-        batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from audit.load_batches").fetchone()[0]
+        batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from audit.load_batches").fetchall()[0][0]
         summary.batch_id = batch_id
         changed: dict[str, int] = {}
         for entity in MODELS:
-            staged = con.execute(f"select count(*) from stage_{entity}").fetchone()[0]
+            staged = con.execute(f"select count(*) from stage_{entity}").fetchall()[0][0]
             if not staged:
                 continue
             counts = _upsert(con, entity, batch_id, force)
@@ -290,7 +292,7 @@ def _load(con, files: list[Path], db, config: Config, force: bool, t0: float) ->
         ]
         con.executemany("insert into audit.load_batches values (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         tm = time.perf_counter()
-        marts.refresh(con, config, changed)
+        summary.marts = marts.refresh(con, config, changed, batch_id=batch_id)
         summary.marts_seconds = time.perf_counter() - tm
         con.execute("commit")
     except duckdb.Error as e:

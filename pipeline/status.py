@@ -19,7 +19,7 @@ def status(db: Path, batches: int = 10) -> dict:
         counts = {}
         for name, kind in tables:
             if kind == "BASE TABLE":
-                counts[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
+                counts[name] = con.execute(f"select count(*) from {name}").fetchall()[0][0]
         recent = con.execute(
             """select batch_id, source_file, entity, status, rows_read, rows_loaded,
                       rows_quarantined, rows_duplicate, finished_at, error
@@ -34,7 +34,7 @@ def status(db: Path, batches: int = 10) -> dict:
         ).fetchall()
         last_good = con.execute(
             "select max(finished_at) from audit.load_batches where status = 'loaded'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         return {
             "db": str(db),
             "schema_version": schema_version(con),

@@ -100,4 +100,4 @@ def open_warehouse(path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute("select coalesce(max(version), 0) from audit.schema_migrations").fetchone()[0]
+    return con.execute("select coalesce(max(version), 0) from audit.schema_migrations").fetchall()[0][0]

@@ -79,7 +79,9 @@ def interaction_row(iid="I1", *, channel="web_chat", created="2026-11-02T09:00:0
                     first="2026-11-02T09:02:00Z", resolved="2026-11-02T09:30:00Z", status="closed",
                     priority="normal", customer="u1", agent="a1", team="t", language="en", region="US",
                     topic="withdrawal", subject="", message="hello", bot="false", reopen="0",
-                    updated="2026-11-02T09:30:00Z") -> str:
+                    updated=None) -> str:
+    if updated is None:  # the latest timestamp the row carries
+        updated = max(t for t in (created, first, resolved) if t)
     vals = [iid, channel, created, first, resolved, status, priority, customer, agent, team, language,
             region, topic, subject, message, bot, reopen, updated]
     return ",".join(f'"{v}"' if ("," in v or "\n" in v or "\r" in v) else v for v in vals)

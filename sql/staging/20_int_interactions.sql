@@ -1,0 +1,150 @@
+-- one row per interaction: every duration in calendar and business seconds, SLA status, CSAT
+create or replace view staging.int_interactions as
+with interactions as (
+    select * from staging.stg_interactions
+),
+message_stats as (
+    select * from staging.int_message_stats
+),
+reply_waits as (
+    select * from staging.int_reply_wait_times
+),
+surveys as (
+    select * from staging.stg_csat_surveys
+),
+targets as (
+    select * from staging.sla_targets
+),
+settings as (
+    select * from staging.settings
+),
+survey_stats as (
+    select
+        interaction_id,
+        count(*) as count_surveys_sent,
+        count(case when is_answered then 1 end) as count_surveys_answered,
+        -- the latest answer counts when a customer answered more than one survey
+        max_by(csat_score, responded_at) filter (where is_answered) as csat_score,
+        max_by(comment, responded_at) filter (where is_answered) as csat_comment,
+        max(responded_at) as csat_responded_at,
+    from surveys
+    group by interaction_id
+),
+timed as (
+    select
+        i.*,
+        -- message events, when the interaction has any, decide the first response
+        case
+            when ms.interaction_id is not null then ms.first_reply_at
+            else i.reported_first_response_at
+        end as first_response_at,
+        case when ms.interaction_id is not null then 'messages' else 'interaction' end as first_response_source,
+        ms.count_agent_replies,
+        ms.count_messages,
+        t.schedule,
+        t.first_response_target_seconds,
+        t.resolution_target_seconds,
+        st.as_of_at,
+    from interactions as i
+    left join message_stats as ms on ms.interaction_id = i.interaction_id
+    left join targets as t on t.channel = i.channel and t.priority = i.priority
+    cross join settings as st
+),
+-- DuckDB-only: ASOF joins find the open interval at or before each instant (Spark: a range join)
+clocked as (
+    select
+        t.*,
+        c0.cum_seconds + least(greatest(epoch(t.created_at) - epoch(c0.open_at), 0), c0.seconds) as clock_created,
+        c1.cum_seconds + least(greatest(epoch(t.first_response_at) - epoch(c1.open_at), 0), c1.seconds)
+            as clock_first_response,
+        c2.cum_seconds + least(greatest(epoch(t.resolved_at) - epoch(c2.open_at), 0), c2.seconds) as clock_resolved,
+        c3.cum_seconds + least(greatest(epoch(t.as_of_at) - epoch(c3.open_at), 0), c3.seconds) as clock_as_of,
+    from timed as t
+    asof left join staging.business_calendar as c0 on c0.schedule = t.schedule and t.created_at >= c0.open_at
+    asof left join staging.business_calendar as c1 on c1.schedule = t.schedule and t.first_response_at >= c1.open_at
+    asof left join staging.business_calendar as c2 on c2.schedule = t.schedule and t.resolved_at >= c2.open_at
+    asof left join staging.business_calendar as c3 on c3.schedule = t.schedule and t.as_of_at >= c3.open_at
+),
+durations as (
+    select
+        c.*,
+        epoch(c.first_response_at) - epoch(c.created_at) as first_response_seconds,
+        c.clock_first_response - c.clock_created as first_response_business_seconds,
+        case when c.is_resolved then epoch(c.resolved_at) - epoch(c.created_at) end as resolution_seconds,
+        case when c.is_resolved then c.clock_resolved - c.clock_created end as resolution_business_seconds,
+        c.clock_as_of - c.clock_created as open_business_seconds,
+    from clocked as c
+),
+final as (
+    select
+        d.interaction_id,
+        d.channel,
+        d.priority,
+        d.status,
+        d.is_resolved,
+        d.created_at,
+        d.created_day,
+        d.first_response_at,
+        d.first_response_source,
+        d.resolved_at,
+        d.resolved_day,
+        d.updated_at,
+        d.customer_id,
+        d.agent_id,
+        d.team,
+        d.language,
+        d.region,
+        d.topic,
+        d.subject,
+        d.first_message,
+        d.handled_by_bot,
+        d.reopen_count,
+        d.schedule,
+        d.first_response_seconds,
+        d.first_response_business_seconds,
+        d.resolution_seconds,
+        d.resolution_business_seconds,
+        coalesce(rw.count_reply_waits, 0) as count_reply_waits,
+        coalesce(rw.count_next_replies, 0) as count_next_replies,
+        rw.sum_next_reply_seconds,
+        rw.max_next_reply_seconds,
+        rw.sum_next_reply_business_seconds,
+        rw.max_next_reply_business_seconds,
+        d.count_agent_replies,
+        d.count_messages,
+        case
+            when d.count_messages is null then null
+            else d.is_resolved and d.count_agent_replies = 1
+        end as is_one_touch,
+        d.first_response_target_seconds,
+        d.resolution_target_seconds,
+        case
+            when d.first_response_target_seconds is null then 'no_target'
+            when d.first_response_at is not null then
+                case when d.first_response_business_seconds <= d.first_response_target_seconds
+                    then 'met' else 'breached' end
+            when d.is_resolved then 'not_applicable'
+            when d.open_business_seconds > d.first_response_target_seconds then 'breached'
+            else 'open'
+        end as first_response_sla_status,
+        case
+            when d.resolution_target_seconds is null then 'no_target'
+            when d.is_resolved then
+                case when d.resolution_business_seconds <= d.resolution_target_seconds
+                    then 'met' else 'breached' end
+            when d.open_business_seconds > d.resolution_target_seconds then 'breached'
+            else 'open'
+        end as resolution_sla_status,
+        coalesce(s.count_surveys_sent, 0) as count_surveys_sent,
+        coalesce(s.count_surveys_answered, 0) as count_surveys_answered,
+        s.csat_score,
+        s.csat_score >= st.satisfied_threshold as is_satisfied,
+        s.csat_comment,
+        s.csat_responded_at,
+        d.as_of_at,
+    from durations as d
+    left join reply_waits as rw on rw.interaction_id = d.interaction_id
+    left join survey_stats as s on s.interaction_id = d.interaction_id
+    cross join settings as st
+)
+select * from final

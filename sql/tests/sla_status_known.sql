@@ -1,0 +1,4 @@
+-- every SLA status is one of the documented values
+select interaction_id from marts.fct_interactions
+where first_response_sla_status not in ('met', 'breached', 'open', 'not_applicable', 'no_target')
+   or resolution_sla_status not in ('met', 'breached', 'open', 'no_target')

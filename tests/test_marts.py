@@ -1,0 +1,239 @@
+"""Metric definitions on hand-computed cases (docs/METRICS.md), reconciliation, incremental refresh."""
+
+import shutil
+import subprocess
+import sys
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipeline import marts
+from pipeline.checks import run_checks
+from pipeline.config import load_config
+from pipeline.load import load
+from pipeline.warehouse import open_warehouse
+from tests.conftest import INTERACTION_HEADER, SAMPLE, interaction_row, query, write
+
+CONFIG = """
+[schedules.always]
+timezone = "UTC"
+blocks = [{ days = "mon-sun", start = "00:00", end = "24:00" }]
+[schedules.office]
+timezone = "Asia/Shanghai"
+blocks = [{ days = "mon-fri", start = "09:00", end = "12:00" }, { days = "mon-fri", start = "13:00", end = "18:00" }]
+[channels.web_chat]
+label = "Web chat"
+first_response_minutes = 5
+resolution_hours = 1
+[channels.ticket]
+label = "Ticket"
+schedule = "office"
+first_response_minutes = 60
+resolution_hours = 8
+priority = { urgent = { first_response_minutes = 30 } }
+"""
+
+MSG_HEAD = "message_id,interaction_id,sender_role,sent_at,is_public,text\n"
+SURVEY_HEAD = "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    return load_config(write(tmp_path / "csqa.toml", CONFIG))
+
+
+def fact(db, iid, *cols):
+    return query(db, f"select {', '.join(cols)} from marts.fct_interactions where interaction_id = ?", [iid])[0]
+
+
+def build(tmp_path, db, cfg, interactions, messages="", surveys=""):
+    write(tmp_path / "in" / "interactions.csv", INTERACTION_HEADER + "\n" + "\n".join(interactions) + "\n")
+    if messages:
+        write(tmp_path / "in" / "messages.csv", MSG_HEAD + messages)
+    if surveys:
+        write(tmp_path / "in" / "csat_surveys.csv", SURVEY_HEAD + surveys)
+    s = load([tmp_path / "in"], db, cfg)
+    assert s.count("rejected") == 0 and sum(f.rows_quarantined for f in s.files) == 0, s.as_dict()
+    return s
+
+
+def test_first_response_from_messages_ignores_bots_and_internal_notes(tmp_path, db, cfg):
+    build(tmp_path, db, cfg, [
+        interaction_row("M", created="2026-11-02T10:00:00Z", first="2026-11-02T10:00:30Z",
+                        resolved="2026-11-02T10:30:00Z"),
+        interaction_row("N", created="2026-11-02T10:00:00Z", first="2026-11-02T10:04:00Z",
+                        resolved="2026-11-02T10:30:00Z"),
+    ], messages=(
+        "1,M,customer,2026-11-02T10:00:00Z,true,hi\n"
+        "2,M,bot,2026-11-02T10:00:30Z,true,[auto] hello\n"     # bot: does not stop the clock
+        "3,M,agent,2026-11-02T10:02:00Z,false,internal note\n"  # internal note: does not either
+        "4,M,agent,2026-11-02T10:07:00Z,true,Hi - checking\n"    # first public human reply: 7 min
+    ))
+    assert fact(db, "M", "first_response_seconds", "first_response_source", "first_response_sla_status") == (
+        420.0, "messages", "breached")
+    # N has no message events: its own first_response_at decides (4 min, within the 5 min target)
+    assert fact(db, "N", "first_response_seconds", "first_response_source", "first_response_sla_status") == (
+        240.0, "interaction", "met")
+
+
+def test_counting_bot_replies_is_configurable(tmp_path, db):
+    cfg = load_config(write(tmp_path / "c.toml", CONFIG + "[first_response]\ncount_bot_replies = true\n"))
+    build(tmp_path, db, cfg, [interaction_row("M", created="2026-11-02T10:00:00Z", first="2026-11-02T10:07:00Z",
+                                          resolved="2026-11-02T10:20:00Z")],
+          messages=(
+        "1,M,customer,2026-11-02T10:00:00Z,true,hi\n2,M,bot,2026-11-02T10:00:30Z,true,hello\n"
+        "3,M,agent,2026-11-02T10:07:00Z,true,hi\n"))
+    assert fact(db, "M", "first_response_seconds") == (30.0,)
+
+
+def test_next_reply_runs_from_the_first_unanswered_customer_message(tmp_path, db, cfg):
+    build(tmp_path, db, cfg, [interaction_row("R", created="2026-11-02T10:00:00Z", first="2026-11-02T10:01:00Z",
+                                          resolved="2026-11-02T11:00:00Z", updated="2026-11-02T11:00:00Z")],
+          messages=(
+              "1,R,customer,2026-11-02T10:00:00Z,true,q\n"
+              "2,R,agent,2026-11-02T10:01:00Z,true,a\n"      # first response, not a next reply
+              "3,R,customer,2026-11-02T10:10:00Z,true,q2\n"  # wait starts here
+              "4,R,customer,2026-11-02T10:12:00Z,true,q3\n"  # still the same wait
+              "5,R,agent,2026-11-02T10:15:00Z,true,a2\n"     # 5 min
+              "6,R,customer,2026-11-02T10:20:00Z,true,q4\n"  # answered 10 min later
+              "7,R,agent,2026-11-02T10:30:00Z,true,a3\n"
+              "8,R,customer,2026-11-02T10:40:00Z,true,thanks\n"  # never answered
+          ))
+    assert fact(db, "R", "count_reply_waits", "count_next_replies", "sum_next_reply_seconds",
+                "max_next_reply_seconds", "count_agent_replies", "is_one_touch") == (3, 2, 900.0, 600.0, 3, False)
+
+
+def test_sla_in_business_hours_across_a_weekend(tmp_path, db, cfg):
+    # Friday 17:30 Shanghai -> Monday 09:20 Shanghai: 30 + 20 = 50 business minutes, ~64 calendar hours
+    build(tmp_path, db, cfg, [
+        interaction_row("T", channel="ticket", created="2026-11-06T17:30:00+08:00",
+                        first="2026-11-09T09:20:00+08:00", resolved="2026-11-09T14:00:00+08:00",
+                        updated="2026-11-09T14:00:00+08:00"),
+        interaction_row("U", channel="ticket", priority="urgent", created="2026-11-06T17:30:00+08:00",
+                        first="2026-11-09T09:20:00+08:00", resolved="2026-11-09T14:00:00+08:00",
+                        updated="2026-11-09T14:00:00+08:00"),
+    ])
+    got = fact(db, "T", "first_response_seconds", "first_response_business_seconds", "first_response_sla_status",
+               "resolution_business_seconds", "resolution_sla_status")
+    assert got == (63 * 3600 + 50 * 60.0, 50 * 60.0, "met", (30 + 3 * 60 + 60) * 60.0, "met")
+    assert fact(db, "U", "first_response_sla_status") == ("breached",)  # urgent: 30 min target
+
+
+def test_open_sla_against_the_as_of_time_and_not_applicable(tmp_path, db, cfg):
+    build(tmp_path, db, cfg, [
+        # as-of time = the newest updated_at in the warehouse: 12:00
+        interaction_row("LAST", created="2026-11-02T11:00:00Z", first="2026-11-02T11:01:00Z",
+                        resolved="2026-11-02T11:30:00Z", updated="2026-11-02T12:00:00Z"),
+        interaction_row("WAIT", created="2026-11-02T11:58:00Z", first="", resolved="", status="open",
+                        agent="", updated="2026-11-02T11:58:00Z"),  # 2 min waiting: still open
+        interaction_row("LATE", created="2026-11-02T11:00:00Z", first="", resolved="", status="open",
+                        agent="", updated="2026-11-02T11:00:00Z"),  # 60 min waiting: breached while open
+        interaction_row("BOT", created="2026-11-02T11:00:00Z", first="", resolved="2026-11-02T11:03:00Z",
+                        bot="true", agent="", updated="2026-11-02T11:03:00Z"),  # solved by the bot
+    ])
+    assert fact(db, "WAIT", "first_response_sla_status", "resolution_sla_status") == ("open", "open")
+    assert fact(db, "LATE", "first_response_sla_status", "resolution_sla_status") == ("breached", "open")
+    assert fact(db, "BOT", "first_response_sla_status", "resolution_sla_status") == ("not_applicable", "met")
+
+
+def test_csat_latest_answer_and_threshold(tmp_path, db, cfg):
+    build(tmp_path, db, cfg, [interaction_row("C"), interaction_row("D"), interaction_row("E")], surveys=(
+        "S1,C,2026-11-02T10:00:00Z,2026-11-02T11:00:00Z,2,meh\n"
+        "S2,C,2026-11-03T10:00:00Z,2026-11-04T11:00:00Z,4,better\n"  # the later answer counts
+        "S3,D,2026-11-02T10:00:00Z,,,\n"                              # sent, never answered
+        "S4,E,2026-11-02T10:00:00Z,2026-11-02T10:30:00Z,3,\n"
+    ))
+    assert fact(db, "C", "csat_score", "is_satisfied", "count_surveys_sent", "count_surveys_answered") == (
+        4, True, 2, 2)
+    assert fact(db, "D", "csat_score", "count_surveys_sent", "count_surveys_answered") == (None, 1, 0)
+    assert fact(db, "E", "is_satisfied") == (False,)
+    row = query(db, "select sum(count_surveys_sent), sum(count_surveys_answered), sum(count_rated), "
+                    "sum(count_satisfied), sum(sum_csat_score) from marts.csat_daily")[0]
+    assert row == (4, 3, 2, 1, 7)
+    # Wilson interval for 1 of 2 satisfied: (0.0945, 0.9055)
+    lo, hi = query(db, "select marts.wilson_lower(1.0, 2.0), marts.wilson_upper(1.0, 2.0)")[0]
+    assert (round(lo, 4), round(hi, 4)) == (0.0945, 0.9055)
+
+
+def test_backlog_counts_what_is_open_at_the_end_of_each_day(tmp_path, db, cfg):
+    build(tmp_path, db, cfg, [
+        interaction_row("A", created="2026-11-02T10:00:00Z", first="2026-11-02T10:01:00Z",
+                        resolved="2026-11-04T10:00:00Z",
+                        updated="2026-11-04T10:00:00Z"),
+        interaction_row("B", created="2026-11-03T10:00:00Z", first="2026-11-03T10:01:00Z", resolved="",
+                        status="pending", updated="2026-11-05T10:00:00Z"),
+        interaction_row("C", created="2026-11-03T10:00:00Z", first="2026-11-03T10:01:00Z",
+                        resolved="2026-11-03T11:00:00Z", updated="2026-11-03T11:00:00Z"),
+    ])
+    got = query(db, "select cast(day as varchar), count_open_at_end from marts.backlog_daily "
+                    "where channel = 'web_chat' order by day")
+    assert got == [("2026-11-02", 1), ("2026-11-03", 2), ("2026-11-04", 1), ("2026-11-05", 1)]
+
+
+def test_incremental_refresh_equals_a_full_rebuild(tmp_path, config):
+    """Deliver the sample in pieces (interactions in two halves, surveys last) and compare every
+    mart with a warehouse built in one go."""
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    inter = pd.read_csv(SAMPLE / "interactions.csv", dtype=str, keep_default_na=False)
+    half = len(inter) // 2
+    inter.iloc[:half].to_csv(parts / "interactions_1.csv", index=False)
+    inter.iloc[half:].to_csv(parts / "interactions_2.csv", index=False)
+    inc, whole = tmp_path / "inc.duckdb", tmp_path / "whole.duckdb"
+    s1 = load([parts / "interactions_1.csv"], inc, config)
+    assert s1.marts["full"]
+    load([parts / "interactions_2.csv", SAMPLE / "messages.csv"], inc, config)
+    s3 = load([SAMPLE / "csat_surveys.csv", SAMPLE / "faq_articles.csv"], inc, config)
+    assert not s3.marts["full"]
+    # a late survey touches only its interactions, not the whole warehouse
+    assert s3.marts["interactions"] < len(inter)
+    load([parts / "interactions_1.csv", parts / "interactions_2.csv", SAMPLE / "messages.csv",
+          SAMPLE / "csat_surveys.csv", SAMPLE / "faq_articles.csv"], whole, config)
+    for name, *_ in marts.mart_models():
+        a = query(inc, f"select * from marts.{name} order by all")
+        b = query(whole, f"select * from marts.{name} order by all")
+        assert a == b, name
+
+
+def test_a_small_batch_refreshes_a_small_scope(tmp_path, config, small_set):
+    db = tmp_path / "w.duckdb"
+    load([small_set], db, config)
+    open_now = query(db, "select count(*) from marts.fct_interactions where not is_resolved")[0][0]
+    write(tmp_path / "late" / "csat_late.csv",
+          SURVEY_HEAD + "LATE-1,INT-05-00000010,2026-11-20T10:00:00Z,2026-11-21T10:00:00Z,5,\n")
+    s = load([tmp_path / "late"], db, config)
+    assert not s.marts["full"]
+    assert s.marts["interactions"] <= open_now + 1
+    assert s.marts["days"] <= 1 + len(query(db, "select distinct created_day from marts.fct_interactions "
+                                                 "where not is_resolved"))
+
+
+def test_data_tests_pass_on_the_sample_and_fail_on_a_broken_warehouse(tmp_path, config):
+    db = tmp_path / "w.duckdb"
+    load([SAMPLE], db, config)
+    results = run_checks(db)
+    assert len(results) >= 8 and all(r["failing_rows"] == 0 for r in results), results
+    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "check", "--db", str(db)], capture_output=True)
+    assert r.returncode == 0
+    con = duckdb.connect(str(db))
+    con.execute("update marts.csat_daily set count_rated = count_rated + 1 where rowid = 0")
+    con.close()
+    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "check", "--db", str(db)], capture_output=True,
+                       text=True)
+    assert r.returncode == 5 and "rollups_reconcile_with_fact" in r.stdout
+
+
+def test_config_change_rebuilds_everything(tmp_path, config, small_set):
+    db = tmp_path / "w.duckdb"
+    shutil.copytree(small_set, tmp_path / "in")
+    load([tmp_path / "in"], db, config)
+    before = query(db, "select count(*) from marts.fct_interactions where first_response_sla_status = 'met'")[0][0]
+    strict = load_config(write(tmp_path / "strict.toml", CONFIG.replace("first_response_minutes = 5",
+                                                                      "first_response_minutes = 0.5")))
+    con = open_warehouse(db)
+    info = marts.refresh(con, strict, {}, batch_id=None)
+    con.close()
+    assert info["full"]
+    after = query(db, "select count(*) from marts.fct_interactions where first_response_sla_status = 'met'")[0][0]
+    assert after != before
