@@ -85,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common(st)
     st.add_argument("--batches", type=int, default=10, help="how many recent batch rows to show")
 
+    fg = sub.add_parser("faq-gaps", help="print or export the ranked FAQ gap backlog", epilog=EPILOG,
+                        formatter_class=fmt,
+                        description="The content team's backlog from marts.faq_gaps: gaps ranked by priority "
+                                    "(volume x trend x dissatisfaction), with example questions (redacted).")
+    _common(fg)
+    fg.add_argument("--out", help="write a CSV file instead of printing")
+    fg.add_argument("--limit", type=int, default=20, help="rows to print (default 20; --out writes all)")
+
     ck = sub.add_parser("check", help="run the data tests in sql/tests against a warehouse", epilog=EPILOG,
                         formatter_class=fmt)
     _common(ck)
@@ -185,7 +193,48 @@ def _cmd_check(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"generate": _cmd_generate, "load": _cmd_load, "status": _cmd_status, "check": _cmd_check}
+def _cmd_faq_gaps(args) -> int:
+    from .config import load_config
+    from .warehouse import connect
+
+    config = load_config(args.config)
+    con = connect(_db(args, config), read_only=True)
+    try:
+        df = con.execute(
+            """select priority_rank, gap_type, topic, language, cluster_id, count_contacts, count_last_7d,
+                      count_prev_7d, satisfied_share, priority_score, suggested_title_terms,
+                      array_to_string(example_questions, ' | ') as example_questions
+               from marts.faq_gaps order by priority_rank"""
+        ).df()
+    except Exception as e:  # a warehouse without marts yet
+        from .errors import WarehouseError
+
+        raise WarehouseError(f"no FAQ gap mart in this warehouse ({e}); load data first") from e
+    finally:
+        con.close()
+    if args.out:
+        df.to_csv(args.out, index=False)
+        if args.json:
+            print(json.dumps({"out": args.out, "rows": len(df)}))
+        else:
+            print(f"{len(df)} gaps written to {args.out}")
+        return EXIT_OK
+    if args.json:
+        print(df.head(args.limit).to_json(orient="records", force_ascii=False))
+        return EXIT_OK
+    for r in df.head(args.limit).itertuples():
+        where = r.topic if isinstance(r.topic, str) else f"cluster {r.cluster_id}"
+        lang = r.language if isinstance(r.language, str) else "all languages"
+        terms = f"  terms: {r.suggested_title_terms}" if isinstance(r.suggested_title_terms, str) else ""
+        print(f"#{r.priority_rank:<3} {r.gap_type:<23} {where:<18} {lang:<14} contacts {r.count_contacts:>6,} "
+              f"score {r.priority_score:>8.1f}{terms}")
+        if isinstance(r.example_questions, str) and r.example_questions:
+            print(f"       e.g. {r.example_questions[:160]}")
+    return EXIT_OK
+
+
+COMMANDS = {"generate": _cmd_generate, "load": _cmd_load, "status": _cmd_status, "check": _cmd_check,
+            "faq-gaps": _cmd_faq_gaps}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -212,6 +212,20 @@ class FirstResponse(_Strict):
     count_private_notes: bool = False
 
 
+class Faq(_Strict):
+    """FAQ matching and gap detection (docs/FAQ.md)."""
+
+    match_threshold: float = Field(0.35, ge=0, le=1)
+    match_threshold_by_language: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
+    window_days: int = Field(28, ge=7)
+    min_cluster_size: int = Field(5, ge=2)
+    deflection_weeks: int = Field(4, ge=1, le=26)
+    low_csat_margin: float = Field(0.10, ge=0, le=1)
+
+    def threshold_for(self, language: str | None) -> float:
+        return self.match_threshold_by_language.get(language or "", self.match_threshold)
+
+
 class Privacy(_Strict):
     pseudonymise_customer_id: bool = True
     key_env: str = "CSQA_PSEUDONYM_KEY"
@@ -223,6 +237,7 @@ class Config(_Strict):
     csat: Csat = Csat()
     first_response: FirstResponse = FirstResponse()
     privacy: Privacy = Privacy()
+    faq: Faq = Faq()
     schedules: dict[str, Schedule] = Field(min_length=1)
     channels: dict[str, Channel] = Field(min_length=1)
     sources: dict[str, Source] = Field(default_factory=dict)

@@ -30,6 +30,7 @@ from .sample_text import (
     PII_SUFFIX,
     SUBJECTS,
     TOPICS,
+    article_body,
 )
 
 CHANNELS = {  # share, median first response (s), log-sd, median resolution after response (s)
@@ -199,6 +200,10 @@ def generate(out: Path, *, n: int = 20_000, days: int = 56, seed: int = 7, dirty
     customers = rng.zipf(1.6, n) % 400_000 + rng.integers(0, 3, n) * 400_000
     customer_id = np.array([f"u{x:07d}" for x in customers], dtype=object)
 
+    # the English account-security article, published mid-period, deflects about half of those contacts
+    published = np.datetime64(end_date - dt.timedelta(days=days) + dt.timedelta(days=days // 2), "s")
+    deflected = (topic == "account_security") & (language == "en") & (created >= published) & (rng.random(n) < 0.5)
+    topic[deflected] = "deposit"
     first_message, subject, msg_lang = _first_messages(rng, topic, language, channel)
     # agents tag most human-handled contacts; the emerging topic is rarely tagged
     tagged = (~handled_by_bot) & (rng.random(n) < 0.72)
@@ -363,7 +368,7 @@ def _articles(end_date: dt.date, days: int) -> pd.DataFrame:
             pub = start - dt.timedelta(days=200) if topic != "account_security" or lang != "en" else \
                 start + dt.timedelta(days=days // 2)
             ts = f"{pub.isoformat()}T02:00:00Z"
-            rows.append((f"FAQ-{k:03d}", topic, lang, title, body, "published", ts, ts))
+            rows.append((f"FAQ-{k:03d}", topic, lang, title, article_body(topic, lang, body), "published", ts, ts))
     rows.append((f"FAQ-{k + 1:03d}", "p2p", "zh-CN", "P2P申诉流程(草稿)", "草稿", "draft", "",
                  f"{end_date.isoformat()}T02:00:00Z"))
     return pd.DataFrame(rows, columns=["article_id", "topic", "language", "title", "body", "status",

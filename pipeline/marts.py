@@ -49,6 +49,7 @@ def config_hash(config: Config) -> str:
         "csat": config.model_dump()["csat"],
         "first_response": config.model_dump()["first_response"],
         "tz": config.warehouse.reporting_timezone,
+        "faq": config.model_dump()["faq"],
     }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -123,6 +124,11 @@ def _settings_row(con, config: Config) -> dict:
         "config_hash": config_hash(config),
         "calendar_from": lo,
         "calendar_to": hi,
+        "faq_match_threshold": config.faq.match_threshold,
+        "faq_window_days": config.faq.window_days,
+        "faq_min_cluster_size": config.faq.min_cluster_size,
+        "faq_deflection_weeks": config.faq.deflection_weeks,
+        "faq_low_csat_margin": config.faq.low_csat_margin,
     }
 
 
@@ -156,6 +162,8 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, changed: dict[str, i
     marts_exist = all(_exists(con, "marts", name) for name, *_ in mart_models())
     if prev is None or prev[0] != new_hash or not marts_exist or batch_id is None:
         full = True
+    elif con.execute("select count(*) from raw.faq_articles where _batch_id = ?", [batch_id]).fetchall()[0][0]:
+        full = True  # every question may match a different article now
     _write_config_tables(con, config)
     if full or not _calendar_covers(con):
         _write_calendar(con, config)
@@ -165,9 +173,17 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, changed: dict[str, i
         """create or replace table staging.settings (
                reporting_timezone varchar, satisfied_threshold integer, min_sample integer,
                count_bot_replies boolean, count_private_notes boolean, as_of_at timestamptz,
-               config_hash varchar, calendar_from timestamptz, calendar_to timestamptz)"""
+               config_hash varchar, calendar_from timestamptz, calendar_to timestamptz,
+               faq_match_threshold double, faq_window_days integer, faq_min_cluster_size integer,
+               faq_deflection_weeks integer, faq_low_csat_margin double)"""
     )
-    con.execute("insert into staging.settings values (?, ?, ?, ?, ?, ?, ?, ?, ?)", list(settings.values()))
+    con.execute("insert into staging.settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                list(settings.values()))
+    con.execute(
+        """create table if not exists staging.faq_matches (
+               interaction_id varchar, faq_article_id varchar, faq_topic varchar,
+               faq_match_score double, is_faq_matched boolean)"""
+    )
     for f in _model_files("staging"):
         con.execute(f.read_text(encoding="utf-8"))
 
@@ -195,7 +211,16 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, changed: dict[str, i
         "select (select count(*) from staging.refresh_interactions), (select count(*) from staging.refresh_days)"
     ).fetchall()[0]
     timings = {}
+    tm = time.perf_counter()
+    _match_questions(con, config, full)
+    timings["faq_matches"] = round(time.perf_counter() - tm, 3)
+    clusters_done = False
     for name, mode, key, sql in mart_models():
+        if not clusters_done and name == "faq_gaps":  # clusters feed the gap ranking
+            tm = time.perf_counter()
+            _build_clusters(con, config)
+            timings["faq_clusters"] = round(time.perf_counter() - tm, 3)
+            clusters_done = True
         tm = time.perf_counter()
         table = f"marts.{name}"
         if full or mode == "full" or not _exists(con, "marts", name):
@@ -211,6 +236,67 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, changed: dict[str, i
             "models": timings}
     log.info("marts refreshed: %s", info)
     return info
+
+
+def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool) -> None:
+    """Match the questions of the interactions in scope to the published FAQ articles."""
+    from .faq import match_frame
+
+    scope = "" if full else "where interaction_id in (select interaction_id from staging.refresh_interactions)"
+    questions = con.execute(
+        f"select interaction_id, question, faq_language from staging.stg_questions {scope}"
+    ).df()
+    articles = con.execute(
+        "select article_id, topic, language, title, body from staging.stg_faq_articles where is_published "
+        "order by article_id"
+    ).df()
+    matches = match_frame(questions, articles, config.faq.match_threshold,
+                          config.faq.match_threshold_by_language)
+    if full:
+        con.execute("delete from staging.faq_matches")
+    else:
+        con.execute("delete from staging.faq_matches where interaction_id in "
+                    "(select interaction_id from staging.refresh_interactions)")
+    con.register("_matches", matches)
+    con.execute("insert into staging.faq_matches by name select * from _matches")
+    con.unregister("_matches")
+
+
+def _build_clusters(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    """Cluster the questions nobody tagged and no article matched, over the last faq.window_days
+    (rebuilt whole each refresh): where an emerging topic shows up before anyone tags it."""
+    from .faq import cluster_questions
+
+    df = con.execute(
+        """select f.interaction_id, coalesce(f.first_message, f.subject) as question, f.language, f.created_at
+           from marts.fct_interactions as f cross join staging.settings as s
+           where f.topic is null and coalesce(f.first_message, f.subject) is not null
+             and f.created_at > s.as_of_at - to_days(s.faq_window_days)
+           order by f.interaction_id"""
+    ).df()
+    as_of = con.execute("select as_of_at from staging.settings").fetchall()[0][0]
+    clusters, members = cluster_questions(df, as_of=pd.Timestamp(as_of) if as_of else pd.Timestamp.now(tz="UTC"),
+                                          min_size=config.faq.min_cluster_size)
+    clusters = clusters.astype({"cluster_id": "str", "language": "str", "title_terms": "str",
+                                "example_1": "object", "example_2": "object", "example_3": "object"})
+    con.register("_clusters", clusters)
+    con.register("_members", members.astype({"interaction_id": "str", "cluster_id": "str"}))
+    con.execute("create or replace table marts.faq_cluster_members as select * from _members")
+    con.execute(
+        """create or replace table marts.faq_clusters as
+           select c.cluster_id, c.language, cast(c.count_questions as bigint) as count_questions,
+                  cast(c.count_last_7d as bigint) as count_last_7d, cast(c.count_prev_7d as bigint) as count_prev_7d,
+                  cast(c.trend_ratio as double) as trend_ratio, c.title_terms,
+                  cast(c.example_1 as varchar) as example_1, cast(c.example_2 as varchar) as example_2,
+                  cast(c.example_3 as varchar) as example_3,
+                  count(f.csat_score) as count_rated, count(case when f.is_satisfied then 1 end) as count_satisfied,
+           from _clusters as c
+           left join _members as m on m.cluster_id = c.cluster_id
+           left join marts.fct_interactions as f on f.interaction_id = m.interaction_id
+           group by all"""
+    )
+    con.unregister("_clusters")
+    con.unregister("_members")
 
 
 def _write_macros(con: duckdb.DuckDBPyConnection) -> None:

@@ -249,3 +249,13 @@ ARTICLES = {
                "trade; referral commissions are paid daily."),
     },
 }
+
+
+def article_body(topic: str, language: str, body: str) -> str:
+    """Help-centre articles end with the questions they answer, as real ones do: the first two
+    phrasings customers use for the topic (the others stay unlisted, so matching is not trivial)."""
+    questions = MESSAGES.get(topic, {}).get(language, [])[:2]
+    if not questions:
+        return body
+    head = "常见问题:" if language.startswith("zh") else "Related questions: "
+    return body + "\n" + head + " ".join(questions)

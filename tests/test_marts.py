@@ -183,8 +183,9 @@ def test_incremental_refresh_equals_a_full_rebuild(tmp_path, config):
     inc, whole = tmp_path / "inc.duckdb", tmp_path / "whole.duckdb"
     s1 = load([parts / "interactions_1.csv"], inc, config)
     assert s1.marts["full"]
-    load([parts / "interactions_2.csv", SAMPLE / "messages.csv"], inc, config)
-    s3 = load([SAMPLE / "csat_surveys.csv", SAMPLE / "faq_articles.csv"], inc, config)
+    s2 = load([parts / "interactions_2.csv", SAMPLE / "messages.csv", SAMPLE / "faq_articles.csv"], inc, config)
+    assert s2.marts["full"]  # a changed FAQ catalogue re-matches every question
+    s3 = load([SAMPLE / "csat_surveys.csv"], inc, config)
     assert not s3.marts["full"]
     # a late survey touches only its interactions, not the whole warehouse
     assert s3.marts["interactions"] < len(inter)
@@ -193,7 +194,12 @@ def test_incremental_refresh_equals_a_full_rebuild(tmp_path, config):
     for name, *_ in marts.mart_models():
         a = query(inc, f"select * from marts.{name} order by all")
         b = query(whole, f"select * from marts.{name} order by all")
-        assert a == b, name
+        assert _rounded(a) == _rounded(b), name
+
+
+def _rounded(rows):
+    """Floating-point sums may differ in the last bit with the order DuckDB adds them in."""
+    return [tuple(round(v, 6) if isinstance(v, float) else v for v in r) for r in rows]
 
 
 def test_a_small_batch_refreshes_a_small_scope(tmp_path, config, small_set):

@@ -18,6 +18,9 @@ targets as (
 settings as (
     select * from staging.settings
 ),
+faq_matches as (
+    select * from staging.faq_matches
+),
 survey_stats as (
     select
         interaction_id,
@@ -94,7 +97,16 @@ final as (
         d.team,
         d.language,
         d.region,
-        d.topic,
+        -- the agent's tag wins; a confident FAQ match assigns the topic where there is none
+        coalesce(d.topic, case when fm.is_faq_matched then fm.faq_topic end) as topic,
+        case
+            when d.topic is not null then 'agent'
+            when fm.is_faq_matched then 'faq_match'
+        end as topic_source,
+        d.topic as agent_topic,
+        fm.faq_article_id,
+        fm.faq_match_score,
+        coalesce(fm.is_faq_matched, false) as is_faq_matched,
         d.subject,
         d.first_message,
         d.handled_by_bot,
@@ -145,6 +157,7 @@ final as (
     from durations as d
     left join reply_waits as rw on rw.interaction_id = d.interaction_id
     left join survey_stats as s on s.interaction_id = d.interaction_id
+    left join faq_matches as fm on fm.interaction_id = d.interaction_id
     cross join settings as st
 )
 select * from final

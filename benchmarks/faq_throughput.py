@@ -1,0 +1,50 @@
+"""FAQ matching throughput: questions matched per second (goal >= 20,000 on 2 cores).
+
+    python benchmarks/faq_throughput.py [--questions N]
+
+Questions are BANKING77 texts (or the generator's when the data set is absent), each made unique
+with a suffix so de-duplication does not flatter the figure; the catalogue is the generator's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.faq import FaqMatcher
+from pipeline.generate import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+B77 = ROOT.parent / "shared" / "datasets" / "banking77" / "train.csv"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--questions", type=int, default=200_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(Path(tmp), n=2000, days=14, seed=3, messages=False)
+        arts = pd.read_csv(Path(tmp) / "faq_articles.csv", dtype=str, keep_default_na=False)
+        base = (pd.read_csv(B77).text.tolist() if B77.exists()
+                else pd.read_csv(Path(tmp) / "interactions.csv", dtype=str).first_message.tolist())
+    arts = arts[arts.status == "published"]
+    texts = [f"{base[i % len(base)]} (ref {i})" for i in range(args.questions)]
+    matcher = FaqMatcher.fit(arts)
+    rows = []
+    for label, qs in (("unique questions", texts), ("first 20,000", texts[:20_000])):
+        t = time.perf_counter()
+        matcher.match(qs)
+        secs = time.perf_counter() - t
+        rows.append({"case": label, "questions": len(qs), "seconds": round(secs, 2),
+                     "questions_per_second": round(len(qs) / secs)})
+    print(f"cores: {os.cpu_count()}, articles: {len(arts)}")
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

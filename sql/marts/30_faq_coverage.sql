@@ -1,0 +1,65 @@
+-- one row per topic and FAQ language over the last faq.window_days of data: contacts, article coverage, match rate, CSAT, repeat contacts
+-- refresh: full
+with settings as (
+    select * from staging.settings
+),
+facts as (
+    select
+        f.*,
+        case when lower(f.language) like 'zh%' then f.language else split_part(f.language, '-', 1) end
+            as faq_language,
+        -- same customer, same topic again within 7 days
+        lead(f.created_at) over (partition by f.customer_id, f.topic order by f.created_at, f.interaction_id)
+            <= f.created_at + interval 7 day as is_repeated,
+    from marts.fct_interactions as f
+    where f.topic is not null
+),
+windowed as (
+    select f.* from facts as f cross join settings as s
+    where f.created_at > s.as_of_at - to_days(s.faq_window_days)
+),
+articles as (
+    select
+        topic,
+        case when lower(language) like 'zh%' then language else split_part(language, '-', 1) end as faq_language,
+    from staging.stg_faq_articles
+    where is_published
+),
+totals as (
+    select count(*) as count_all from windowed
+),
+grouped as (
+    select
+        w.topic,
+        w.faq_language as language,
+        count(*) as count_contacts,
+        count(case when w.created_at > s.as_of_at - interval 7 day then 1 end) as count_last_7d,
+        count(case when w.created_at <= s.as_of_at - interval 7 day
+                    and w.created_at > s.as_of_at - interval 14 day then 1 end) as count_prev_7d,
+        count(case when w.is_faq_matched then 1 end) as count_matched,
+        count(w.csat_score) as count_rated,
+        count(case when w.is_satisfied then 1 end) as count_satisfied,
+        count(case when w.is_repeated then 1 end) as count_repeated,
+    from windowed as w
+    cross join settings as s
+    group by w.topic, w.faq_language
+)
+select
+    g.topic,
+    g.language,
+    g.count_contacts,
+    g.count_contacts / t.count_all as contact_share,
+    g.count_last_7d,
+    g.count_prev_7d,
+    exists (select 1 from articles as a where a.topic = g.topic and a.faq_language = g.language)
+        as has_article_in_language,
+    exists (select 1 from articles as a where a.topic = g.topic) as has_article_any_language,
+    g.count_matched,
+    g.count_matched / g.count_contacts as match_rate,
+    g.count_rated,
+    g.count_satisfied,
+    g.count_satisfied / nullif(g.count_rated, 0) as satisfied_share,
+    g.count_repeated,
+    g.count_repeated / g.count_contacts as repeat_contact_rate,
+from grouped as g
+cross join totals as t
