@@ -93,6 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--out", help="write a CSV file instead of printing")
     fg.add_argument("--limit", type=int, default=20, help="rows to print (default 20; --out writes all)")
 
+    db_ = sub.add_parser("dashboard", help="open the managers' dashboard (Streamlit, localhost)", epilog=EPILOG,
+                         formatter_class=fmt,
+                         description="Run the Streamlit dashboard on the warehouse's published snapshot. "
+                                     "Binds to 127.0.0.1 unless --address says otherwise; see docs/OPERATIONS.md "
+                                     "for putting it behind authentication.")
+    db_.add_argument("--db", help="warehouse file (default: $CSQA_DB or data/csqa.duckdb)")
+    db_.add_argument("--config", help="TOML config file")
+    db_.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    db_.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    db_.add_argument("-v", "--verbose", action="store_true")
+
     ck = sub.add_parser("check", help="run the data tests in sql/tests against a warehouse", epilog=EPILOG,
                         formatter_class=fmt)
     _common(ck)
@@ -233,7 +244,29 @@ def _cmd_faq_gaps(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"generate": _cmd_generate, "load": _cmd_load, "status": _cmd_status, "check": _cmd_check,
+def _cmd_dashboard(args) -> int:
+    import os
+    import subprocess
+
+    from .config import load_config
+
+    config = load_config(args.config)
+    db = _db(args, config).resolve()
+    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    env = {**os.environ, "CSQA_DB": str(db)}
+    if args.config:
+        env["CSQA_CONFIG"] = str(Path(args.config).resolve())
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
+           "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    sys.stderr.write(f"csqa dashboard on http://{args.address}:{args.port} (warehouse {db}); Ctrl-C to stop\n")
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+COMMANDS = {"generate": _cmd_generate, "dashboard": _cmd_dashboard, "load": _cmd_load, "status": _cmd_status,
+            "check": _cmd_check,
             "faq-gaps": _cmd_faq_gaps}
 
 

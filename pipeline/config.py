@@ -190,6 +190,8 @@ class Source(_Strict):
 class Warehouse(_Strict):
     path: str = "data/csqa.duckdb"
     reporting_timezone: str = "UTC"
+    snapshots: int = Field(3, ge=0, le=100)
+    memory_limit: str = Field("2GB", pattern=r"^\d+(\.\d+)?\s?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
     @field_validator("reporting_timezone")
     @classmethod

@@ -34,6 +34,7 @@ from .contract import KEYS, MODELS
 from .errors import InputFileError, UsageError, WarehouseError
 from .privacy import pseudonym_key
 from .read import SUPPORTED_SUFFIXES, inspect, iter_chunks, sha256_of
+from .snapshots import publish, reader_path
 from .validate import validate_chunk
 from .warehouse import open_warehouse
 
@@ -64,6 +65,7 @@ class LoadSummary:
     seconds: float = 0.0
     marts_seconds: float = 0.0
     marts: dict = field(default_factory=dict)
+    snapshot: str = ""
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -82,6 +84,7 @@ class LoadSummary:
             "seconds": round(self.seconds, 3),
             "marts_seconds": round(self.marts_seconds, 3),
             "marts_scope": {k: v for k, v in self.marts.items() if k != "models"},
+            "snapshot": self.snapshot,
             "files": [
                 {k: v for k, v in asdict(f).items() if k not in ("started_at", "finished_at")}
                 for f in self.files
@@ -215,11 +218,14 @@ def load(paths: list[str | Path], db: str | Path, config: Config, *, force: bool
     files = expand_paths(paths)
     if not files:
         raise UsageError(f"no input files found in {', '.join(map(str, paths))}")
-    con = open_warehouse(db)
+    con = open_warehouse(db, memory_limit=config.warehouse.memory_limit)
     try:
-        return _load(con, files, db, config, force, t0)
+        summary = _load(con, files, db, config, force, t0)
     finally:
         con.close()
+    if summary.batch_id is not None or reader_path(db) == Path(db):
+        summary.snapshot = str(publish(db, summary.batch_id, keep=config.warehouse.snapshots) or "")
+    return summary
 
 
 def _load(con, files: list[Path], db, config: Config, force: bool, t0: float) -> LoadSummary:

@@ -89,9 +89,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     return applied
 
 
-def open_warehouse(path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
+def open_warehouse(path: str | os.PathLike, *, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     con = connect(path)
     try:
+        if memory_limit:
+            con.execute(f"set memory_limit = '{memory_limit}'")  # validated by config.Warehouse
         migrate(con)
     except Exception:
         con.close()

@@ -21,9 +21,9 @@ def csqa(*args, env=None, cwd=None):
 def test_help_lists_commands_and_exit_codes():
     r = csqa("--help")
     assert r.returncode == 0
-    for word in ("generate", "load", "status", "check", "exit codes", "input rejected"):
+    for word in ("generate", "load", "status", "check", "faq-gaps", "dashboard", "exit codes", "input rejected"):
         assert word in r.stdout
-    for cmd in ("generate", "load", "status", "check"):
+    for cmd in ("generate", "load", "status", "check", "faq-gaps", "dashboard"):
         assert csqa(cmd, "--help").returncode == 0
 
 

@@ -1,0 +1,337 @@
+"""Data access for the dashboard: the only module that runs SQL.
+
+Every query opens a short-lived, read-only connection to the published snapshot of the warehouse
+(or the warehouse itself when none is published), runs one parameterised statement and closes:
+the dashboard never holds the file, so the nightly load runs while it is open. Results are cached
+for a few minutes, keyed by the query, its parameters and the snapshot's identity, so a new load
+shows at once. Filter values only ever travel as parameters, never as SQL text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from pipeline.config import load_config
+from pipeline.snapshots import reader_path
+
+TTL = 300
+FILTER_COLUMNS = {  # filter name -> SQL expression (a fixed whitelist: never user text)
+    "channel": "{p}channel",
+    "language": "{p}language",
+    "region": "coalesce({p}region, 'unknown')",
+    "topic": "coalesce({p}topic, 'untagged')",
+    "team": "coalesce({p}team, 'unassigned')",
+}
+
+
+def col(name: str, prefix: str = "") -> str:
+    return FILTER_COLUMNS[name].format(p=prefix)
+
+
+class WarehouseBusy(Exception):
+    pass
+
+
+class NoData(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: dt.date
+    end: dt.date
+    values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def previous(self) -> Filters:
+        days = (self.end - self.start).days + 1
+        return Filters(self.start - dt.timedelta(days=days), self.start - dt.timedelta(days=1), self.values)
+
+    def key(self) -> tuple:
+        return (self.start, self.end, tuple(sorted(self.values.items())))
+
+
+def db_path() -> Path:
+    db = os.environ.get("CSQA_DB")
+    if db:
+        return Path(db)
+    return Path(load_config().warehouse.path)
+
+
+def source() -> tuple[str, float]:
+    """The file to read and its identity (path + modification time) for cache keys."""
+    path = reader_path(db_path())
+    if not path.exists():
+        raise NoData(str(db_path()))
+    return str(path), path.stat().st_mtime
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _cached(sql: str, params: tuple, path: str, version: float) -> pd.DataFrame:
+    try:
+        con = duckdb.connect(path, read_only=True)
+    except duckdb.IOException as e:
+        raise WarehouseBusy(str(e)) from e
+    try:
+        con.execute("set timezone = 'UTC'")
+        return con.execute(sql, [list(p) if isinstance(p, tuple) else p for p in params]).df()
+    finally:
+        con.close()
+
+
+def query(sql: str, params: list | tuple = ()) -> pd.DataFrame:
+    path, version = source()
+    frozen = tuple(tuple(p) if isinstance(p, list) else p for p in params)
+    return _cached(sql, frozen, path, version)
+
+
+def where(f: Filters, *, date_col: str = "created_day", prefix: str = "") -> tuple[str, list]:
+    clauses = [f"{prefix}{date_col} between ? and ?"]
+    params: list = [f.start, f.end]
+    for name, values in sorted(f.values.items()):
+        if values:
+            clauses.append(f"{col(name, prefix)} in (select unnest(?::varchar[]))")
+            params.append(list(values))
+    return " and ".join(clauses), params
+
+
+# ---- state of the warehouse -------------------------------------------------------------------
+
+def has_marts() -> bool:
+    try:
+        n = query("select count(*) as n from information_schema.tables "
+                  "where table_schema = 'marts' and table_name = 'fct_interactions'")
+    except NoData:
+        return False
+    return bool(n.n.iloc[0])
+
+
+def data_bounds() -> tuple[dt.date, dt.date]:
+    df = query("select min(created_day) as lo, max(created_day) as hi from marts.fct_interactions")
+    lo, hi = df.lo.iloc[0], df.hi.iloc[0]
+    if pd.isna(lo):
+        raise NoData("empty")
+    return pd.Timestamp(lo).date(), pd.Timestamp(hi).date()
+
+
+def last_load() -> dict:
+    df = query("select max(finished_at) filter (where status = 'loaded') as last_good, max(batch_id) as batch "
+               "from audit.load_batches")
+    newest = query("select max(created_at) as newest from marts.fct_interactions").newest.iloc[0]
+    return {"last_good": df.last_good.iloc[0], "batch": df.batch.iloc[0], "newest": newest}
+
+
+def filter_options() -> dict[str, list[str]]:
+    out = {}
+    for name in FILTER_COLUMNS:
+        df = query(f"select distinct {col(name)} as v from marts.fct_interactions order by 1")
+        out[name] = [str(v) for v in df.v.dropna()]
+    return out
+
+
+# ---- overview ---------------------------------------------------------------------------------
+
+def kpis(f: Filters) -> dict:
+    w, p = where(f)
+    df = query(
+        f"""select count(*) as volume,
+                   quantile_cont(first_response_seconds, 0.5) as median_frt,
+                   quantile_cont(first_response_seconds, 0.9) as p90_frt,
+                   count(*) filter (where first_response_sla_status = 'met') as sla_met,
+                   count(*) filter (where first_response_sla_status = 'breached') as sla_breached,
+                   count(csat_score) as rated,
+                   count(*) filter (where is_satisfied) as satisfied,
+                   sum(count_surveys_sent) as surveys_sent,
+                   sum(count_surveys_answered) as surveys_answered
+            from marts.fct_interactions where {w}""",
+        p,
+    ).iloc[0].to_dict()
+    w2, p2 = where(Filters(dt.date(1970, 1, 1), f.end, f.values))
+    df["backlog"] = int(query(
+        f"""select count(*) as n from marts.fct_interactions
+            where {w2} and (not is_resolved or resolved_day > ?)""", [*p2, f.end]).n.iloc[0])
+    met, breached = df["sla_met"], df["sla_breached"]
+    df["sla_rate"] = met / (met + breached) if met + breached else None
+    df["csat_share"] = df["satisfied"] / df["rated"] if df["rated"] else None
+    return df
+
+
+def daily_volume(f: Filters) -> pd.DataFrame:
+    w, p = where(f)
+    return query(f"""select created_day, channel, count(*) as contacts from marts.fct_interactions
+                     where {w} group by all order by 1, 2""", p)
+
+
+def hour_of_week(f: Filters) -> pd.DataFrame:
+    w, p = where(f, prefix="f.")
+    # DuckDB-only: timezone() converts to the reporting zone's wall clock
+    return query(
+        f"""select isodow(timezone(s.reporting_timezone, f.created_at)) as weekday,
+                   hour(timezone(s.reporting_timezone, f.created_at)) as hour, count(*) as contacts
+            from marts.fct_interactions as f cross join staging.settings as s
+            where {w} group by all""", p)
+
+
+# ---- response times ---------------------------------------------------------------------------
+
+def _col(metric: str, basis: str) -> str:
+    base = {"first_response": "first_response", "resolution": "resolution"}[metric]
+    return f"{base}_business_seconds" if basis == "business" else f"{base}_seconds"
+
+
+def duration_quantiles(f: Filters, metric: str, basis: str) -> pd.DataFrame:
+    col = _col(metric, basis)
+    w, p = where(f)
+    return query(
+        f"""select channel, count({col}) as n,
+                   quantile_cont({col}, 0.1) as p10, quantile_cont({col}, 0.25) as p25,
+                   quantile_cont({col}, 0.5) as p50, quantile_cont({col}, 0.75) as p75,
+                   quantile_cont({col}, 0.9) as p90
+            from marts.fct_interactions where {w} and {col} is not null group by channel order by channel""", p)
+
+
+def sla_targets() -> pd.DataFrame:
+    return query("""select channel, channel_label, schedule, first_response_target_seconds, resolution_target_seconds
+                    from staging.sla_targets where priority = 'normal'""")
+
+
+def weekly_quantiles(f: Filters, basis: str) -> pd.DataFrame:
+    col = _col("first_response", basis)
+    w, p = where(f)
+    return query(
+        f"""select date_trunc('week', created_day) as week, channel, count({col}) as n,
+                   quantile_cont({col}, 0.5) as p50, quantile_cont({col}, 0.9) as p90
+            from marts.fct_interactions where {w} and {col} is not null group by all order by 1, 2""", p)
+
+
+def sla_weekly(f: Filters) -> pd.DataFrame:
+    w, p = where(f)
+    return query(
+        f"""select date_trunc('week', created_day) as week, channel,
+                   count(*) filter (where first_response_sla_status = 'met') as met,
+                   count(*) filter (where first_response_sla_status = 'breached') as breached
+            from marts.fct_interactions where {w} group by all order by 1, 2""", p)
+
+
+def worst_breaches(f: Filters, limit: int = 20) -> pd.DataFrame:
+    w, p = where(f)
+    return query(
+        f"""select interaction_id, channel, priority, team, agent_id, created_at,
+                   first_response_business_seconds, first_response_target_seconds,
+                   first_response_business_seconds - first_response_target_seconds as over_target_seconds
+            from marts.fct_interactions
+            where {w} and first_response_sla_status = 'breached' and first_response_business_seconds is not null
+            order by over_target_seconds desc limit ?""", [*p, limit])
+
+
+# ---- satisfaction -----------------------------------------------------------------------------
+
+def csat_weekly(f: Filters) -> pd.DataFrame:
+    w, p = where(f)
+    return query(
+        f"""select date_trunc('week', created_day) as week, count(csat_score) as rated,
+                   count(*) filter (where is_satisfied) as satisfied,
+                   sum(csat_score) as sum_score, sum(csat_score * csat_score) as sum_sq
+            from marts.fct_interactions where {w} group by all order by 1""", p)
+
+
+def csat_by(f: Filters, dim: str) -> pd.DataFrame:
+    expr = col(dim)
+    w, p = where(f)
+    return query(
+        f"""select {expr} as value, count(csat_score) as rated, count(*) filter (where is_satisfied) as satisfied,
+                   sum(count_surveys_sent) as sent, sum(count_surveys_answered) as answered
+            from marts.fct_interactions where {w} group by all order by rated desc""", p)
+
+
+def min_sample() -> int:
+    return int(query("select min_sample from staging.settings").min_sample.iloc[0])
+
+
+def low_comments(f: Filters, limit: int = 50) -> pd.DataFrame:
+    w, p = where(f)
+    return query(
+        f"""select csat_responded_at, channel, language, coalesce(topic, 'untagged') as topic, csat_score, csat_comment
+            from marts.fct_interactions where {w} and csat_score <= 2 and csat_comment is not null
+            order by csat_responded_at desc limit ?""", [*p, limit])
+
+
+# ---- FAQ --------------------------------------------------------------------------------------
+
+def faq_gaps() -> pd.DataFrame:
+    return query("""select priority_rank, gap_type, coalesce(topic, cluster_id) as topic_or_cluster,
+                           coalesce(language, 'all') as language,
+                           count_contacts, count_last_7d, count_prev_7d, satisfied_share, priority_score,
+                           suggested_title_terms, array_to_string(example_questions, ' | ') as example_questions
+                    from marts.faq_gaps order by priority_rank""")
+
+
+def faq_coverage() -> pd.DataFrame:
+    return query("""select topic, language, count_contacts, has_article_in_language, has_article_any_language,
+                           match_rate, satisfied_share, repeat_contact_rate
+                    from marts.faq_coverage order by topic, language""")
+
+
+def faq_clusters() -> pd.DataFrame:
+    return query("""select cluster_id, language, count_questions, count_last_7d, count_prev_7d, trend_ratio,
+                           title_terms, example_1, example_2, example_3
+                    from marts.faq_clusters order by count_questions desc""")
+
+
+def faq_deflection() -> pd.DataFrame:
+    return query("""select d.article_id, a.title, d.topic, d.language, d.week_offset, d.count_contacts,
+                           d.is_complete_week, s.change_rate, s.is_beyond_noise
+                    from marts.faq_deflection as d
+                    join raw.faq_articles as a using (article_id)
+                    left join marts.faq_deflection_summary as s using (article_id)
+                    order by d.article_id, d.week_offset""")
+
+
+def faq_window_days() -> int:
+    return int(query("select faq_window_days from staging.settings").faq_window_days.iloc[0])
+
+
+# ---- data quality -----------------------------------------------------------------------------
+
+def recent_loads(limit: int = 30) -> pd.DataFrame:
+    return query("""select batch_id, source_file, entity, status, rows_read, rows_loaded, rows_quarantined,
+                           rows_duplicate, finished_at, error, notes
+                    from audit.load_batches order by batch_id desc, source_file limit ?""", [limit])
+
+
+def quarantine_by_check() -> pd.DataFrame:
+    return query("""select entity, coalesce(column_name, '(record)') as column_name, check_name,
+                           count(distinct (batch_id, source_file, row_number)) as rows
+                    from audit.quarantine group by all order by rows desc limit 30""")
+
+
+# ---- conversations ----------------------------------------------------------------------------
+
+CONVERSATION_COLUMNS = """interaction_id, created_at, channel, priority, status, language, region,
+    coalesce(topic, 'untagged') as topic, team, agent_id, first_response_seconds, first_response_business_seconds,
+    first_response_sla_status, resolution_seconds, resolution_sla_status, csat_score, subject, first_message,
+    faq_article_id, faq_match_score"""
+DRILL_COLUMNS = {"day": "created_day", "sla": "first_response_sla_status", "week": "date_trunc('week', created_day)"}
+
+
+def conversations(f: Filters, drill: dict[str, str], limit: int) -> tuple[pd.DataFrame, int]:
+    w, p = where(f)
+    extra, ep = [], []
+    for k, v in sorted(drill.items()):
+        if k in DRILL_COLUMNS:
+            extra.append(f"{DRILL_COLUMNS[k]} = ?")
+            ep.append(v)
+        elif k in FILTER_COLUMNS:
+            extra.append(f"{col(k)} = ?")
+            ep.append(v)
+    cond = " and ".join([w, *extra])
+    n = int(query(f"select count(*) as n from marts.fct_interactions where {cond}", [*p, *ep]).n.iloc[0])
+    rows = query(f"select {CONVERSATION_COLUMNS} from marts.fct_interactions where {cond} "
+                 "order by created_at desc limit ?", [*p, *ep, limit])
+    return rows, n

@@ -1,0 +1,31 @@
+"""Data quality: recent loads, quarantined rows by check and column, freshness."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.common import footer, page_start
+from dashboard.i18n import t
+
+L, _ = page_start("data_quality", filters=False)
+info = data.last_load()
+last = pd.Timestamp(info["last_good"]) if pd.notna(info["last_good"]) else None
+if last is None or pd.Timestamp(dt.datetime.now(dt.UTC)) - last > pd.Timedelta(days=1):
+    st.warning(f"{t('stale', L)} {t('fresh', L)}: {last.strftime('%Y-%m-%d %H:%M UTC') if last is not None else '–'}")
+else:
+    st.success(f"{t('fresh', L)}: {last.strftime('%Y-%m-%d %H:%M UTC')}")
+
+loads = data.recent_loads()
+c = st.columns(4)
+c[0].metric("rows read", f"{int(loads.rows_read.sum()):,}")
+c[1].metric("loaded", f"{int(loads.rows_loaded.sum()):,}")
+c[2].metric("quarantined", f"{int(loads.rows_quarantined.sum()):,}")
+c[3].metric("duplicate", f"{int(loads.rows_duplicate.sum()):,}")
+st.subheader(t("loads", L))
+st.dataframe(loads, hide_index=True, key="dq_loads")
+q = data.quarantine_by_check()
+if len(q):
+    st.plotly_chart(charts.quarantine_bars(q, t("rejects", L)), key="dq_rejects")
+footer(L)
