@@ -32,6 +32,8 @@ EPILOG = """exit codes:
   3  input rejected: one or more files rejected whole (the others loaded)
   4  warehouse error: cannot open, locked by another process, or rolled back
   5  a data test failed (csqa check)
+  6  another run holds the lock (csqa nightly): nothing was touched
+  7  loaded, but the share of quarantined rows passed --max-quarantine-rate (csqa nightly)
 
 environment: CSQA_DB (warehouse path), CSQA_CONFIG (config file), CSQA_PSEUDONYM_KEY (HMAC key)"""
 
@@ -103,6 +105,32 @@ def build_parser() -> argparse.ArgumentParser:
     db_.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     db_.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     db_.add_argument("-v", "--verbose", action="store_true")
+
+    nt = sub.add_parser("nightly", help="load everything new in an inbox folder (for cron / systemd)", epilog=EPILOG,
+                        formatter_class=fmt,
+                        description="Take the lock, load every file in the inbox in one batch, archive loaded "
+                                    "files and move rejected ones aside with a reason file, publish a snapshot, "
+                                    "print one JSON line. See docs/OPERATIONS.md.")
+    nt.add_argument("--inbox", required=True, help="folder where exports are delivered")
+    nt.add_argument("--archive", help="where loaded files go (default: <inbox>/../archive/<date>/)")
+    nt.add_argument("--rejected", help="where rejected files go (default: <inbox>/../rejected/<date>/)")
+    nt.add_argument("--db", help="warehouse file (default: $CSQA_DB or data/csqa.duckdb)")
+    nt.add_argument("--config", help="TOML config file")
+    nt.add_argument("--max-quarantine-rate", type=float, default=0.05,
+                    help="alert (exit 7) when more than this share of rows is quarantined (default 0.05)")
+    nt.add_argument("--on-failure", metavar="CMD",
+                    help="command run on failure or high quarantine, with the JSON summary on stdin")
+    nt.add_argument("-v", "--verbose", action="store_true")
+
+    sq = sub.add_parser("sql", help="query the published snapshot (or open an interactive shell)", epilog=EPILOG,
+                        formatter_class=fmt,
+                        description="Run a SQL query against the newest published read-only snapshot and print "
+                                    "the result; with no query, an interactive shell.")
+    sq.add_argument("query", nargs="?", help="SQL to run (omit for an interactive shell)")
+    sq.add_argument("--db", help="warehouse file (default: $CSQA_DB or data/csqa.duckdb)")
+    sq.add_argument("--config", help="TOML config file")
+    sq.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    sq.add_argument("-v", "--verbose", action="store_true")
 
     ck = sub.add_parser("check", help="run the data tests in sql/tests against a warehouse", epilog=EPILOG,
                         formatter_class=fmt)
@@ -244,6 +272,39 @@ def _cmd_faq_gaps(args) -> int:
     return EXIT_OK
 
 
+def _cmd_nightly(args) -> int:
+    from .config import load_config
+    from .nightly import alert, run_nightly
+
+    summary: dict = {"command": "nightly"}
+    try:
+        config = load_config(args.config)
+        code, summary = run_nightly(Path(args.inbox), _db(args, config), config, archive=args.archive,
+                                    rejected=args.rejected, max_quarantine_rate=args.max_quarantine_rate)
+    except CsqaError as e:
+        summary = {"status": "failed", "error": str(e), "title": e.title, "exit_code": e.exit_code}
+        print(json.dumps(summary, default=str))
+        sys.stderr.write(f"csqa: {e.title}\n{e}\n")
+        if args.on_failure and e.exit_code != 6:  # a held lock is not a failure of this run
+            alert(args.on_failure, summary)
+        return e.exit_code
+    print(json.dumps(summary, default=str, ensure_ascii=False))
+    if code != EXIT_OK and args.on_failure:
+        alert(args.on_failure, summary)
+    return code
+
+
+def _cmd_sql(args) -> int:
+    from .config import load_config
+    from .sqlshell import run_query, shell
+
+    config = load_config(args.config)
+    db = _db(args, config)
+    if args.query:
+        return run_query(db, args.query, csv=args.csv)
+    return shell(db)
+
+
 def _cmd_dashboard(args) -> int:
     import os
     import subprocess
@@ -265,7 +326,7 @@ def _cmd_dashboard(args) -> int:
         return 0
 
 
-COMMANDS = {"generate": _cmd_generate, "dashboard": _cmd_dashboard, "load": _cmd_load, "status": _cmd_status,
+COMMANDS = {"generate": _cmd_generate, "dashboard": _cmd_dashboard, "nightly": _cmd_nightly, "sql": _cmd_sql, "load": _cmd_load, "status": _cmd_status,
             "check": _cmd_check,
             "faq-gaps": _cmd_faq_gaps}
 

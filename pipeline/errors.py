@@ -12,6 +12,8 @@ code  meaning
 4     warehouse error: the DuckDB file cannot be opened, is locked by
       another process, or a migration failed; nothing was changed
 5     data check failed: ``csqa check`` found rows that break a data test
+6     locked: another ``csqa nightly`` holds the lock; nothing was touched
+7     quarantine high: loaded, but more rows than ``--max-quarantine-rate`` were quarantined
 ====  =====================================================================
 """
 

@@ -12,7 +12,7 @@ placeholder        what it catches
 ``[WALLET]``       ETH (0x + 40 hex), BTC (legacy 1…/3…, bech32 bc1…), TRON (T + 33 base58)
 ``[IP]``           IPv4 addresses (each octet 0–255)
 ``[CN_ID]``        18-character Chinese resident ID numbers with a valid birth date and checksum
-``[CARD]``         bank card numbers, 13–19 digits (spaces or dashes allowed) passing Luhn
+``[CARD]``         bank card numbers of 13, 15, 16 or 19 digits (spaces or dashes allowed) passing Luhn
 ``[PHONE]``        mainland China mobiles (1[3-9]x, optional +86) and international +CC numbers
 =================  ==============================================================
 
@@ -48,14 +48,14 @@ WALLET = re.compile(
     + r"]{33})"
     + _NOT_ALNUM_AFTER
 )
-IPV4 = re.compile(
-    r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"
+IPV4 = re.compile(  # a sentence's full stop may follow; a fifth number may not ("1.2.3.4.5" is a version)
+    r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\d|\.\d)"
 )
 CN_ID = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
 CARD = re.compile(r"(?<![\d+-])\d(?:[ -]?\d){12,18}(?![\d-])")
-PHONE = re.compile(
-    r"(?<![\d+])(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?!\d)"  # CN mobile, 1xx xxxx xxxx
-    r"|(?<![\d+])(?:\+|00)[1-9]\d{0,2}[ -]?\(?\d{1,4}\)?(?:[ -]?\d){5,11}(?!\d)"  # international
+PHONE = re.compile(  # not inside a longer run of letters and digits (a transaction hash, an order id)
+    r"(?<![0-9A-Za-z+])(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?![0-9A-Za-z])"  # CN mobile, 1xx xxxx xxxx
+    r"|(?<![0-9A-Za-z+])(?:\+|00)[1-9]\d{0,2}[ -]?\(?\d{1,4}\)?(?:[ -]?\d){5,11}(?![0-9A-Za-z])"  # international
 )
 # A cheap RE2 pre-filter: rows matching none of these hold nothing to redact.
 CANDIDATE = r"@|\d{6}|\d{3,4}[ -]\d{3,4}|0x[0-9a-fA-F]{40}|bc1|[13T][1-9A-HJ-NP-Za-km-z]{25}|\d\.\d{1,3}\.\d|\+\d"
@@ -94,9 +94,12 @@ def _sub_id(m: re.Match) -> str:
     return "[CN_ID]" if valid_cn_id(m.group(0)) else m.group(0)
 
 
+CARD_LENGTHS = {13, 15, 16, 19}  # old Visa, Amex, Visa/Mastercard/UnionPay, UnionPay debit
+
+
 def _sub_card(m: re.Match) -> str:
     digits = re.sub(r"\D", "", m.group(0))
-    return "[CARD]" if 13 <= len(digits) <= 19 and luhn_ok(digits) else m.group(0)
+    return "[CARD]" if len(digits) in CARD_LENGTHS and luhn_ok(digits) else m.group(0)
 
 
 def redact_text(text: str) -> str:

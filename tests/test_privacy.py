@@ -78,3 +78,44 @@ def test_no_personal_value_reaches_any_text_column(tmp_path, db, config):
             n = query(db, f'select count(*) from {schema}.{table} where contains("{col}", ?)', [needle])[0][0]
             assert n == 0, (schema, table, col, needle)
     assert query(db, "select count(*) from audit.quarantine")[0][0] == 1
+
+
+def test_recall_and_false_positives_on_the_corpus():
+    from benchmarks.redaction_eval import evaluate
+
+    table, fp_rate, notes = evaluate()
+    overall = table[table.type == "all"].recall.iloc[0]
+    assert overall >= 0.99, notes[:10]
+    assert (table.recall >= 0.97).all(), table
+    assert fp_rate <= 0.01, notes[-10:]
+
+
+def test_the_vectorised_prefilter_misses_nothing():
+    from pipeline.pii_corpus import corpus, look_alikes
+
+    texts = [s for s, _, _ in corpus()] + look_alikes()
+    fast = redact_series(pd.Series(texts, dtype="str")).tolist()
+    assert fast == [redact_text(t) for t in texts]
+
+
+def test_no_corpus_value_is_stored_anywhere(tmp_path, db, config):
+    from pipeline.pii_corpus import corpus
+
+    items = corpus()
+    rows = [interaction_row(f"C{i}", message=s, subject=s[:40]) for i, (s, _, _) in enumerate(items)]
+    write(tmp_path / "interactions.csv", "\n".join([INTERACTION_HEADER, *rows]) + "\n")
+    head = "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
+    surveys = [f'S{i},C{i},2026-11-02T10:00:00Z,2026-11-02T11:00:00Z,3,"{s}"' for i, (s, _, _) in enumerate(items)]
+    write(tmp_path / "csat.csv", head + "\n".join(surveys) + "\n")
+    msgs = [f'M{i},C{i},customer,2026-11-02T09:00:00Z,true,"{s}"' for i, (s, _, _) in enumerate(items)]
+    write(tmp_path / "messages.csv", "message_id,interaction_id,sender_role,sent_at,is_public,text\n"
+          + "\n".join(msgs) + "\n")
+    load([tmp_path / "interactions.csv", tmp_path / "csat.csv", tmp_path / "messages.csv"], db, config)
+    assert query(db, "select count(*) from raw.interactions")[0][0] == len(items)
+    cols = query(db, """select table_schema, table_name, column_name from information_schema.columns
+                        where data_type = 'VARCHAR' and table_schema in ('raw', 'audit', 'staging', 'marts')""")
+    values = sorted({v for _, v, _ in items})
+    for schema, table, col in cols:
+        found = query(db, f'select count(*) from {schema}.{table}, unnest(?::varchar[]) as v(needle) '
+                          f'where contains("{col}", needle)', [values])[0][0]
+        assert found == 0, (schema, table, col)

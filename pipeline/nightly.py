@@ -1,0 +1,141 @@
+"""``csqa nightly``: the unattended job for cron and systemd timers.
+
+1. Take the lock (``<db>.lock``, ``flock``): if another run holds it, exit at once with
+   EXIT_LOCKED and touch nothing.
+2. Load every file in the inbox (one batch, one transaction, marts refreshed, snapshot published).
+3. Move each loaded or already-loaded file to ``<archive>/<YYYY-MM-DD>/`` and each rejected file to
+   ``<rejected>/<YYYY-MM-DD>/`` with ``<name>.reason.txt`` beside it. Moves happen only after the
+   batch committed: a run killed before that leaves the files in the inbox, and the next run
+   skips what did land (same sha256) and loads the rest.
+4. Print one JSON summary line; run ``--on-failure`` when the run failed or the share of
+   quarantined rows passed ``--max-quarantine-rate``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import shlex
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from .config import Config
+from .errors import (
+    EXIT_INPUT_REJECTED,
+    EXIT_OK,
+    CsqaError,
+    UsageError,
+)
+from .load import expand_paths, load
+
+log = logging.getLogger(__name__)
+
+EXIT_LOCKED = 6
+EXIT_QUARANTINE_HIGH = 7
+
+
+class Locked(CsqaError):
+    exit_code = EXIT_LOCKED
+    title = "Another csqa run holds the lock."
+
+
+class _Lock:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fh = None
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = self.path.open("a+")
+        try:
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            self.fh.close()
+            raise Locked(f"{self.path} is held by another run; this run exits without touching anything") from e
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(f"{os.getpid()}\n")
+        self.fh.flush()
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fh.fileno(), fcntl.LOCK_UN)
+        self.fh.close()
+
+
+def lock_path(db: Path) -> Path:
+    return Path(db).with_name(Path(db).name + ".lock")
+
+
+def _move(src: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    dst = folder / src.name
+    k = 1
+    while dst.exists():
+        dst = folder / f"{src.stem}.{k}{src.suffix}"
+        k += 1
+    shutil.move(str(src), dst)
+    return dst
+
+
+def run_nightly(inbox: Path, db: Path, config: Config, *, archive: Path | None = None, rejected: Path | None = None,
+                max_quarantine_rate: float = 0.05) -> tuple[int, dict]:
+    """Returns (exit code, summary). Raises Locked when another run holds the lock."""
+    t0 = time.perf_counter()
+    inbox = Path(inbox)
+    if not inbox.is_dir():
+        raise UsageError(f"{inbox}: the inbox is not a folder")
+    archive = Path(archive) if archive else inbox.parent / "archive"
+    rejected = Path(rejected) if rejected else inbox.parent / "rejected"
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    with _Lock(lock_path(db)):
+        files = [f for f in expand_paths([inbox]) if not f.name.startswith(".")]
+        summary: dict = {"inbox": str(inbox), "db": str(db), "files": len(files)}
+        if not files:
+            summary.update({"status": "nothing_to_do", "exit_code": EXIT_OK,
+                            "seconds": round(time.perf_counter() - t0, 3)})
+            return EXIT_OK, summary
+        result = load(files, db, config)
+        moved, rejects = [], []
+        for f in result.files:
+            src = Path(f.source_file)
+            if not src.exists():
+                continue
+            if f.status == "rejected":
+                dst = _move(src, rejected / today)
+                dst.with_name(dst.name + ".reason.txt").write_text(
+                    f"{f.error}\nbatch {result.batch_id}, {dt.datetime.now(dt.UTC).isoformat()}\n", encoding="utf-8")
+                rejects.append(str(dst))
+            else:
+                moved.append(str(_move(src, archive / today)))
+        data = result.as_dict()
+        rate = data["rows_quarantined"] / data["rows_read"] if data["rows_read"] else 0.0
+        code = EXIT_INPUT_REJECTED if data["files_rejected"] else EXIT_OK
+        if code == EXIT_OK and rate > max_quarantine_rate:
+            code = EXIT_QUARANTINE_HIGH
+        summary.update({k: v for k, v in data.items() if k != "files"})
+        summary.update({
+            "status": {EXIT_OK: "ok", EXIT_INPUT_REJECTED: "input_rejected",
+                       EXIT_QUARANTINE_HIGH: "quarantine_high"}[code],
+            "quarantine_rate": round(rate, 4),
+            "archived": len(moved),
+            "rejected": rejects,
+            "exit_code": code,
+            "seconds": round(time.perf_counter() - t0, 3),
+        })
+        return code, summary
+
+
+def alert(command: str, summary: dict) -> None:
+    """Run the --on-failure command with the summary on stdin and in $CSQA_SUMMARY."""
+    env = {**os.environ, "CSQA_SUMMARY": json.dumps(summary, default=str)}
+    try:
+        subprocess.run(shlex.split(command), input=json.dumps(summary, default=str), text=True, env=env,
+                       timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        log.error("the --on-failure command failed: %s", e)

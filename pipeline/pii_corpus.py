@@ -1,0 +1,106 @@
+"""A seeded corpus of real-looking personal data and look-alikes, in Chinese and English sentences,
+to measure redaction (benchmarks/redaction_eval.py, tests/test_privacy.py). Nothing here is real:
+numbers are random with valid checksums where the format has one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import string
+
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+ZH = ["我的{kind}是{v},请尽快处理", "{kind}{v}", "请联系{v}谢谢", "麻烦核实一下:{v}。", "（{v}）这个是我的"]
+EN = ["my {kind} is {v}, please check", "contact: {v}", "{v} is mine", "Please verify ({v}) asap.", "use {v}."]
+KIND_ZH = {"EMAIL": "邮箱", "PHONE": "手机号", "CN_ID": "身份证号", "CARD": "银行卡号", "WALLET": "提币地址", "IP": "登录IP"}
+KIND_EN = {"EMAIL": "email", "PHONE": "phone", "CN_ID": "ID number", "CARD": "card", "WALLET": "address", "IP": "IP"}
+
+
+def _luhn_complete(prefix: str, length: int, r: random.Random) -> str:
+    body = prefix + "".join(r.choice(string.digits) for _ in range(length - len(prefix) - 1))
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return body + str((10 - total % 10) % 10)
+
+
+def _cn_id(r: random.Random) -> str:
+    w = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    area = r.choice(["110105", "310104", "440305", "510107", "330106", "420102", "610113"])
+    birth = dt.date(1950, 1, 1) + dt.timedelta(days=r.randrange(25000))
+    body = f"{area}{birth:%Y%m%d}{r.randrange(1000):03d}"
+    return body + "10X98765432"[sum(int(c) * k for c, k in zip(body, w, strict=True)) % 11]
+
+
+def _group(digits: str, sep: str, sizes: list[int]) -> str:
+    out, i = [], 0
+    for s in sizes:
+        out.append(digits[i:i + s])
+        i += s
+    if i < len(digits):
+        out.append(digits[i:])
+    return sep.join(out)
+
+
+def personal_values(r: random.Random) -> dict[str, list[str]]:
+    emails = [f"{r.choice(['zhang.san', 'li_si', 'user', 'wang.wu+exchange', 'john.doe', 'a.b-c'])}"
+              f"{r.randrange(10000)}@{r.choice(['qq.com', '163.com', 'gmail.com', 'outlook.com', 'corp.co.uk', 'mail.example.io'])}"
+              for _ in range(60)]
+    phones = []
+    for _ in range(30):
+        m = f"1{r.choice('3456789')}{r.randrange(10**9):09d}"
+        phones.append(r.choice([m, f"{m[:3]} {m[3:7]} {m[7:]}", f"{m[:3]}-{m[3:7]}-{m[7:]}", f"+86 {m}",
+                                f"+86-{m[:3]}-{m[3:7]}-{m[7:]}", f"0086{m}"]))
+    for _ in range(30):
+        phones.append(r.choice([f"+44 20 {r.randrange(1000, 9999)} {r.randrange(1000, 9999)}",
+                                f"+1 415 {r.randrange(200, 999)} {r.randrange(1000, 9999)}",
+                                f"+65 {r.randrange(8000, 9999)} {r.randrange(1000, 9999)}",
+                                f"+81 90-{r.randrange(1000, 9999)}-{r.randrange(1000, 9999)}",
+                                f"+7 912 {r.randrange(100, 999)} {r.randrange(10, 99)} {r.randrange(10, 99)}"]))
+    ids = [_cn_id(r) for _ in range(60)]
+    cards = []
+    for _ in range(60):
+        d = _luhn_complete(r.choice(["4", "51", "55", "62", "622202"]), r.choice([16, 16, 19]), r)
+        cards.append(r.choice([d, _group(d, " ", [4, 4, 4, 4]), _group(d, "-", [4, 4, 4, 4])]))
+    wallets = []
+    for _ in range(15):
+        wallets.append("0x" + "".join(r.choice("0123456789abcdefABCDEF") for _ in range(40)))
+        wallets.append(r.choice("13") + "".join(r.choice(B58) for _ in range(r.randrange(25, 34))))
+        wallets.append("bc1q" + "".join(r.choice(BECH32) for _ in range(38)))
+        wallets.append("T" + "".join(r.choice(B58) for _ in range(33)))
+    ips = [".".join(str(r.randrange(256)) for _ in range(4)) for _ in range(60)]
+    return {"EMAIL": emails, "PHONE": phones, "CN_ID": ids, "CARD": cards, "WALLET": wallets, "IP": ips}
+
+
+def corpus(seed: int = 2026) -> list[tuple[str, str, str]]:
+    """(sentence, personal value, placeholder) in Chinese and English."""
+    r = random.Random(seed)
+    out = []
+    for kind, values in personal_values(r).items():
+        for v in values:
+            for lang, templates, kinds in (("zh", ZH, KIND_ZH), ("en", EN, KIND_EN)):
+                out.append((r.choice(templates).format(kind=kinds[kind], v=v), v, f"[{kind}]"))
+    return out
+
+
+def look_alikes(seed: int = 7) -> list[str]:
+    """Things that look like personal data and are not: they must survive redaction unchanged."""
+    r = random.Random(seed)
+    out = []
+    for _ in range(60):
+        out.append(f"订单号 {r.randrange(10**17, 10**18)} 还没到账")               # 18-digit order number
+        out.append(f"order #{r.randrange(10**11, 10**12)} pending")                  # 12-digit order
+        out.append(f"amount {r.randrange(1, 99999):,}.{r.randrange(100):02d} USDT")  # amounts
+        out.append(f"提币 {r.random() * 10:.8f} BTC 手续费 0.0005")
+        out.append("tx 0x" + "".join(r.choice("0123456789abcdef") for _ in range(64)))  # transaction hash
+        out.append("txid " + "".join(r.choice("0123456789abcdef") for _ in range(64)))
+        out.append(f"UID {r.randrange(10**7, 10**9)}")                               # exchange user id
+        out.append(f"2FA code {r.randrange(10**5, 10**6)} expired")
+        out.append(f"at {dt.datetime(2026, 1, 1) + dt.timedelta(minutes=r.randrange(500000)):%Y-%m-%d %H:%M:%S}")
+        out.append(f"app version {r.randrange(1, 9)}.{r.randrange(30)}.{r.randrange(30)}")
+    return out

@@ -1,0 +1,201 @@
+"""The nightly job: archive and reject folders, lock, exit codes, alerts, kills, snapshots for readers."""
+
+import fcntl
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.checks import run_checks
+from pipeline.generate import generate
+from pipeline.load import load
+from pipeline.marts import mart_models
+from pipeline.snapshots import reader_path
+from tests.conftest import SAMPLE, write
+
+
+def csqa(*args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+def tables(db: Path) -> dict:
+    """Every data table of a warehouse; batch ids (a killed run may have used some) and file paths left out."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        out = {}
+        for t in ["raw.interactions", "raw.messages", "raw.csat_surveys", "raw.faq_articles"]:
+            out[t] = con.execute(f"select * exclude (_batch_id, _source_file) from {t} order by all").fetchall()
+        for name, *_ in mart_models():
+            rows = con.execute(f"select * from marts.{name} order by all").fetchall()
+            out[name] = [tuple(round(v, 6) if isinstance(v, float) else v for v in r) for r in rows]
+        return out
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def inbox(tmp_path):
+    box = tmp_path / "inbox"
+    box.mkdir()
+    for f in ("interactions.csv", "csat_surveys.csv", "faq_articles.csv"):
+        (box / f).write_bytes((SAMPLE / f).read_bytes())
+    return box
+
+
+def test_nightly_archives_rejects_and_prints_one_json_line(inbox, tmp_path):
+    write(inbox / "interactions_broken.csv", "only,two\n1,2\n")
+    alert_file = tmp_path / "alert.json"
+    r = csqa("nightly", "--inbox", inbox, "--db", tmp_path / "wh" / "c.duckdb",
+             "--on-failure", f"{sys.executable} -c \"import sys; open({str(alert_file)!r}, 'w').write(sys.stdin.read())\"")
+    assert r.returncode == 3, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 1
+    s = json.loads(lines[0])
+    assert s["status"] == "input_rejected" and s["files_loaded"] == 3 and s["archived"] == 3
+    assert not list(inbox.iterdir())  # the inbox is empty
+    day = next((tmp_path / "archive").iterdir())
+    assert sorted(p.name for p in day.iterdir()) == ["csat_surveys.csv", "faq_articles.csv", "interactions.csv"]
+    rej = next((tmp_path / "rejected").iterdir())
+    reason = (rej / "interactions_broken.csv.reason.txt").read_text()
+    assert "required column(s) missing" in reason
+    assert json.loads(alert_file.read_text())["exit_code"] == 3
+    # nothing new: exit 0, nothing to do
+    r2 = csqa("nightly", "--inbox", inbox, "--db", tmp_path / "wh" / "c.duckdb")
+    assert r2.returncode == 0 and json.loads(r2.stdout)["status"] == "nothing_to_do"
+
+
+def test_quarantine_above_threshold_exits_7(tmp_path):
+    box = tmp_path / "inbox"
+    box.mkdir()
+    (box / "interactions_dirty.csv").write_bytes((SAMPLE / "dirty" / "interactions_dirty_export.csv").read_bytes())
+    r = csqa("nightly", "--inbox", box, "--db", tmp_path / "c.duckdb", "--max-quarantine-rate", "0.01")
+    assert r.returncode == 7, r.stdout + r.stderr
+    assert json.loads(r.stdout)["status"] == "quarantine_high"
+
+
+def test_a_second_run_exits_at_once_while_the_lock_is_held(inbox, tmp_path):
+    db = tmp_path / "wh" / "c.duckdb"
+    db.parent.mkdir()
+    with open(db.with_name("c.duckdb.lock"), "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        t = time.perf_counter()
+        r = csqa("nightly", "--inbox", inbox, "--db", db)
+        assert time.perf_counter() - t < 20
+    assert r.returncode == 6
+    assert json.loads(r.stdout)["status"] == "failed"
+    assert not db.exists()  # touched nothing
+    assert len(list(inbox.iterdir())) == 3
+
+
+def test_killed_twenty_times_then_converges_to_a_clean_run(tmp_path, config):
+    data = tmp_path / "data"
+    generate(data, n=2500, days=21, seed=13)
+    clean = tmp_path / "clean.duckdb"
+    load([data], clean, config)
+    db = tmp_path / "killed.duckdb"
+    rng = random.Random(42)
+    env = {**os.environ, "CSQA_PSEUDONYM_KEY": os.environ["CSQA_PSEUDONYM_KEY"]}
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pipeline.cli", "load", str(data), "--db", str(tmp_path / "timing.duckdb")],
+                   env=env, check=True, capture_output=True)
+    duration = time.perf_counter() - t
+    outcomes = []
+    for _ in range(20):
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "load", str(data), "--db", str(db)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, duration * 1.1))
+        proc.send_signal(signal.SIGKILL)
+        outcomes.append(proc.wait())
+        if db.exists():  # consistent after every kill: it opens, and what is there passes the data tests
+            con = duckdb.connect(str(db), read_only=True)
+            con.close()
+    assert -signal.SIGKILL in outcomes  # we did kill runs mid-way
+    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "load", str(data), "--db", str(db)], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert tables(db) == tables(clean)
+    assert all(x["failing_rows"] == 0 for x in run_checks(db))
+
+
+def test_same_files_twice_under_other_names(tmp_path, config, small_set):
+    a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    load([small_set], a, config)
+    twice = tmp_path / "twice"
+    twice.mkdir()
+    for f in small_set.iterdir():
+        (twice / f.name).write_bytes(f.read_bytes())
+        (twice / f"again_{f.name}").write_bytes(f.read_bytes())
+    s = load([twice], b, config)
+    assert s.count("skipped") == 4
+    assert tables(a) == tables(b)
+
+
+def test_a_reader_on_the_snapshot_never_blocks_a_load_nor_sees_half_a_batch(tmp_path, config, small_set):
+    db = tmp_path / "w.duckdb"
+    load([small_set / "faq_articles.csv"], db, config)
+    snap = reader_path(db)
+    assert snap != db and snap.exists()
+    reader = duckdb.connect(str(snap), read_only=True)
+    try:
+        before = reader.execute("select count(*) from raw.interactions").fetchall()[0][0]
+        s = load([small_set], db, config)  # runs while the reader holds its snapshot open
+        assert s.count("loaded") == 3
+        assert reader.execute("select count(*) from raw.interactions").fetchall()[0][0] == before == 0
+    finally:
+        reader.close()
+    fresh = duckdb.connect(str(reader_path(db)), read_only=True)
+    try:
+        assert fresh.execute("select count(*) from raw.interactions").fetchall()[0][0] > 0
+    finally:
+        fresh.close()
+    for _ in range(4):
+        write(tmp_path / "more" / f"faq_{_}.csv", "article_id,topic,language,title,body,status,published_at,updated_at\n"
+              f"X{_},kyc,en,T,B,draft,,2026-01-0{_ + 1}T00:00:00Z\n")
+        load([tmp_path / "more" / f"faq_{_}.csv"], db, config)
+    assert len(list((db.parent / "snapshots").glob("w-*.duckdb"))) == config.warehouse.snapshots
+
+
+def test_sql_command_reads_the_snapshot(tmp_path, config, small_set):
+    db = tmp_path / "w.duckdb"
+    load([small_set], db, config)
+    r = csqa("sql", "select count(*) as n from marts.fct_interactions", "--db", db, "--csv")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "n" and int(r.stdout.splitlines()[1]) == 1500
+    bad = csqa("sql", "select * from nowhere", "--db", db)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    shell = subprocess.run([sys.executable, "-m", "pipeline.cli", "sql", "--db", str(db)],
+                           input="select 40 + 2 as answer;\n", capture_output=True, text=True, timeout=60)
+    assert shell.returncode == 0 and "42" in shell.stdout
+
+
+def test_the_crontab_line_in_the_docs_works_as_written(tmp_path):
+    """Take the crontab line from docs/OPERATIONS.md, point its paths at a temporary folder, run it with sh."""
+    from tests.conftest import ROOT
+
+    line = next(x for x in (ROOT / "docs" / "OPERATIONS.md").read_text().splitlines() if x.startswith("15 2 "))
+    command = line.split(None, 6)[6]  # drop the five time fields and the user column
+    srv = tmp_path / "srv"
+    for d in ("inbox", "data", "log"):
+        (srv / d).mkdir(parents=True)
+    for f in ("interactions.csv", "faq_articles.csv"):
+        (srv / "inbox" / f).write_bytes((SAMPLE / f).read_bytes())
+    env_file = tmp_path / "env"
+    env_file.write_text("CSQA_PSEUDONYM_KEY=from-the-env-file\n")
+    command = (command.replace("/srv/csqa/.venv/bin/csqa", f"{sys.executable} -m pipeline.cli")
+               .replace("/etc/csqa/env", str(env_file)).replace("/usr/local/bin/notify-oncall", "true")
+               .replace("/srv/csqa", str(srv)))
+    env = {k: v for k, v in os.environ.items() if k != "CSQA_PSEUDONYM_KEY"}
+    env["PYTHONPATH"] = str(ROOT)
+    r = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, (command, r.stderr, (srv / "log" / "nightly.err").read_text())
+    summary = json.loads((srv / "log" / "nightly.jsonl").read_text().splitlines()[-1])
+    assert summary["status"] == "ok" and summary["files_loaded"] == 2
+    assert not (srv / "data" / "csqa.duckdb.key").exists()  # the key came from the env file
