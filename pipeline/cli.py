@@ -326,9 +326,16 @@ def _cmd_dashboard(args) -> int:
         return 0
 
 
-COMMANDS = {"generate": _cmd_generate, "dashboard": _cmd_dashboard, "nightly": _cmd_nightly, "sql": _cmd_sql, "load": _cmd_load, "status": _cmd_status,
-            "check": _cmd_check,
-            "faq-gaps": _cmd_faq_gaps}
+COMMANDS = {
+    "generate": _cmd_generate,
+    "load": _cmd_load,
+    "status": _cmd_status,
+    "check": _cmd_check,
+    "faq-gaps": _cmd_faq_gaps,
+    "nightly": _cmd_nightly,
+    "sql": _cmd_sql,
+    "dashboard": _cmd_dashboard,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,8 +11,10 @@ import string
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 ZH = ["我的{kind}是{v},请尽快处理", "{kind}{v}", "请联系{v}谢谢", "麻烦核实一下:{v}。", "（{v}）这个是我的"]
-EN = ["my {kind} is {v}, please check", "contact: {v}", "{v} is mine", "Please verify ({v}) asap.", "use {v}."]
-KIND_ZH = {"EMAIL": "邮箱", "PHONE": "手机号", "CN_ID": "身份证号", "CARD": "银行卡号", "WALLET": "提币地址", "IP": "登录IP"}
+EN = ["my {kind} is {v}, please check", "contact: {v}", "{v} is mine", "Please verify ({v}) asap.",
+      "use {v}."]
+KIND_ZH = {"EMAIL": "邮箱", "PHONE": "手机号", "CN_ID": "身份证号", "CARD": "银行卡号", "WALLET": "提币地址",
+           "IP": "登录IP"}
 KIND_EN = {"EMAIL": "email", "PHONE": "phone", "CN_ID": "ID number", "CARD": "card", "WALLET": "address", "IP": "IP"}
 
 
@@ -48,9 +50,9 @@ def _group(digits: str, sep: str, sizes: list[int]) -> str:
 
 
 def personal_values(r: random.Random) -> dict[str, list[str]]:
-    emails = [f"{r.choice(['zhang.san', 'li_si', 'user', 'wang.wu+exchange', 'john.doe', 'a.b-c'])}"
-              f"{r.randrange(10000)}@{r.choice(['qq.com', '163.com', 'gmail.com', 'outlook.com', 'corp.co.uk', 'mail.example.io'])}"
-              for _ in range(60)]
+    locals_ = ["zhang.san", "li_si", "user", "wang.wu+exchange", "john.doe", "a.b-c"]
+    domains = ["qq.com", "163.com", "gmail.com", "outlook.com", "corp.co.uk", "mail.example.io"]
+    emails = [f"{r.choice(locals_)}{r.randrange(10000)}@{r.choice(domains)}" for _ in range(60)]
     phones = []
     for _ in range(30):
         m = f"1{r.choice('3456789')}{r.randrange(10**9):09d}"
@@ -83,7 +85,7 @@ def corpus(seed: int = 2026) -> list[tuple[str, str, str]]:
     out = []
     for kind, values in personal_values(r).items():
         for v in values:
-            for lang, templates, kinds in (("zh", ZH, KIND_ZH), ("en", EN, KIND_EN)):
+            for templates, kinds in ((ZH, KIND_ZH), (EN, KIND_EN)):
                 out.append((r.choice(templates).format(kind=kinds[kind], v=v), v, f"[{kind}]"))
     return out
 
@@ -101,6 +103,7 @@ def look_alikes(seed: int = 7) -> list[str]:
         out.append("txid " + "".join(r.choice("0123456789abcdef") for _ in range(64)))
         out.append(f"UID {r.randrange(10**7, 10**9)}")                               # exchange user id
         out.append(f"2FA code {r.randrange(10**5, 10**6)} expired")
-        out.append(f"at {dt.datetime(2026, 1, 1) + dt.timedelta(minutes=r.randrange(500000)):%Y-%m-%d %H:%M:%S}")
+        when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=r.randrange(500000))
+        out.append(f"at {when:%Y-%m-%d %H:%M:%S}")
         out.append(f"app version {r.randrange(1, 9)}.{r.randrange(30)}.{r.randrange(30)}")
     return out

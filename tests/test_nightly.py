@@ -54,7 +54,8 @@ def test_nightly_archives_rejects_and_prints_one_json_line(inbox, tmp_path):
     write(inbox / "interactions_broken.csv", "only,two\n1,2\n")
     alert_file = tmp_path / "alert.json"
     r = csqa("nightly", "--inbox", inbox, "--db", tmp_path / "wh" / "c.duckdb",
-             "--on-failure", f"{sys.executable} -c \"import sys; open({str(alert_file)!r}, 'w').write(sys.stdin.read())\"")
+             "--on-failure",
+             f"{sys.executable} -c \"import sys; open({str(alert_file)!r}, 'w').write(sys.stdin.read())\"")
     assert r.returncode == 3, r.stderr
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 1
@@ -84,7 +85,7 @@ def test_quarantine_above_threshold_exits_7(tmp_path):
 def test_a_second_run_exits_at_once_while_the_lock_is_held(inbox, tmp_path):
     db = tmp_path / "wh" / "c.duckdb"
     db.parent.mkdir()
-    with open(db.with_name("c.duckdb.lock"), "a+") as fh:
+    with db.with_name("c.duckdb.lock").open("a+") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         t = time.perf_counter()
         r = csqa("nightly", "--inbox", inbox, "--db", db)
@@ -157,7 +158,8 @@ def test_a_reader_on_the_snapshot_never_blocks_a_load_nor_sees_half_a_batch(tmp_
     finally:
         fresh.close()
     for _ in range(4):
-        write(tmp_path / "more" / f"faq_{_}.csv", "article_id,topic,language,title,body,status,published_at,updated_at\n"
+        write(tmp_path / "more" / f"faq_{_}.csv",
+              "article_id,topic,language,title,body,status,published_at,updated_at\n"
               f"X{_},kyc,en,T,B,draft,,2026-01-0{_ + 1}T00:00:00Z\n")
         load([tmp_path / "more" / f"faq_{_}.csv"], db, config)
     assert len(list((db.parent / "snapshots").glob("w-*.duckdb"))) == config.warehouse.snapshots
