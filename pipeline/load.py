@@ -66,6 +66,7 @@ class LoadSummary:
     marts_seconds: float = 0.0
     marts: dict = field(default_factory=dict)
     snapshot: str = ""
+    steps: dict = field(default_factory=dict)  # seconds spent in each step of the load
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -85,6 +86,7 @@ class LoadSummary:
             "marts_seconds": round(self.marts_seconds, 3),
             "marts_scope": {k: v for k, v in self.marts.items() if k != "models"},
             "snapshot": self.snapshot,
+            "steps": {k: round(v, 3) for k, v in self.steps.items()},
             "files": [
                 {k: v for k, v in asdict(f).items() if k not in ("started_at", "finished_at")}
                 for f in self.files
@@ -146,12 +148,24 @@ def _stage_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create or replace temp table batch_files (_file_seq integer, source_file varchar)")
 
 
-def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key: bytes, progress, idx) -> None:
+def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key: bytes, progress, idx,
+                steps: dict) -> None:
     spec = inspect(path, config)
     res.entity = spec.entity
     try:
-        for chunk in iter_chunks(spec):
+        chunks = iter_chunks(spec)
+        while True:
+            t = time.perf_counter()
+            chunk = next(chunks, None)
+            steps["read"] = steps.get("read", 0.0) + time.perf_counter() - t
+            if chunk is None:
+                break
+            t = time.perf_counter()
             v = validate_chunk(spec, chunk, config, key)
+            steps["validate"] = steps.get("validate", 0.0) + time.perf_counter() - t
+            for k, secs in v.timings.items():
+                steps[f"validate.{k}"] = steps.get(f"validate.{k}", 0.0) + secs
+            t = time.perf_counter()
             res.rows_read += v.rows_read
             res.rows_quarantined += v.rows_bad
             good = v.good
@@ -167,6 +181,7 @@ def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key:
                 con.register("_q", q)
                 con.execute("insert into stage_quarantine by name select * from _q")
                 con.unregister("_q")
+            steps["stage"] = steps.get("stage", 0.0) + time.perf_counter() - t
             progress.update(idx, path.name, v.rows_read)
     except InputFileError:
         for entity in MODELS:
@@ -224,7 +239,10 @@ def load(paths: list[str | Path], db: str | Path, config: Config, *, force: bool
     finally:
         con.close()
     if summary.batch_id is not None or reader_path(db) == Path(db):
+        t = time.perf_counter()
         summary.snapshot = str(publish(db, summary.batch_id, keep=config.warehouse.snapshots) or "")
+        summary.steps["snapshot"] = time.perf_counter() - t
+    summary.seconds = time.perf_counter() - t0
     return summary
 
 
@@ -234,6 +252,7 @@ def _load(con, files: list[Path], db, config: Config, force: bool, t0: float) ->
     loaded_shas = {r[0] for r in con.execute(
         "select sha256 from audit.load_batches where status = 'loaded' and sha256 is not null").fetchall()}
     results: list[FileResult] = []
+    steps: dict[str, float] = {}
     progress = _Progress(len(files))
     batch_shas: set[str] = set()
     for seq, path in enumerate(files, start=1):
@@ -252,14 +271,14 @@ def _load(con, files: list[Path], db, config: Config, force: bool, t0: float) ->
         batch_shas.add(res.sha256)
         con.execute("insert into batch_files values (?, ?)", [seq, str(path)])
         try:
-            _stage_file(con, seq, res, path, config, key, progress, seq)
+            _stage_file(con, seq, res, path, config, key, progress, seq, steps)
         except InputFileError as e:
             res.status, res.error = "rejected", str(e)
             res.rows_read = res.rows_quarantined = 0
             log.warning("rejected %s: %s", path, e)
         res.finished_at = _now()
     progress.close()
-    summary = LoadSummary(batch_id=None, db=str(db), files=results)
+    summary = LoadSummary(batch_id=None, db=str(db), files=results, steps=steps)
     to_record = [r for r in results if r.status != "skipped"]
     if not to_record:
         summary.seconds = time.perf_counter() - t0
@@ -270,6 +289,7 @@ def _load(con, files: list[Path], db, config: Config, force: bool, t0: float) ->
         batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from audit.load_batches").fetchall()[0][0]
         summary.batch_id = batch_id
         changed: dict[str, int] = {}
+        tu = time.perf_counter()
         for entity in MODELS:
             staged = con.execute(f"select count(*) from stage_{entity}").fetchall()[0][0]
             if not staged:
@@ -279,6 +299,7 @@ def _load(con, files: list[Path], db, config: Config, force: bool, t0: float) ->
             for r in results:
                 if r.status == "loaded" and r.entity == entity:
                     r.rows_loaded = counts.get(seq_of[r.source_file], 0)
+        steps["upsert"] = time.perf_counter() - tu
         for r in results:
             if r.status == "loaded":
                 r.rows_duplicate = r.rows_read - r.rows_loaded - r.rows_quarantined
@@ -299,8 +320,10 @@ def _load(con, files: list[Path], db, config: Config, force: bool, t0: float) ->
         con.executemany("insert into audit.load_batches values (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         tm = time.perf_counter()
         summary.marts = marts.refresh(con, config, changed, batch_id=batch_id)
-        summary.marts_seconds = time.perf_counter() - tm
+        summary.marts_seconds = steps["marts"] = time.perf_counter() - tm
+        tm = time.perf_counter()
         con.execute("commit")
+        steps["commit"] = time.perf_counter() - tm
     except duckdb.Error as e:
         con.execute("rollback")
         raise WarehouseError(f"the batch could not be written and was rolled back: {e}") from e

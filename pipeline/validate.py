@@ -8,7 +8,8 @@ silently: each input record ends up either in ``good`` or in ``failures``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ class Validated:
     failures: pd.DataFrame  # QUARANTINE_COLUMNS
     rows_read: int
     rows_bad: int
+    timings: dict = field(default_factory=dict)
 
 
 def _blank_to_na(s: pd.Series) -> pd.Series:
@@ -118,9 +120,15 @@ def protect(entity: str, frame: pd.DataFrame, config: Config, key: bytes | None)
 
 def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes | None) -> Validated:
     entity = spec.entity
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
     text = chunk.frame.reset_index(drop=True)
     text = pd.DataFrame({c: _blank_to_na(text[c]) for c in text.columns})
+    timings["blank"] = time.perf_counter() - t
+    t = time.perf_counter()
     text = protect(entity, text, config, key)
+    timings["privacy"] = time.perf_counter() - t
+    t = time.perf_counter()
     n = len(text)
     typed: dict[str, pd.Series] = {}
     parse_fail: list[tuple[np.ndarray, str, str]] = []  # (row positions, column, check)
@@ -140,6 +148,8 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
             parse_fail.append((np.flatnonzero((check == name).to_numpy()), col, name))
     df = pd.DataFrame(typed)
     df = derive_missing(entity, spec, df)
+    timings["parse"] = time.perf_counter() - t
+    t = time.perf_counter()
 
     records: list[tuple[int, str | None, str, object]] = []  # (position, column, check, value)
     for positions, col, check in parse_fail:
@@ -155,6 +165,7 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
             r for r in _pandera_records(err.failure_cases, text)
             if not (r[2] == "not_nullable" and (r[0], r[1]) in parsed_bad)
         )
+    timings["pandera"] = time.perf_counter() - t
     bad_positions = np.unique(np.fromiter((r[0] for r in records), dtype=np.int64, count=len(records)))
     good_mask = np.ones(n, dtype=bool)
     good_mask[bad_positions] = False
@@ -166,6 +177,7 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
         failures=failures,
         rows_read=n + len(chunk.malformed),
         rows_bad=len(bad_positions) + len(chunk.malformed),
+        timings=timings,
     )
 
 

@@ -1,0 +1,97 @@
+"""Dashboard benchmark: each data-access query and each page's server-side render, caches cleared.
+
+    python benchmarks/bench_dashboard.py --db /tmp/csqa-bench/wh-big/csqa.duckdb
+
+Goals: every query <= 100 ms, every page <= 1 s (server side: the script run that builds the page,
+measured with Streamlit's AppTest; the browser's drawing is not included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+warnings.filterwarnings("ignore")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    os.environ["CSQA_DB"] = args.db
+    os.environ["STREAMLIT_LOGGER_LEVEL"] = "error"
+    import logging
+
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from benchmarks.common import ROOT, machine
+    from dashboard import data
+
+    lo, hi = data.data_bounds()
+    f = data.Filters(max(lo, hi - dt.timedelta(days=27)), hi, {})
+    n = data.query("select count(*) as n from marts.fct_interactions").n.iloc[0]
+    queries = {
+        "filter_options": lambda: data.filter_options(),
+        "kpis (2 queries)": lambda: data.kpis(f),
+        "kpis, previous period": lambda: data.kpis(f.previous()),
+        "daily_volume": lambda: data.daily_volume(f),
+        "hour_of_week": lambda: data.hour_of_week(f),
+        "duration_quantiles first response": lambda: data.duration_quantiles(f, "first_response", "business"),
+        "duration_quantiles resolution": lambda: data.duration_quantiles(f, "resolution", "business"),
+        "weekly_quantiles": lambda: data.weekly_quantiles(f, "business"),
+        "sla_weekly": lambda: data.sla_weekly(f),
+        "worst_breaches": lambda: data.worst_breaches(f),
+        "csat_weekly": lambda: data.csat_weekly(f),
+        "csat_by channel": lambda: data.csat_by(f, "channel"),
+        "low_comments": lambda: data.low_comments(f),
+        "faq_gaps": lambda: data.faq_gaps(),
+        "faq_coverage": lambda: data.faq_coverage(),
+        "faq_clusters": lambda: data.faq_clusters(),
+        "faq_deflection": lambda: data.faq_deflection(),
+        "recent_loads": lambda: data.recent_loads(),
+        "quarantine_by_check": lambda: data.quarantine_by_check(),
+        "conversations (1,000 rows)": lambda: data.conversations(f, {}, 1000),
+    }
+    print(f"machine: {machine()}; warehouse: {args.db} ({n:,} interactions); range {f.start} .. {f.end}")
+    print(f"\n{'query':<36}{'median ms':>10}{'max ms':>10}")
+    for name, fn in queries.items():
+        times = []
+        for _ in range(args.repeat):
+            st.cache_data.clear()
+            t = time.perf_counter()
+            fn()
+            times.append(1000 * (time.perf_counter() - t))
+        flag = "" if statistics.median(times) <= 100 else "  > 100 ms"
+        print(f"{name:<36}{statistics.median(times):10.0f}{max(times):10.0f}{flag}")
+    pages = ["pages/overview.py", "pages/response_times.py", "pages/satisfaction.py", "pages/faq_gaps.py",
+             "pages/data_quality.py", "pages/conversations.py"]
+    print(f"\n{'page (server side, cold cache)':<36}{'median s':>10}{'max s':>10}")
+    for page in pages:
+        times = []
+        for _ in range(args.repeat):
+            st.cache_data.clear()
+            at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120)
+            if page != "pages/overview.py":
+                at.run()
+                st.cache_data.clear()
+                at.switch_page(page)
+            t = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - t)
+            assert not at.exception, at.exception
+        flag = "" if statistics.median(times) <= 1 else "  > 1 s"
+        print(f"{page:<36}{statistics.median(times):10.2f}{max(times):10.2f}{flag}")
+
+
+if __name__ == "__main__":
+    main()

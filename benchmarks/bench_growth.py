@@ -1,0 +1,72 @@
+"""Growth and memory benchmark: a nightly batch into an empty warehouse and into a big one.
+
+    python benchmarks/bench_growth.py [--base 10000000] [--batch 100000] [--workdir /tmp/csqa-bench]
+
+1. Builds the base warehouse: --base interactions (in files of 1M, seeds 101..) loaded in one batch.
+   Its peak RSS is the memory figure (goal <= 1.5 GB for 10M).
+2. Loads the same --batch file (new interactions, the days after the base) into an empty warehouse and
+   into a copy of the base one. The ratio of the two is the growth figure (goal <= 1.3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.common import csqa, generate, machine
+
+PER_FILE = 1_000_000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--base", type=int, default=10_000_000)
+    ap.add_argument("--batch", type=int, default=100_000)
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/csqa-bench"))
+    args = ap.parse_args()
+    base_dir = args.workdir / f"base-{args.base}"
+    files = []
+    for i in range((args.base + PER_FILE - 1) // PER_FILE):
+        n = min(PER_FILE, args.base - i * PER_FILE)
+        d = base_dir / f"part{i:02d}"
+        files.append(generate(d, n, seed=101 + i))
+        for f in ("csat_surveys.csv", "faq_articles.csv"):
+            (d / f).unlink(missing_ok=True)
+    # FAQ articles once, so the marts have a catalogue to match against
+    generate(base_dir / "faq", 1000, seed=100)
+    (base_dir / "faq" / "interactions.csv").unlink(missing_ok=True)
+    (base_dir / "faq" / "csat_surveys.csv").unlink(missing_ok=True)
+    batch = generate(args.workdir / f"batch-{args.batch}", args.batch, seed=200, days=1, end="2026-11-25")
+    for f in ("csat_surveys.csv", "faq_articles.csv"):
+        (batch.parent / f).unlink(missing_ok=True)
+
+    base_db = args.workdir / "wh-base" / "csqa.duckdb"
+    if not base_db.exists():
+        shutil.rmtree(base_db.parent, ignore_errors=True)
+        secs, rss, s = csqa("load", *map(str, files), str(base_dir / "faq" / "faq_articles.csv"), "--db", str(base_db))
+        print(f"base: {args.base:,} interactions loaded in {secs:.1f} s, peak RSS {rss:,} MiB "
+              f"(goal <= 1,536 MiB); marts {s['marts_seconds']:.1f} s; steps {s['steps']}")
+    else:
+        print(f"base: reusing {base_db}")
+    empty_db = args.workdir / "wh-empty" / "csqa.duckdb"
+    shutil.rmtree(empty_db.parent, ignore_errors=True)
+    big_db = args.workdir / "wh-big" / "csqa.duckdb"
+    shutil.rmtree(big_db.parent, ignore_errors=True)
+    big_db.parent.mkdir(parents=True)
+    shutil.copyfile(base_db, big_db)
+    shutil.copyfile(base_db.with_name("csqa.duckdb.key"), big_db.with_name("csqa.duckdb.key"))
+    e_secs, e_rss, e = csqa("load", str(batch), "--db", str(empty_db))
+    b_secs, b_rss, b = csqa("load", str(batch), "--db", str(big_db))
+    print(f"machine: {machine()}")
+    print(f"batch of {args.batch:,} into an empty warehouse: {e_secs:7.2f} s  peak RSS {e_rss:,} MiB")
+    print(f"    steps {e['steps']}")
+    print(f"batch of {args.batch:,} into {args.base:,}: {b_secs:7.2f} s  peak RSS {b_rss:,} MiB")
+    print(f"    steps {b['steps']}")
+    print(f"ratio: {b_secs / e_secs:.2f} (goal <= 1.3); marts scope in the big one: {b['marts_scope']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Load benchmark: `csqa load` of N interactions against DuckDB's own CSV import of the same file.
+
+    python benchmarks/bench_load.py [--interactions 1000000] [--workdir /tmp/csqa-bench]
+
+Both run in fresh child processes in the same run. csqa's time covers everything a load does: read,
+redact, parse, validate (pandera), stage, upsert, quarantine and audit, refresh every mart (FAQ matching
+included), commit and publish the reader snapshot. Prints the ratio (goal <= 2.0), each step's share,
+and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.common import csqa, generate, machine, run_tracked
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--interactions", type=int, default=1_000_000)
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/csqa-bench"))
+    args = ap.parse_args()
+    data = args.workdir / f"load-{args.interactions}"
+    csv = generate(data, args.interactions, seed=1)
+    for f in ("csat_surveys.csv", "faq_articles.csv"):
+        (data / f).unlink(missing_ok=True)
+    wh = args.workdir / "wh-load"
+    shutil.rmtree(wh, ignore_errors=True)
+    wh.mkdir(parents=True)
+    base_sql = (f"import duckdb; c = duckdb.connect('{wh / 'baseline.duckdb'}'); "
+                f"c.execute(\"create table t as select * from read_csv('{csv}')\"); c.close()")
+    b_secs, b_rss, _ = run_tracked([sys.executable, "-c", base_sql])
+    secs, rss, summary = csqa("load", str(csv), "--db", str(wh / "csqa.duckdb"))
+    print(f"machine: {machine()}; file: {csv} ({csv.stat().st_size / 2**20:.0f} MiB, {args.interactions:,} rows)")
+    print(f"DuckDB read_csv -> table : {b_secs:8.2f} s   peak RSS {b_rss:6,} MiB")
+    print(f"csqa load (everything)   : {secs:8.2f} s   peak RSS {rss:6,} MiB")
+    print(f"ratio                    : {secs / b_secs:8.2f}   (goal <= 2.0)")
+    steps = summary["steps"]
+    top = {k: v for k, v in steps.items() if "." not in k}
+    other = secs - sum(top.values())
+    print("\nstep                        seconds   share")
+    for k, v in [*top.items(), ("start-up, sha256, audit", other)]:
+        print(f"  {k:<26}{v:8.2f}  {100 * v / secs:5.1f}%")
+        for sk, sv in steps.items():
+            if sk.startswith(k + "."):
+                print(f"    {sk:<24}{sv:8.2f}  {100 * sv / secs:5.1f}%")
+
+
+if __name__ == "__main__":
+    main()
