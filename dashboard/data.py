@@ -57,6 +57,10 @@ class Filters:
         return (self.start, self.end, tuple(sorted(self.values.items())))
 
 
+def goals():
+    return load_config().goals
+
+
 def db_path() -> Path:
     db = os.environ.get("CSQA_DB")
     if db:

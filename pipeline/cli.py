@@ -307,7 +307,6 @@ def _cmd_sql(args) -> int:
 
 def _cmd_dashboard(args) -> int:
     import os
-    import subprocess
 
     from .config import load_config
 
@@ -320,10 +319,10 @@ def _cmd_dashboard(args) -> int:
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
            "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     sys.stderr.write(f"csqa dashboard on http://{args.address}:{args.port} (warehouse {db}); Ctrl-C to stop\n")
-    try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 0
+    sys.stderr.flush()
+    # replace this process with Streamlit's, so signals (Ctrl-C, systemd's stop, a test's terminate) reach it
+    os.execvpe(sys.executable, cmd, env)
+    return 0  # pragma: no cover
 
 
 COMMANDS = {

@@ -228,6 +228,13 @@ class Faq(_Strict):
         return self.match_threshold_by_language.get(language or "", self.match_threshold)
 
 
+class Goals(_Strict):
+    """Team goals the dashboard colours headline numbers against."""
+
+    sla_met_rate: float = Field(0.90, ge=0, le=1)
+    csat_satisfied_share: float = Field(0.80, ge=0, le=1)
+
+
 class Privacy(_Strict):
     pseudonymise_customer_id: bool = True
     key_env: str = "CSQA_PSEUDONYM_KEY"
@@ -240,6 +247,7 @@ class Config(_Strict):
     first_response: FirstResponse = FirstResponse()
     privacy: Privacy = Privacy()
     faq: Faq = Faq()
+    goals: Goals = Goals()
     schedules: dict[str, Schedule] = Field(min_length=1)
     channels: dict[str, Channel] = Field(min_length=1)
     sources: dict[str, Source] = Field(default_factory=dict)

@@ -77,10 +77,10 @@ def _write_config_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None
     for name, ch in config.channels.items():
         for prio in config.contract.priorities:
             t = ch.target(prio)
-            rows.append((name, ch.label, prio, ch.schedule,
+            rows.append((name, ch.label, prio, ch.schedule, config.schedules[ch.schedule].is_always_open,
                          t.first_response_minutes * 60 if t.first_response_minutes else None,
                          t.resolution_hours * 3600 if t.resolution_hours else None))
-    targets = pd.DataFrame(rows, columns=["channel", "channel_label", "priority", "schedule",
+    targets = pd.DataFrame(rows, columns=["channel", "channel_label", "priority", "schedule", "is_always_open",
                                           "first_response_target_seconds", "resolution_target_seconds"])
     con.register("_targets", targets)
     con.execute("create or replace table staging.sla_targets as select * from _targets")

@@ -33,6 +33,19 @@ cols[4].metric(t("csat", L), pct(now["csat_share"]),
 cols[5].metric(t("backlog", L), f"{now['backlog']:,}", delta=f"{now['backlog'] - before['backlog']:+,}",
                delta_color="inverse")
 
+goals = data.goals()
+
+
+def against(col, value, goal, label):
+    if value is None or value != value:
+        return
+    ok = value >= goal
+    col.markdown(f":{'green' if ok else 'red'}[{'●'} {label} {100 * goal:.0f}%]")
+
+
+against(cols[3], now["sla_rate"], goals.sla_met_rate, "goal")
+against(cols[4], now["csat_share"], goals.csat_satisfied_share, "goal")
+
 daily = data.daily_volume(f)
 event = st.plotly_chart(charts.daily_volume(daily, t("daily_volume", L)), key="ov_daily", on_select="rerun",
                         selection_mode="points")

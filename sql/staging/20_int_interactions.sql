@@ -45,6 +45,7 @@ timed as (
         ms.count_agent_replies,
         ms.count_messages,
         t.schedule,
+        t.is_always_open,
         t.first_response_target_seconds,
         t.resolution_target_seconds,
         st.as_of_at,
@@ -53,8 +54,19 @@ timed as (
     left join targets as t on t.channel = i.channel and t.priority = i.priority
     cross join settings as st
 ),
+-- a 24/7 schedule's business time is calendar time: no calendar lookup needed (exact, and most rows)
+always_open as (
+    select
+        t.*,
+        epoch(t.created_at) as clock_created,
+        epoch(t.first_response_at) as clock_first_response,
+        epoch(t.resolved_at) as clock_resolved,
+        epoch(t.as_of_at) as clock_as_of,
+    from timed as t
+    where t.is_always_open
+),
 -- DuckDB-only: ASOF joins find the open interval at or before each instant (Spark: a range join)
-clocked as (
+scheduled as (
     select
         t.*,
         c0.cum_seconds + least(greatest(epoch(t.created_at) - epoch(c0.open_at), 0), c0.seconds) as clock_created,
@@ -62,11 +74,16 @@ clocked as (
             as clock_first_response,
         c2.cum_seconds + least(greatest(epoch(t.resolved_at) - epoch(c2.open_at), 0), c2.seconds) as clock_resolved,
         c3.cum_seconds + least(greatest(epoch(t.as_of_at) - epoch(c3.open_at), 0), c3.seconds) as clock_as_of,
-    from timed as t
+    from (select * from timed where not coalesce(is_always_open, false)) as t
     asof left join staging.business_calendar as c0 on c0.schedule = t.schedule and t.created_at >= c0.open_at
     asof left join staging.business_calendar as c1 on c1.schedule = t.schedule and t.first_response_at >= c1.open_at
     asof left join staging.business_calendar as c2 on c2.schedule = t.schedule and t.resolved_at >= c2.open_at
     asof left join staging.business_calendar as c3 on c3.schedule = t.schedule and t.as_of_at >= c3.open_at
+),
+clocked as (
+    select * from always_open
+    union all
+    select * from scheduled
 ),
 durations as (
     select
