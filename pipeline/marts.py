@@ -184,21 +184,21 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, changed: dict[str, i
                interaction_id varchar, faq_article_id varchar, faq_topic varchar,
                faq_match_score double, is_faq_matched boolean)"""
     )
-    for f in _model_files("staging"):
-        con.execute(f.read_text(encoding="utf-8"))
-
+    # the refresh scope: the intermediate views read only these interactions
+    con.execute("create or replace table staging.refresh_interactions (interaction_id varchar)")
     if full:
-        con.execute("create or replace table staging.refresh_interactions as "
-                    "select interaction_id from raw.interactions")
+        con.execute("insert into staging.refresh_interactions select interaction_id from raw.interactions")
     else:
         con.execute(
-            """create or replace table staging.refresh_interactions as
+            """insert into staging.refresh_interactions
                select interaction_id from raw.interactions where _batch_id = $b
                union select interaction_id from raw.messages where _batch_id = $b
                union select interaction_id from raw.csat_surveys where _batch_id = $b
                union select interaction_id from marts.fct_interactions where not is_resolved""",
             {"b": batch_id},
         )
+    for f in _model_files("staging"):
+        con.execute(f.read_text(encoding="utf-8"))
     con.execute(
         """create or replace table staging.refresh_days as
            select distinct created_day as day from staging.stg_interactions
@@ -238,28 +238,48 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, changed: dict[str, i
     return info
 
 
-def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool) -> None:
-    """Match the questions of the interactions in scope to the published FAQ articles."""
-    from .faq import match_frame
+def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool, chunk: int = 200_000) -> None:
+    """Match the questions of the interactions in scope to the published FAQ articles.
+
+    Each distinct (question, language) is matched once, in chunks, so memory stays flat however many
+    interactions there are; the results are joined back to the interactions in SQL."""
+    from .faq import FaqMatcher, match_frame
 
     scope = "" if full else "where interaction_id in (select interaction_id from staging.refresh_interactions)"
-    questions = con.execute(
-        f"select interaction_id, question, faq_language from staging.stg_questions {scope}"
-    ).df()
     articles = con.execute(
         "select article_id, topic, language, title, body from staging.stg_faq_articles where is_published "
         "order by article_id"
     ).df()
-    matches = match_frame(questions, articles, config.faq.match_threshold,
-                          config.faq.match_threshold_by_language)
     if full:
         con.execute("delete from staging.faq_matches")
     else:
         con.execute("delete from staging.faq_matches where interaction_id in "
                     "(select interaction_id from staging.refresh_interactions)")
-    con.register("_matches", matches)
-    con.execute("insert into staging.faq_matches by name select * from _matches")
-    con.unregister("_matches")
+    con.execute(
+        """create or replace temp table _faq_unique (question varchar, faq_language varchar,
+               faq_article_id varchar, faq_topic varchar, faq_match_score double, is_faq_matched boolean)"""
+    )
+    if FaqMatcher.fit(articles) is not None:
+        reader = con.sql(
+            f"""select question, faq_language from staging.stg_questions {scope}
+                group by question, faq_language having question is not null
+                order by question, faq_language"""
+        ).to_arrow_reader(chunk)
+        parts = [b.to_pandas() for b in reader]  # distinct questions only: small next to the interactions
+        for part in parts:
+            part = part.assign(interaction_id=range(len(part)))
+            m = match_frame(part, articles, config.faq.match_threshold, config.faq.match_threshold_by_language)
+            m = m.assign(question=part.question.to_numpy(), faq_language=part.faq_language.to_numpy())
+            con.register("_m", m.drop(columns="interaction_id"))
+            con.execute("insert into _faq_unique by name select * from _m")
+            con.unregister("_m")
+    con.execute(
+        f"""insert into staging.faq_matches
+            select q.interaction_id, u.faq_article_id, u.faq_topic, u.faq_match_score, u.is_faq_matched
+            from (select * from staging.stg_questions {scope}) as q
+            join _faq_unique as u on u.question = q.question and u.faq_language is not distinct from q.faq_language"""
+    )
+    con.execute("drop table _faq_unique")
 
 
 def _build_clusters(con: duckdb.DuckDBPyConnection, config: Config) -> None:

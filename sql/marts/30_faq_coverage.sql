@@ -3,7 +3,8 @@
 with settings as (
     select * from staging.settings
 ),
-facts as (
+-- the window first: a repeat contact comes after the first one, so it is inside the window too
+windowed as (
     select
         f.*,
         case when lower(f.language) like 'zh%' then f.language else split_part(f.language, '-', 1) end
@@ -12,11 +13,8 @@ facts as (
         lead(f.created_at) over (partition by f.customer_id, f.topic order by f.created_at, f.interaction_id)
             <= f.created_at + interval 7 day as is_repeated,
     from marts.fct_interactions as f
-    where f.topic is not null
-),
-windowed as (
-    select f.* from facts as f cross join settings as s
-    where f.created_at > s.as_of_at - to_days(s.faq_window_days)
+    cross join settings as s
+    where f.topic is not null and f.created_at > s.as_of_at - to_days(s.faq_window_days)
 ),
 articles as (
     select

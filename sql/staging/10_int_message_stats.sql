@@ -1,10 +1,14 @@
--- one row per interaction that has message events: first counted reply and reply counts
+-- one row per interaction in the refresh scope that has message events: first counted reply and reply counts
 create or replace view staging.int_message_stats as
-with messages as (
-    select * from staging.stg_messages
+with scope as (
+    select interaction_id from staging.refresh_interactions
+),
+messages as (
+    select * from staging.stg_messages where interaction_id in (select interaction_id from scope)
 ),
 interactions as (
     select interaction_id, created_at from staging.stg_interactions
+    where interaction_id in (select interaction_id from scope)
 ),
 stats as (
     select

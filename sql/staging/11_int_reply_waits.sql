@@ -1,9 +1,10 @@
--- one row per customer wait after the first reply: from the first unanswered customer message
--- to the next counted reply (null while unanswered)
+-- one row per customer wait after the first reply, for interactions in the refresh scope: from the
+-- first unanswered customer message to the next counted reply (null while unanswered)
 create or replace view staging.int_reply_waits as
 with messages as (
     select * from staging.stg_messages
-    where sender_role = 'customer' or is_counted_reply
+    where (sender_role = 'customer' or is_counted_reply)
+      and interaction_id in (select interaction_id from staging.refresh_interactions)
 ),
 numbered as (
     select

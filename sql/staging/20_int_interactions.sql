@@ -1,7 +1,12 @@
--- one row per interaction: every duration in calendar and business seconds, SLA status, CSAT
+-- one row per interaction in the refresh scope (staging.refresh_interactions): every duration in
+-- calendar and business seconds, SLA status, CSAT. The scope is applied at every source, so an
+-- incremental refresh reads only what changed.
 create or replace view staging.int_interactions as
-with interactions as (
-    select * from staging.stg_interactions
+with scope as (
+    select interaction_id from staging.refresh_interactions
+),
+interactions as (
+    select * from staging.stg_interactions where interaction_id in (select interaction_id from scope)
 ),
 message_stats as (
     select * from staging.int_message_stats
@@ -10,7 +15,7 @@ reply_waits as (
     select * from staging.int_reply_wait_times
 ),
 surveys as (
-    select * from staging.stg_csat_surveys
+    select * from staging.stg_csat_surveys where interaction_id in (select interaction_id from scope)
 ),
 targets as (
     select * from staging.sla_targets
@@ -19,7 +24,7 @@ settings as (
     select * from staging.settings
 ),
 faq_matches as (
-    select * from staging.faq_matches
+    select * from staging.faq_matches where interaction_id in (select interaction_id from scope)
 ),
 survey_stats as (
     select
