@@ -13,8 +13,8 @@ Each mart file's second line says how it refreshes:
 - ``-- refresh: full``: rebuilt whole (small outputs).
 
 What changed decides the scope: the interactions this batch inserted or changed, those whose
-messages or surveys changed, and every interaction still open (its SLA clock moves with the
-as-of time). The days are the created days of those interactions, before and after. A first
+messages or surveys changed, and every open interaction whose SLA is still running (its clock moves
+with the as-of time; one already breached stays breached). The days are the created days of those interactions, before and after. A first
 build, a changed configuration or a new as-of day for an open interaction widens it as needed;
 with ``full=True`` everything is rebuilt.
 """
@@ -43,7 +43,12 @@ _REFRESH_RE = re.compile(r"^--\s*refresh:\s*(full|by\s+(\w+))\s*$", re.M)
 
 
 def config_hash(config: Config) -> str:
+    """What the marts depend on besides the data: the configuration and the SQL itself. When it
+    changes, the next refresh rebuilds everything."""
+    sql = {f.name: f.read_text(encoding="utf-8") for layer in ("staging", "marts", "macros")
+           for f in _model_files(layer)}
     relevant = {
+        "sql": sql,
         "channels": config.model_dump()["channels"],
         "schedules": config.model_dump()["schedules"],
         "csat": config.model_dump()["csat"],
@@ -194,7 +199,8 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, changed: dict[str, i
                select interaction_id from raw.interactions where _batch_id = $b
                union select interaction_id from raw.messages where _batch_id = $b
                union select interaction_id from raw.csat_surveys where _batch_id = $b
-               union select interaction_id from marts.fct_interactions where not is_resolved""",
+               union select interaction_id from marts.fct_interactions
+               where not is_resolved and (first_response_sla_status = 'open' or resolution_sla_status = 'open')""",
             {"b": batch_id},
         )
     for f in _model_files("staging"):

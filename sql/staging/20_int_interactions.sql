@@ -175,7 +175,6 @@ final as (
         s.csat_score >= st.satisfied_threshold as is_satisfied,
         s.csat_comment,
         s.csat_responded_at,
-        d.as_of_at,
     from durations as d
     left join reply_waits as rw on rw.interaction_id = d.interaction_id
     left join survey_stats as s on s.interaction_id = d.interaction_id
