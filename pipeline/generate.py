@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .privacy import cn_id_check_digit, luhn_check_digit
 from .sample_text import (
     AGENT_REPLIES,
     ARTICLES,
@@ -67,22 +68,15 @@ def _iso(ts: np.ndarray) -> np.ndarray:
 
 
 def _cn_id(rng: np.random.Generator) -> str:
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
     area = rng.choice(["110105", "310104", "440305", "510107", "330106"])
     birth = dt.date(1970, 1, 1) + dt.timedelta(days=int(rng.integers(0, 12000)))
     body = f"{area}{birth:%Y%m%d}{int(rng.integers(0, 1000)):03d}"
-    check = "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
-    return body + check
+    return body + cn_id_check_digit(body)
 
 
 def _card(rng: np.random.Generator) -> str:
-    digits = [4, *(int(d) for d in rng.integers(0, 10, 14))]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        d2 = d * 2 if i % 2 == 0 else d
-        total += d2 - 9 if d2 > 9 else d2
-    digits.append((10 - total % 10) % 10)
-    s = "".join(map(str, digits))
+    body = "4" + "".join(str(int(d)) for d in rng.integers(0, 10, 14))
+    s = body + luhn_check_digit(body)
     return " ".join(s[i:i + 4] for i in range(0, 16, 4))
 
 

@@ -14,9 +14,9 @@ Each mart file's second line says how it refreshes:
 
 What changed decides the scope: the interactions this batch inserted or changed, those whose
 messages or surveys changed, and every open interaction whose SLA is still running (its clock moves
-with the as-of time; one already breached stays breached). The days are the created days of those interactions, before and after. A first
-build, a changed configuration or a new as-of day for an open interaction widens it as needed;
-with ``full=True`` everything is rebuilt.
+with the as-of time; one already breached stays breached). The days are the created days of those
+interactions, before and after. A first build, a changed configuration or SQL, or a changed FAQ
+catalogue rebuilds everything, as does ``full=True``.
 """
 
 from __future__ import annotations

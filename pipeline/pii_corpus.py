@@ -8,6 +8,8 @@ import datetime as dt
 import random
 import string
 
+from .privacy import cn_id_check_digit, luhn_check_digit
+
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 ZH = ["我的{kind}是{v},请尽快处理", "{kind}{v}", "请联系{v}谢谢", "麻烦核实一下:{v}。", "（{v}）这个是我的"]
@@ -20,23 +22,14 @@ KIND_EN = {"EMAIL": "email", "PHONE": "phone", "CN_ID": "ID number", "CARD": "ca
 
 def _luhn_complete(prefix: str, length: int, r: random.Random) -> str:
     body = prefix + "".join(r.choice(string.digits) for _ in range(length - len(prefix) - 1))
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return body + str((10 - total % 10) % 10)
+    return body + luhn_check_digit(body)
 
 
 def _cn_id(r: random.Random) -> str:
-    w = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
     area = r.choice(["110105", "310104", "440305", "510107", "330106", "420102", "610113"])
     birth = dt.date(1950, 1, 1) + dt.timedelta(days=r.randrange(25000))
     body = f"{area}{birth:%Y%m%d}{r.randrange(1000):03d}"
-    return body + "10X98765432"[sum(int(c) * k for c, k in zip(body, w, strict=True)) % 11]
+    return body + cn_id_check_digit(body)
 
 
 def _group(digits: str, sep: str, sizes: list[int]) -> str:

@@ -64,6 +64,16 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
 
+def cn_id_check_digit(body17: str) -> str:
+    """The ISO 7064 MOD 11-2 check character of a Chinese resident ID's first 17 digits."""
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(body17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def luhn_check_digit(body: str) -> str:
+    """The digit that makes ``body`` + digit pass Luhn."""
+    return next(d for d in "0123456789" if luhn_ok(body + d))
+
+
 def valid_cn_id(s: str) -> bool:
     s = s.upper()
     if len(s) != 18 or not s[:17].isdigit():
@@ -74,8 +84,7 @@ def valid_cn_id(s: str) -> bool:
         return False
     if not 1900 <= int(s[6:10]) <= 2100:
         return False
-    total = sum(int(c) * w for c, w in zip(s[:17], _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11] == s[17]
+    return cn_id_check_digit(s[:17]) == s[17]
 
 
 def luhn_ok(digits: str) -> bool:

@@ -21,7 +21,9 @@ rows, n = data.conversations(f, drill, limit=1000)
 st.caption(t("rows_shown", L, shown=len(rows), n=n))
 st.dataframe(rows, hide_index=True, key="cv_rows")
 if n:
-    full, _ = data.conversations(f, drill, limit=100_000)
-    st.download_button(t("download", L), full.to_csv(index=False).encode("utf-8"), "conversations.csv",
-                       "text/csv", key="cv_download")
+    def csv_bytes() -> bytes:  # built only when the button is clicked
+        full, _ = data.conversations(f, drill, limit=100_000)
+        return full.to_csv(index=False).encode("utf-8")
+
+    st.download_button(t("download", L), csv_bytes, "conversations.csv", "text/csv", key="cv_download")
 footer(L)
