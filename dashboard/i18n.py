@@ -61,6 +61,7 @@ LABELS = {
     "clear_drill": ("Clear", "清除"),
     "rows_shown": ("{shown:,} of {n:,} interactions shown; the CSV holds all of them (up to 100,000).",
                    "显示 {shown:,} / {n:,} 个会话;CSV 包含全部(最多 100,000)。"),
+    "goal": ("goal", "目标"),
     "minutes": ("min", "分钟"),
     "hours": ("h", "小时"),
 }

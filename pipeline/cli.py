@@ -317,7 +317,8 @@ def _cmd_dashboard(args) -> int:
     if args.config:
         env["CSQA_CONFIG"] = str(Path(args.config).resolve())
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
-           "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+           "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--client.toolbarMode", "minimal"]
     sys.stderr.write(f"csqa dashboard on http://{args.address}:{args.port} (warehouse {db}); Ctrl-C to stop\n")
     sys.stderr.flush()
     # replace this process with Streamlit's, so signals (Ctrl-C, systemd's stop, a test's terminate) reach it

@@ -32,7 +32,9 @@ COLUMNS = {
     "updated_at": TS,
 }
 ROWS = st.lists(st.fixed_dictionaries(COLUMNS), max_size=25)
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: CI runs the same examples every time (a new counterexample shows up in a developer run first)
+SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def check_accounting(db, n, name):

@@ -43,8 +43,8 @@ def against(col, value, goal, label):
     col.markdown(f":{'green' if ok else 'red'}[{'●'} {label} {100 * goal:.0f}%]")
 
 
-against(cols[3], now["sla_rate"], goals.sla_met_rate, "goal")
-against(cols[4], now["csat_share"], goals.csat_satisfied_share, "goal")
+against(cols[3], now["sla_rate"], goals.sla_met_rate, t("goal", L))
+against(cols[4], now["csat_share"], goals.csat_satisfied_share, t("goal", L))
 
 daily = data.daily_volume(f)
 event = st.plotly_chart(charts.daily_volume(daily, t("daily_volume", L)), key="ov_daily", on_select="rerun",
