@@ -235,11 +235,14 @@ def generate(out: Path, *, n: int = 20_000, days: int = 56, seed: int = 7, dirty
     written = {}
     if dirty_rate > 0:
         interactions = _make_dirty(rng, interactions, dirty_rate)
+        surveys = _make_dirty(rng, surveys, dirty_rate, SURVEY_FAULTS, "sent_at")
     written[f"interactions.{fmt}"] = _write(interactions, out / f"interactions.{fmt}", fmt)
     written[f"csat_surveys.{fmt}"] = _write(surveys, out / f"csat_surveys.{fmt}", fmt)
     if messages:
         msgs = _messages(rng, ids, created, first_response, resolved, handled_by_bot, first_message,
                          msg_lang, agent, now)
+        if dirty_rate > 0:
+            msgs = _make_dirty(rng, msgs, dirty_rate, MESSAGE_FAULTS, None)
         written[f"messages.{fmt}"] = _write(msgs, out / f"messages.{fmt}", fmt)
     written[f"faq_articles.{fmt}"] = _write(_articles(end_date, days), out / f"faq_articles.{fmt}", fmt)
     return written
@@ -369,14 +372,31 @@ def _articles(end_date: dt.date, days: int) -> pd.DataFrame:
                                        "published_at", "updated_at"])
 
 
-def _make_dirty(rng, df: pd.DataFrame, rate: float) -> pd.DataFrame:
+SURVEY_FAULTS = [
+    ("score", lambda v: "7"),
+    ("score", lambda v: "good"),
+    ("responded_at", lambda v: "2000-01-01T00:00:00Z"),  # answered before it was sent
+    ("sent_at", lambda v: ""),
+    ("survey_id", lambda v: ""),
+]
+MESSAGE_FAULTS = [
+    ("sender_role", lambda v: "robot"),
+    ("is_public", lambda v: "sometimes"),
+    ("sent_at", lambda v: v.replace("T", " ").rstrip("Z")),  # no offset
+    ("message_id", lambda v: ""),
+]
+
+
+def _make_dirty(rng, df: pd.DataFrame, rate: float, faults=None, resend_col: str | None = "created_at"):
     """Faults the validation must catch, one per picked row, in equal shares. Also re-sends some
-    rows with an older updated_at (duplicates the upsert must resolve, not faults)."""
+    rows with an older version (duplicates the upsert must resolve, not faults)."""
     df = df.astype(object)
     n = len(df)
+    if n == 0:
+        return df
     k = max(int(n * rate), 12)
     idx = rng.choice(n, size=min(k, n), replace=False)
-    faults = [
+    faults = faults or [
         ("channel", lambda v: "fax"),
         ("created_at", lambda v: ""),
         ("created_at", lambda v: v.replace("T", " ").rstrip("Z")),  # no offset
@@ -395,7 +415,11 @@ def _make_dirty(rng, df: pd.DataFrame, rate: float) -> pd.DataFrame:
         j_col = df.columns.get_loc(col)
         df.iloc[i, j_col] = f(str(df.iloc[i, j_col]))
     dup = df.iloc[rng.choice(n, size=max(int(n * rate / 2), 1), replace=False)].copy()
-    dup["updated_at"] = dup["created_at"]
+    if "updated_at" in dup.columns and resend_col:
+        dup["updated_at"] = dup[resend_col]
+    elif "responded_at" in dup.columns:  # a survey re-sent before its answer came in
+        dup["responded_at"] = ""
+        dup["score"] = ""
     return pd.concat([df, dup], ignore_index=True)
 
 

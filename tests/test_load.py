@@ -41,6 +41,8 @@ def test_accounting_invariant_on_dirty_set(dirty_set, db, config):
         assert read == loaded + quarantined + dup
     inter = next(r for r in rows if r[0].endswith("interactions.csv"))
     assert inter[3] > 0 and inter[4] > 0  # the dirty generator makes both faults and re-sends
+    faulty = {r[0] for r in query(db, "select distinct entity from audit.quarantine")}
+    assert faulty == {"interactions", "csat_surveys"}  # every entity the set holds gets faults
     # every quarantined row is in audit.quarantine, by row number
     n_q = query(db, "select count(distinct (source_file, row_number)) from audit.quarantine")[0][0]
     assert n_q == sum(r[3] for r in rows)

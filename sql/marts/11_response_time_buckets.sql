@@ -14,10 +14,12 @@ measures as (
     union all
     select created_day, channel, 'resolution', 'business', resolution_business_seconds from facts
 ),
+-- DuckDB-only: an ASOF join finds each duration's bucket (the last lower edge at or below it);
+-- standard SQL: inner join on lower_seconds <= seconds < upper_seconds
 bucketed as (
     select m.created_day, m.channel, m.metric, m.basis, b.upper_seconds as bucket_upper_seconds
-    from measures as m
-    inner join staging.duration_buckets as b on m.seconds >= b.lower_seconds and m.seconds < b.upper_seconds
+    from (select * from measures where seconds is not null) as m
+    asof join staging.duration_buckets as b on m.seconds >= b.lower_seconds
 )
 select created_day, channel, metric, basis, bucket_upper_seconds, count(*) as count_interactions
 from bucketed
