@@ -191,7 +191,7 @@ class Warehouse(_Strict):
     path: str = "data/csqa.duckdb"
     reporting_timezone: str = "UTC"
     snapshots: int = Field(3, ge=0, le=100)
-    memory_limit: str = Field("1GB", pattern=r"^\d+(\.\d+)?\s?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    memory_limit: str = Field("768MB", pattern=r"^\d+(\.\d+)?\s?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
     @field_validator("reporting_timezone")
     @classmethod

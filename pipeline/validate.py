@@ -7,7 +7,9 @@ silently: each input record ends up either in ``good`` or in ``failures``.
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -171,7 +173,7 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
     good_mask[bad_positions] = False
     good = df[good_mask].copy()
     good["_row_number"] = chunk.row_numbers[good_mask]
-    failures = _failure_frame(records, chunk, text)
+    failures = _failure_frame(records, chunk, text, spec, key)
     return Validated(
         good=good.reset_index(drop=True),
         failures=failures,
@@ -215,13 +217,45 @@ def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame):
         yield int(pos), ",".join(cols), str(check), value
 
 
+def protect_line(line: str, spec: FileSpec, key: bytes | None) -> dict:
+    """A record that could not be split into the table's fields, made safe to keep: every field redacted,
+    and the customer id pseudonymised where it can still be found (its header position in a CSV line,
+    its key in a JSON line). Best effort: a line too broken to split keeps only redacted text."""
+    from .privacy import pseudonymise_series
+
+    def pseudo(v: str) -> str:
+        return pseudonymise_series(pd.Series([v], dtype="str"), key).iloc[0] if key else v
+
+    source_col = next((src for src, dst in spec.mapping.items() if dst == "customer_id"), None)
+    if spec.fmt == "csv":
+        try:
+            fields = next(csv.reader([line], delimiter=spec.delimiter or ","))
+        except (csv.Error, StopIteration):
+            return {"_line": redact_text(line)}
+        fields = [redact_text(f) for f in fields]
+        if source_col in spec.header and entity_has_customer(spec):
+            i = spec.header.index(source_col)
+            if i < len(fields) and fields[i]:
+                fields[i] = pseudo(fields[i])
+        return {"_fields": fields}
+    text = redact_text(line)
+    if source_col and entity_has_customer(spec):
+        text = re.sub(rf'("{re.escape(source_col)}"\s*:\s*")([^"]*)(")',
+                      lambda m: m.group(1) + pseudo(m.group(2)) + m.group(3), text)
+    return {"_line": text}
+
+
+def entity_has_customer(spec: FileSpec) -> bool:
+    return spec.entity == "interactions"
+
+
 def _show(v) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
         return ""
     return str(v)
 
 
-def _failure_frame(records, chunk: RawChunk, text: pd.DataFrame) -> pd.DataFrame:
+def _failure_frame(records, chunk: RawChunk, text: pd.DataFrame, spec: FileSpec, key: bytes | None) -> pd.DataFrame:
     rows = []
     cache: dict[int, str] = {}
     for pos, col, check, value in records:
@@ -231,7 +265,7 @@ def _failure_frame(records, chunk: RawChunk, text: pd.DataFrame) -> pd.DataFrame
             )
         rows.append((int(chunk.row_numbers[pos]), col, check, _show(value) or None, cache[pos]))
     for number, check, line in chunk.malformed:
-        rows.append((int(number), None, check, None, json.dumps({"_line": redact_text(line)}, ensure_ascii=False)))
+        rows.append((int(number), None, check, None, json.dumps(protect_line(line, spec, key), ensure_ascii=False)))
     return pd.DataFrame(rows, columns=QUARANTINE_COLUMNS).astype(
         {"row_number": "int64", "column_name": "str", "check_name": "str", "failing_value": "str", "raw_row": "str"}
     )

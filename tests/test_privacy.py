@@ -119,3 +119,15 @@ def test_no_corpus_value_is_stored_anywhere(tmp_path, db, config):
         found = query(db, f'select count(*) from {schema}.{table}, unnest(?::varchar[]) as v(needle) '
                           f'where contains("{col}", needle)', [values])[0][0]
         assert found == 0, (schema, table, col)
+
+
+def test_a_broken_record_keeps_no_raw_customer_id_nor_personal_data(tmp_path, db, config):
+    good = interaction_row("G1", customer="u-secret-1")
+    broken = interaction_row("B1", customer="u-secret-2", message="mail me at zhang.san@qq.com") + ",extra"
+    write(tmp_path / "interactions.csv", "\n".join([INTERACTION_HEADER, good, broken]) + "\n")
+    load([tmp_path / "interactions.csv"], db, config)
+    raw = query(db, "select raw_row from audit.quarantine")[0][0]
+    assert "u-secret-2" not in raw and "zhang.san@qq.com" not in raw
+    assert "[EMAIL]" in raw and '"c_' in raw  # redacted, and the id replaced by its pseudonym
+    stored = query(db, "select customer_id from raw.interactions")[0][0]
+    assert stored.startswith("c_") and "u-secret-1" not in stored
