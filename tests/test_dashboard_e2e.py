@@ -107,3 +107,23 @@ def test_filters_live_in_the_url(server, browser):
         page.screenshot(path=str(ARTIFACTS / "overview_zh_email.png"), full_page=True)
     finally:
         page.close()
+
+
+def test_clicking_a_bar_opens_the_conversations_behind_it(server, browser):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        page.goto(f"{server}/?channel=email", wait_until="domcontentloaded")
+        page.get_by_text("Contacts per day by channel", exact=False).first.wait_for(timeout=45_000)
+        bar = page.locator(".js-plotly-plot .bars path").first
+        bar.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        bar.click(force=True)
+        page.get_by_text("Showing the conversations behind", exact=False).first.wait_for(timeout=45_000)
+        assert "/conversations" in page.url and "drill_day=" in page.url and "drill_channel=email" in page.url
+        page.get_by_text("Data last loaded", exact=False).first.wait_for(timeout=30_000)
+        page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(ARTIFACTS / "drill_down.png"), full_page=True)
+    finally:
+        page.close()
