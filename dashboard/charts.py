@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .theme import channel_color, color_map
+from .theme import channel_color
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 360, "legend": {"orientation": "h", "y": -0.15}}
@@ -173,7 +173,3 @@ def quarantine_bars(df: pd.DataFrame, title: str) -> go.Figure:
     fig = go.Figure(go.Bar(x=df.rows, y=df.label, orientation="h", marker_color="#d62728"))
     fig.update_layout(title=title, yaxis_autorange="reversed", **{**LAYOUT, "height": max(300, 24 * len(df) + 100)})
     return fig
-
-
-def colours_for(channels) -> dict[str, str]:
-    return color_map(channels)

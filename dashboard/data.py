@@ -150,9 +150,7 @@ def kpis(f: Filters) -> dict:
                    count(*) filter (where first_response_sla_status = 'met') as sla_met,
                    count(*) filter (where first_response_sla_status = 'breached') as sla_breached,
                    count(csat_score) as rated,
-                   count(*) filter (where is_satisfied) as satisfied,
-                   sum(count_surveys_sent) as surveys_sent,
-                   sum(count_surveys_answered) as surveys_answered
+                   count(*) filter (where is_satisfied) as satisfied
             from marts.fct_interactions where {w}""",
         p,
     ).iloc[0].to_dict()
@@ -241,7 +239,8 @@ def csat_weekly(f: Filters) -> pd.DataFrame:
     return query(
         f"""select date_trunc('week', created_day) as week, count(csat_score) as rated,
                    count(*) filter (where is_satisfied) as satisfied,
-                   sum(csat_score) as sum_score, sum(csat_score * csat_score) as sum_sq
+                   sum(csat_score) as sum_score, sum(csat_score * csat_score) as sum_sq,
+                   sum(count_surveys_sent) as sent, sum(count_surveys_answered) as answered
             from marts.fct_interactions where {w} group by all order by 1""", p)
 
 

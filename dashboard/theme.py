@@ -23,10 +23,6 @@ def channel_color(channel: str) -> str:
     return FALLBACK[sum(map(ord, channel)) % len(FALLBACK)]
 
 
-def color_map(channels) -> dict[str, str]:
-    return {c: channel_color(c) for c in channels}
-
-
 def human_duration(seconds: float | None) -> str:
     """42 s, 3.5 min, 2.3 h, 1.4 d: the unit a person reads."""
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):

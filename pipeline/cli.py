@@ -45,10 +45,11 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
     p.add_argument("--db", help="warehouse file (default: $CSQA_DB or data/csqa.duckdb)")
     p.add_argument("--config", help="TOML config file (default: $CSQA_CONFIG or ./csqa.toml)")
-    p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
+    if json_flag:
+        p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
 
 
@@ -100,11 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Run the Streamlit dashboard on the warehouse's published snapshot. "
                                      "Binds to 127.0.0.1 unless --address says otherwise; see docs/OPERATIONS.md "
                                      "for putting it behind authentication.")
-    db_.add_argument("--db", help="warehouse file (default: $CSQA_DB or data/csqa.duckdb)")
-    db_.add_argument("--config", help="TOML config file")
+    _common(db_, json_flag=False)
     db_.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     db_.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    db_.add_argument("-v", "--verbose", action="store_true")
 
     nt = sub.add_parser("nightly", help="load everything new in an inbox folder (for cron / systemd)", epilog=EPILOG,
                         formatter_class=fmt,
@@ -114,23 +113,19 @@ def build_parser() -> argparse.ArgumentParser:
     nt.add_argument("--inbox", required=True, help="folder where exports are delivered")
     nt.add_argument("--archive", help="where loaded files go (default: <inbox>/../archive/<date>/)")
     nt.add_argument("--rejected", help="where rejected files go (default: <inbox>/../rejected/<date>/)")
-    nt.add_argument("--db", help="warehouse file (default: $CSQA_DB or data/csqa.duckdb)")
-    nt.add_argument("--config", help="TOML config file")
+    _common(nt, json_flag=False)  # nightly always prints its JSON line
     nt.add_argument("--max-quarantine-rate", type=float, default=0.05,
                     help="alert (exit 7) when more than this share of rows is quarantined (default 0.05)")
     nt.add_argument("--on-failure", metavar="CMD",
                     help="command run on failure or high quarantine, with the JSON summary on stdin")
-    nt.add_argument("-v", "--verbose", action="store_true")
 
     sq = sub.add_parser("sql", help="query the published snapshot (or open an interactive shell)", epilog=EPILOG,
                         formatter_class=fmt,
                         description="Run a SQL query against the newest published read-only snapshot and print "
                                     "the result; with no query, an interactive shell.")
     sq.add_argument("query", nargs="?", help="SQL to run (omit for an interactive shell)")
-    sq.add_argument("--db", help="warehouse file (default: $CSQA_DB or data/csqa.duckdb)")
-    sq.add_argument("--config", help="TOML config file")
+    _common(sq, json_flag=False)
     sq.add_argument("--csv", action="store_true", help="print CSV instead of a table")
-    sq.add_argument("-v", "--verbose", action="store_true")
 
     ck = sub.add_parser("check", help="run the data tests in sql/tests against a warehouse", epilog=EPILOG,
                         formatter_class=fmt)
@@ -233,6 +228,8 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_faq_gaps(args) -> int:
+    import duckdb
+
     from .config import load_config
     from .warehouse import connect
 
@@ -245,7 +242,7 @@ def _cmd_faq_gaps(args) -> int:
                       array_to_string(example_questions, ' | ') as example_questions
                from marts.faq_gaps order by priority_rank"""
         ).df()
-    except Exception as e:  # a warehouse without marts yet
+    except duckdb.Error as e:  # a warehouse without marts yet
         from .errors import WarehouseError
 
         raise WarehouseError(f"no FAQ gap mart in this warehouse ({e}); load data first") from e

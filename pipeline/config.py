@@ -224,9 +224,6 @@ class Faq(_Strict):
     deflection_weeks: int = Field(4, ge=1, le=26)
     low_csat_margin: float = Field(0.10, ge=0, le=1)
 
-    def threshold_for(self, language: str | None) -> float:
-        return self.match_threshold_by_language.get(language or "", self.match_threshold)
-
 
 class Goals(_Strict):
     """Team goals the dashboard colours headline numbers against."""

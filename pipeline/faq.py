@@ -101,36 +101,32 @@ class FaqMatcher:
         return best[inverse], top[inverse]
 
 
-def match_frame(questions: pd.DataFrame, articles: pd.DataFrame, threshold: float,
+def match_frame(questions: pd.DataFrame, matcher: FaqMatcher | None, threshold: float,
                 by_language: dict[str, float] | None = None) -> pd.DataFrame:
-    """questions: interaction_id, question[, faq_language] -> interaction_id, faq_article_id, faq_topic,
-    faq_match_score, is_faq_matched. ``by_language`` overrides the threshold per FAQ language key."""
-    cols = ["interaction_id", "faq_article_id", "faq_topic", "faq_match_score", "is_faq_matched"]
-    matcher = FaqMatcher.fit(articles)
+    """questions (``question``, optionally ``faq_language``, any other columns carried along) ->
+    the same frame plus faq_article_id, faq_topic, faq_match_score, is_faq_matched.
+    ``by_language`` overrides the threshold per FAQ language key."""
+    out = questions.copy()
+    text = questions.question.fillna("")
+    has_text = text.map(clean).str.len().to_numpy() > 0
     if matcher is None or questions.empty:
-        out = pd.DataFrame({"interaction_id": questions.interaction_id})
-        out["faq_article_id"] = None
-        out["faq_topic"] = None
-        out["faq_match_score"] = np.nan
-        out["is_faq_matched"] = False
-        return out[cols]
-    best, score = matcher.match(questions.question.fillna("").tolist())
-    arts = matcher.articles
-    has_text = questions.question.fillna("").map(clean).str.len().to_numpy() > 0
-    out = pd.DataFrame({
-        "interaction_id": questions.interaction_id.to_numpy(),
-        "faq_article_id": np.where(has_text, arts.article_id.to_numpy()[best], None),
-        "faq_topic": np.where(has_text, arts.topic.to_numpy()[best], None),
-        "faq_match_score": np.where(has_text, np.round(score.astype(float), 4), np.nan),
-    })
+        has_text[:] = False
+        best, score = np.zeros(len(questions), dtype=int), np.zeros(len(questions))
+        arts = pd.DataFrame({"article_id": [None], "topic": [None]})
+    else:
+        best, score = matcher.match(text.tolist())
+        arts = matcher.articles
+    score = np.round(score.astype(float), 4)  # the stored score and the flag always agree
+    out["faq_article_id"] = np.where(has_text, arts.article_id.to_numpy()[best], None)
+    out["faq_topic"] = np.where(has_text, arts.topic.to_numpy()[best], None)
+    out["faq_match_score"] = np.where(has_text, score, np.nan)
     bar = np.full(len(questions), threshold, dtype=float)
     if by_language and "faq_language" in questions.columns:
         langs = questions.faq_language.to_numpy()
         for lang, value in by_language.items():
             bar[langs == lang] = value
-    # the stored (rounded) score and the flag always agree
-    out["is_faq_matched"] = has_text & (np.round(score.astype(float), 4) >= bar)
-    return out[cols]
+    out["is_faq_matched"] = has_text & (score >= bar)
+    return out
 
 
 def title_terms(texts: list[str], background: Counter, k: int = 5) -> list[str]:

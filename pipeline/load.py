@@ -22,11 +22,11 @@ import datetime as dt
 import logging
 import sys
 import time
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from . import marts
 from .config import Config
@@ -157,14 +157,14 @@ def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key:
         while True:
             t = time.perf_counter()
             chunk = next(chunks, None)
-            steps["read"] = steps.get("read", 0.0) + time.perf_counter() - t
+            steps["read"] += time.perf_counter() - t
             if chunk is None:
                 break
             t = time.perf_counter()
             v = validate_chunk(spec, chunk, config, key)
-            steps["validate"] = steps.get("validate", 0.0) + time.perf_counter() - t
+            steps["validate"] += time.perf_counter() - t
             for k, secs in v.timings.items():
-                steps[f"validate.{k}"] = steps.get(f"validate.{k}", 0.0) + secs
+                steps[f"validate.{k}"] += secs
             t = time.perf_counter()
             res.rows_read += v.rows_read
             res.rows_quarantined += v.rows_bad
@@ -181,7 +181,7 @@ def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key:
                 con.register("_q", q)
                 con.execute("insert into stage_quarantine by name select * from _q")
                 con.unregister("_q")
-            steps["stage"] = steps.get("stage", 0.0) + time.perf_counter() - t
+            steps["stage"] += time.perf_counter() - t
             progress.update(idx, path.name, v.rows_read)
     except InputFileError:
         for entity in MODELS:
@@ -235,7 +235,7 @@ def load(paths: list[str | Path], db: str | Path, config: Config, *, force: bool
         raise UsageError(f"no input files found in {', '.join(map(str, paths))}")
     con = open_warehouse(db, memory_limit=config.warehouse.memory_limit)
     try:
-        summary = _load(con, files, db, config, force, t0)
+        summary = _load(con, files, db, config, force)
     finally:
         con.close()
     if summary.batch_id is not None or reader_path(db) == Path(db):
@@ -246,13 +246,13 @@ def load(paths: list[str | Path], db: str | Path, config: Config, *, force: bool
     return summary
 
 
-def _load(con, files: list[Path], db, config: Config, force: bool, t0: float) -> LoadSummary:
+def _load(con, files: list[Path], db, config: Config, force: bool) -> LoadSummary:
     key = pseudonym_key(db, config.privacy.key_env) if config.privacy.pseudonymise_customer_id else None
     _stage_tables(con)
     loaded_shas = {r[0] for r in con.execute(
         "select sha256 from audit.load_batches where status = 'loaded' and sha256 is not null").fetchall()}
     results: list[FileResult] = []
-    steps: dict[str, float] = {}
+    steps: defaultdict[str, float] = defaultdict(float)
     progress = _Progress(len(files))
     batch_shas: set[str] = set()
     for seq, path in enumerate(files, start=1):
@@ -281,21 +281,18 @@ def _load(con, files: list[Path], db, config: Config, force: bool, t0: float) ->
     summary = LoadSummary(batch_id=None, db=str(db), files=results, steps=steps)
     to_record = [r for r in results if r.status != "skipped"]
     if not to_record:
-        summary.seconds = time.perf_counter() - t0
         return summary
     seq_of = {str(p): i for i, p in enumerate(files, start=1)}
     try:
         con.execute("begin transaction")
         batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from audit.load_batches").fetchall()[0][0]
         summary.batch_id = batch_id
-        changed: dict[str, int] = {}
         tu = time.perf_counter()
         for entity in MODELS:
             staged = con.execute(f"select count(*) from stage_{entity}").fetchall()[0][0]
             if not staged:
                 continue
             counts = _upsert(con, entity, batch_id, force)
-            changed[entity] = sum(counts.values())
             for r in results:
                 if r.status == "loaded" and r.entity == entity:
                     r.rows_loaded = counts.get(seq_of[r.source_file], 0)
@@ -319,7 +316,7 @@ def _load(con, files: list[Path], db, config: Config, force: bool, t0: float) ->
         ]
         con.executemany("insert into audit.load_batches values (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         tm = time.perf_counter()
-        summary.marts = marts.refresh(con, config, changed, batch_id=batch_id)
+        summary.marts = marts.refresh(con, config, batch_id=batch_id)
         summary.marts_seconds = steps["marts"] = time.perf_counter() - tm
         tm = time.perf_counter()
         con.execute("commit")
@@ -330,9 +327,6 @@ def _load(con, files: list[Path], db, config: Config, force: bool, t0: float) ->
     except BaseException:
         con.execute("rollback")
         raise
-    summary.seconds = time.perf_counter() - t0
     return summary
 
 
-def frame(con, sql: str, params: list | None = None) -> pd.DataFrame:
-    return con.execute(sql, params or []).df()

@@ -37,8 +37,9 @@ from .warehouse import SQL_DIR
 
 log = logging.getLogger(__name__)
 
+# the last edge stands for "longer": far beyond any duration (31 million years)
 BUCKET_EDGES = [0, 30, 60, 120, 180, 300, 600, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 12 * 3600,
-                24 * 3600, 48 * 3600, 72 * 3600, 7 * 86400, 14 * 86400, 30 * 86400, float("inf")]
+                24 * 3600, 48 * 3600, 72 * 3600, 7 * 86400, 14 * 86400, 30 * 86400, 1e15]
 _REFRESH_RE = re.compile(r"^--\s*refresh:\s*(full|by\s+(\w+))\s*$", re.M)
 
 
@@ -47,15 +48,8 @@ def config_hash(config: Config) -> str:
     changes, the next refresh rebuilds everything."""
     sql = {f.name: f.read_text(encoding="utf-8") for layer in ("staging", "marts", "macros")
            for f in _model_files(layer)}
-    relevant = {
-        "sql": sql,
-        "channels": config.model_dump()["channels"],
-        "schedules": config.model_dump()["schedules"],
-        "csat": config.model_dump()["csat"],
-        "first_response": config.model_dump()["first_response"],
-        "tz": config.warehouse.reporting_timezone,
-        "faq": config.model_dump()["faq"],
-    }
+    dumped = config.model_dump(include={"channels", "schedules", "csat", "first_response", "faq"})
+    relevant = {"sql": sql, "tz": config.warehouse.reporting_timezone, **dumped}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -90,18 +84,22 @@ def _write_config_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None
     con.register("_targets", targets)
     con.execute("create or replace table staging.sla_targets as select * from _targets")
     con.unregister("_targets")
-    edges = BUCKET_EDGES
-    buckets = pd.DataFrame({"lower_seconds": edges[:-1], "upper_seconds": edges[1:]}).astype(float)
-    buckets["upper_seconds"] = buckets["upper_seconds"].replace(float("inf"), 1e15)
+    buckets = pd.DataFrame({"lower_seconds": BUCKET_EDGES[:-1], "upper_seconds": BUCKET_EDGES[1:]}).astype(float)
     con.register("_buckets", buckets)
     con.execute("create or replace table staging.duration_buckets as select * from _buckets")
     con.unregister("_buckets")
 
 
-def _write_calendar(con: duckdb.DuckDBPyConnection, config: Config) -> None:
-    lo, hi = con.execute(
-        "select min(created_at), greatest(max(updated_at), max(resolved_at)) from raw.interactions"
+def _data_bounds(con: duckdb.DuckDBPyConnection) -> tuple:
+    """(first created_at, last timestamp, as-of time) of raw.interactions, in one scan."""
+    return con.execute(
+        """select min(created_at), greatest(max(updated_at), max(resolved_at)),
+                  greatest(max(updated_at), max(created_at))
+           from raw.interactions"""
     ).fetchall()[0]
+
+
+def _write_calendar(con: duckdb.DuckDBPyConnection, config: Config, lo, hi) -> None:
     today = dt.datetime.now(dt.UTC).date()
     start = (lo.date() if lo else today) - dt.timedelta(days=7)
     end = max((hi.date() if hi else today), start) + dt.timedelta(days=60)
@@ -112,29 +110,21 @@ def _write_calendar(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     con.unregister("_cal")
 
 
-def _settings_row(con, config: Config) -> dict:
-    as_of = con.execute(
-        "select greatest(max(updated_at), max(created_at)) from raw.interactions"
-    ).fetchall()[0][0]
-    lo, hi = con.execute(
-        "select min(open_at), max(close_at) from staging.business_calendar"
-    ).fetchall()[0] if _exists(con, "staging", "business_calendar") else (None, None)
-    return {
-        "reporting_timezone": config.warehouse.reporting_timezone,
-        "satisfied_threshold": config.csat.satisfied_threshold,
-        "min_sample": config.csat.min_sample,
-        "count_bot_replies": config.first_response.count_bot_replies,
-        "count_private_notes": config.first_response.count_private_notes,
-        "as_of_at": as_of,
-        "config_hash": config_hash(config),
-        "calendar_from": lo,
-        "calendar_to": hi,
-        "faq_match_threshold": config.faq.match_threshold,
-        "faq_window_days": config.faq.window_days,
-        "faq_min_cluster_size": config.faq.min_cluster_size,
-        "faq_deflection_weeks": config.faq.deflection_weeks,
-        "faq_low_csat_margin": config.faq.low_csat_margin,
-    }
+def _write_settings(con: duckdb.DuckDBPyConnection, config: Config, as_of, config_digest: str) -> None:
+    """staging.settings: one row of what the SQL models read, and the hash that decides a rebuild."""
+    con.execute(
+        """create or replace table staging.settings (
+               reporting_timezone varchar, satisfied_threshold integer, min_sample integer,
+               count_bot_replies boolean, count_private_notes boolean, as_of_at timestamptz,
+               config_hash varchar, faq_window_days integer, faq_deflection_weeks integer,
+               faq_low_csat_margin double)"""
+    )
+    con.execute(
+        "insert into staging.settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [config.warehouse.reporting_timezone, config.csat.satisfied_threshold, config.csat.min_sample,
+         config.first_response.count_bot_replies, config.first_response.count_private_notes, as_of,
+         config_digest, config.faq.window_days, config.faq.deflection_weeks, config.faq.low_csat_margin],
+    )
 
 
 def _exists(con, schema: str, table: str) -> bool:
@@ -144,46 +134,34 @@ def _exists(con, schema: str, table: str) -> bool:
     ).fetchall()[0][0])
 
 
-def _calendar_covers(con) -> bool:
+def _calendar_covers(con, lo, hi) -> bool:
     if not _exists(con, "staging", "business_calendar"):
         return False
-    lo, hi = con.execute(
-        "select min(created_at), greatest(max(updated_at), max(resolved_at)) from raw.interactions"
-    ).fetchall()[0]
     if lo is None:
         return True
     c_lo, c_hi = con.execute("select min(open_at), max(close_at) from staging.business_calendar").fetchall()[0]
     return c_lo is not None and c_lo <= lo and c_hi >= hi + dt.timedelta(days=7)
 
 
-def refresh(con: duckdb.DuckDBPyConnection, config: Config, changed: dict[str, int] | None = None,
-            *, batch_id: int | None = None, full: bool = False) -> dict:
+def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | None = None,
+            full: bool = False) -> dict:
     """Bring staging and marts up to date. Returns timings and the scope that was refreshed."""
     t0 = time.perf_counter()
-    prev = None
+    prev_hash = None
     if _exists(con, "staging", "settings"):
-        prev = con.execute("select config_hash, as_of_at from staging.settings").fetchall()[0]
+        prev_hash = con.execute("select config_hash from staging.settings").fetchall()[0][0]
     new_hash = config_hash(config)
     marts_exist = all(_exists(con, "marts", name) for name, *_ in mart_models())
-    if prev is None or prev[0] != new_hash or not marts_exist or batch_id is None:
+    if prev_hash != new_hash or not marts_exist or batch_id is None:
         full = True
     elif con.execute("select count(*) from raw.faq_articles where _batch_id = ?", [batch_id]).fetchall()[0][0]:
         full = True  # every question may match a different article now
     _write_config_tables(con, config)
-    if full or not _calendar_covers(con):
-        _write_calendar(con, config)
-        full = True if not marts_exist or prev is None or prev[0] != new_hash else full
-    settings = _settings_row(con, config)
-    con.execute(
-        """create or replace table staging.settings (
-               reporting_timezone varchar, satisfied_threshold integer, min_sample integer,
-               count_bot_replies boolean, count_private_notes boolean, as_of_at timestamptz,
-               config_hash varchar, calendar_from timestamptz, calendar_to timestamptz,
-               faq_match_threshold double, faq_window_days integer, faq_min_cluster_size integer,
-               faq_deflection_weeks integer, faq_low_csat_margin double)"""
-    )
-    con.execute("insert into staging.settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                list(settings.values()))
+    lo, hi, as_of = _data_bounds(con)
+    # stored durations are differences of the clock, so a calendar that grows keeps them valid
+    if full or not _calendar_covers(con, lo, hi):
+        _write_calendar(con, config, lo, hi)
+    _write_settings(con, config, as_of, new_hash)
     con.execute(
         """create table if not exists staging.faq_matches (
                interaction_id varchar, faq_article_id varchar, faq_topic varchar,
@@ -220,16 +198,14 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, changed: dict[str, i
     tm = time.perf_counter()
     _match_questions(con, config, full)
     timings["faq_matches"] = round(time.perf_counter() - tm, 3)
-    clusters_done = False
     for name, mode, key, sql in mart_models():
-        if not clusters_done and name == "faq_gaps":  # clusters feed the gap ranking
+        if name == "faq_gaps":  # clusters, built in Python, feed the gap ranking
             tm = time.perf_counter()
-            _build_clusters(con, config)
+            _build_clusters(con, config, as_of)
             timings["faq_clusters"] = round(time.perf_counter() - tm, 3)
-            clusters_done = True
         tm = time.perf_counter()
         table = f"marts.{name}"
-        if full or mode == "full" or not _exists(con, "marts", name):
+        if full or mode == "full":  # not full: every mart exists
             con.execute(f"create or replace table {table} as {sql}")
         else:
             scope_sql = ("select interaction_id from staging.refresh_interactions" if key == "interaction_id"
@@ -265,18 +241,17 @@ def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool,
         """create or replace temp table _faq_unique (question varchar, faq_language varchar,
                faq_article_id varchar, faq_topic varchar, faq_match_score double, is_faq_matched boolean)"""
     )
-    if FaqMatcher.fit(articles) is not None:
+    matcher = FaqMatcher.fit(articles)
+    if matcher is not None:
         reader = con.sql(
             f"""select question, faq_language from staging.stg_questions {scope}
                 group by question, faq_language having question is not null
                 order by question, faq_language"""
         ).to_arrow_reader(chunk)
-        parts = [b.to_pandas() for b in reader]  # distinct questions only: small next to the interactions
-        for part in parts:
-            part = part.assign(interaction_id=range(len(part)))
-            m = match_frame(part, articles, config.faq.match_threshold, config.faq.match_threshold_by_language)
-            m = m.assign(question=part.question.to_numpy(), faq_language=part.faq_language.to_numpy())
-            con.register("_m", m.drop(columns="interaction_id"))
+        # read every chunk before writing on the same connection; distinct questions only, so small
+        for part in [b.to_pandas() for b in reader]:
+            m = match_frame(part, matcher, config.faq.match_threshold, config.faq.match_threshold_by_language)
+            con.register("_m", m)
             con.execute("insert into _faq_unique by name select * from _m")
             con.unregister("_m")
     con.execute(
@@ -288,7 +263,7 @@ def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool,
     con.execute("drop table _faq_unique")
 
 
-def _build_clusters(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+def _build_clusters(con: duckdb.DuckDBPyConnection, config: Config, as_of) -> None:
     """Cluster the questions nobody tagged and no article matched, over the last faq.window_days
     (rebuilt whole each refresh): where an emerging topic shows up before anyone tags it."""
     from .faq import cluster_questions
@@ -300,7 +275,6 @@ def _build_clusters(con: duckdb.DuckDBPyConnection, config: Config) -> None:
              and f.created_at > s.as_of_at - to_days(s.faq_window_days)
            order by f.interaction_id"""
     ).df()
-    as_of = con.execute("select as_of_at from staging.settings").fetchall()[0][0]
     clusters, members = cluster_questions(df, as_of=pd.Timestamp(as_of) if as_of else pd.Timestamp.now(tz="UTC"),
                                           min_size=config.faq.min_cluster_size)
     clusters = clusters.astype({"cluster_id": "str", "language": "str", "title_terms": "str",

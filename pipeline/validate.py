@@ -221,8 +221,6 @@ def protect_line(line: str, spec: FileSpec, key: bytes | None) -> dict:
     """A record that could not be split into the table's fields, made safe to keep: every field redacted,
     and the customer id pseudonymised where it can still be found (its header position in a CSV line,
     its key in a JSON line). Best effort: a line too broken to split keeps only redacted text."""
-    from .privacy import pseudonymise_series
-
     def pseudo(v: str) -> str:
         return pseudonymise_series(pd.Series([v], dtype="str"), key).iloc[0] if key else v
 
@@ -233,20 +231,16 @@ def protect_line(line: str, spec: FileSpec, key: bytes | None) -> dict:
         except (csv.Error, StopIteration):
             return {"_line": redact_text(line)}
         fields = [redact_text(f) for f in fields]
-        if source_col in spec.header and entity_has_customer(spec):
+        if spec.entity == "interactions" and source_col in spec.header:
             i = spec.header.index(source_col)
             if i < len(fields) and fields[i]:
                 fields[i] = pseudo(fields[i])
         return {"_fields": fields}
     text = redact_text(line)
-    if source_col and entity_has_customer(spec):
+    if spec.entity == "interactions" and source_col:
         text = re.sub(rf'("{re.escape(source_col)}"\s*:\s*")([^"]*)(")',
                       lambda m: m.group(1) + pseudo(m.group(2)) + m.group(3), text)
     return {"_line": text}
-
-
-def entity_has_customer(spec: FileSpec) -> bool:
-    return spec.entity == "interactions"
 
 
 def _show(v) -> str:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -78,42 +79,39 @@ def browser():
         b.close()
 
 
-@pytest.mark.parametrize(("path", "text", "has_chart"), PAGES, ids=[p[0] or "overview" for p in PAGES])
-def test_page_renders_in_a_real_browser(server, browser, path, text, has_chart):
+@contextmanager
+def opened(browser, url: str, text: str, shot: str):
+    """A page at ``url`` once ``text`` shows; on leaving, no error element may show, and a screenshot is kept."""
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     try:
-        page.goto(f"{server}/{path}", wait_until="domcontentloaded")
+        page.goto(url, wait_until="domcontentloaded")
         page.get_by_text(text, exact=False).first.wait_for(timeout=45_000)
-        if has_chart:
-            page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
-            assert page.locator(".js-plotly-plot").count() >= 1
+        yield page
         page.wait_for_timeout(1500)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.locator('[data-testid="stAlertContentError"]').count() == 0
-        page.screenshot(path=str(ARTIFACTS / f"{path or 'overview'}.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
     finally:
         page.close()
+
+
+@pytest.mark.parametrize(("path", "text", "has_chart"), PAGES, ids=[p[0] or "overview" for p in PAGES])
+def test_page_renders_in_a_real_browser(server, browser, path, text, has_chart):
+    with opened(browser, f"{server}/{path}", text, path or "overview") as page:
+        if has_chart:
+            page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
+            assert page.locator(".js-plotly-plot").count() >= 1
 
 
 def test_filters_live_in_the_url(server, browser):
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    try:
-        page.goto(f"{server}/?channel=email&start=2026-11-01&end=2026-11-24&lang=zh", wait_until="domcontentloaded")
-        page.get_by_text("咨询量", exact=False).first.wait_for(timeout=45_000)
-        page.wait_for_timeout(1500)
+    url = f"{server}/?channel=email&start=2026-11-01&end=2026-11-24&lang=zh"
+    with opened(browser, url, "咨询量", "overview_zh_email") as page:
         assert "channel=email" in page.url and "lang=zh" in page.url
-        assert page.locator('[data-testid="stException"]').count() == 0
-        page.screenshot(path=str(ARTIFACTS / "overview_zh_email.png"), full_page=True)
-    finally:
-        page.close()
 
 
 def test_clicking_a_bar_opens_the_conversations_behind_it(server, browser):
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    try:
-        page.goto(f"{server}/?channel=email", wait_until="domcontentloaded")
-        page.get_by_text("Contacts per day by channel", exact=False).first.wait_for(timeout=45_000)
+    with opened(browser, f"{server}/?channel=email", "Contacts per day by channel", "drill_down") as page:
         bar = page.locator(".js-plotly-plot .bars path").first
         bar.wait_for(timeout=30_000)
         page.wait_for_timeout(1000)
@@ -122,8 +120,3 @@ def test_clicking_a_bar_opens_the_conversations_behind_it(server, browser):
         assert "/conversations" in page.url and "drill_day=" in page.url and "drill_channel=email" in page.url
         page.get_by_text("Data last loaded", exact=False).first.wait_for(timeout=30_000)
         page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
-        page.wait_for_timeout(1500)
-        assert page.locator('[data-testid="stException"]').count() == 0
-        page.screenshot(path=str(ARTIFACTS / "drill_down.png"), full_page=True)
-    finally:
-        page.close()

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pipeline.config import load_config
-from pipeline.faq import cluster_questions, match_frame
+from pipeline.faq import FaqMatcher, cluster_questions, match_frame
 from pipeline.load import load
 from tests.conftest import INTERACTION_HEADER, interaction_row, query, write
 
@@ -30,7 +30,7 @@ def test_questions_match_the_right_article_in_each_language():
         "",
         "What are the API rate limits?",
     ], "faq_language": ["en", "zh-CN", "en", "en", "en"]})
-    m = match_frame(q, ARTICLES, 0.35, {"zh-CN": 0.2}).set_index("interaction_id")
+    m = match_frame(q, FaqMatcher.fit(ARTICLES), 0.35, {"zh-CN": 0.2}).set_index("interaction_id")
     assert m.loc["1", "faq_article_id"] == "A1" and m.loc["1", "is_faq_matched"]
     assert m.loc["2", "faq_article_id"] == "A2" and m.loc["2", "is_faq_matched"]
     assert m.loc["3", "faq_article_id"] == "A3" and m.loc["3", "is_faq_matched"]
@@ -41,9 +41,11 @@ def test_questions_match_the_right_article_in_each_language():
 
 def test_per_language_threshold():
     q = pd.DataFrame({"interaction_id": ["z"], "question": ["提现审核要多久"], "faq_language": ["zh-CN"]})
-    score = match_frame(q, ARTICLES, 0.99).faq_match_score.iloc[0]
-    assert not match_frame(q, ARTICLES, score + 0.01).is_faq_matched.iloc[0]
-    assert match_frame(q, ARTICLES, 0.99, {"zh-CN": score}).is_faq_matched.iloc[0]
+    matcher = FaqMatcher.fit(ARTICLES)
+    score = match_frame(q, matcher, 0.99).faq_match_score.iloc[0]
+    assert not match_frame(q, matcher, score + 0.01).is_faq_matched.iloc[0]
+    assert match_frame(q, matcher, 0.99, {"zh-CN": score}).is_faq_matched.iloc[0]
+    assert not match_frame(q, None, 0.0).is_faq_matched.iloc[0]  # no catalogue, no match
 
 
 def test_clusters_group_similar_questions_with_terms_and_trend():

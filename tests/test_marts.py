@@ -238,7 +238,7 @@ def test_config_change_rebuilds_everything(tmp_path, config, small_set):
     strict = load_config(write(tmp_path / "strict.toml", CONFIG.replace("first_response_minutes = 5",
                                                                       "first_response_minutes = 0.5")))
     con = open_warehouse(db)
-    info = marts.refresh(con, strict, {}, batch_id=None)
+    info = marts.refresh(con, strict, batch_id=None)
     con.close()
     assert info["full"]
     after = query(db, "select count(*) from marts.fct_interactions where first_response_sla_status = 'met'")[0][0]

@@ -115,9 +115,8 @@ def test_killed_twenty_times_then_converges_to_a_clean_run(tmp_path, config):
         time.sleep(rng.uniform(0.2, duration * 1.1))
         proc.send_signal(signal.SIGKILL)
         outcomes.append(proc.wait())
-        if db.exists():  # consistent after every kill: it opens, and what is there passes the data tests
-            con = duckdb.connect(str(db), read_only=True)
-            con.close()
+        if db.exists():  # after every kill the file still opens (DuckDB replays or drops its log)
+            duckdb.connect(str(db), read_only=True).close()
     assert -signal.SIGKILL in outcomes  # we did kill runs mid-way
     r = subprocess.run([sys.executable, "-m", "pipeline.cli", "load", str(data), "--db", str(db)], env=env,
                        capture_output=True, text=True)

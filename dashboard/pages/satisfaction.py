@@ -11,14 +11,14 @@ from dashboard.theme import pct
 L, f = page_start("satisfaction")
 ms = data.min_sample()
 weekly = data.csat_weekly(f)
-k = data.kpis(f)
+# the cards are the sums of the weekly chart's rows: they cannot disagree with it
+rated, satisfied = int(weekly.rated.sum()), int(weekly.satisfied.sum())
+sent, answered = int(weekly.sent.sum()), int(weekly.answered.sum())
 c = st.columns(3)
-c[0].metric(t("csat", L), pct(k["csat_share"]), help=f"n = {int(k['rated']):,}")
-rate = k["surveys_answered"] / k["surveys_sent"] if k["surveys_sent"] else None
-c[1].metric(t("response_rate", L), pct(rate),
-            help=f"{int(k['surveys_answered'] or 0):,} / {int(k['surveys_sent'] or 0):,}")
-c[2].metric("n", f"{int(k['rated']):,}")
-if k["rated"] < ms:
+c[0].metric(t("csat", L), pct(satisfied / rated if rated else None), help=f"n = {rated:,}")
+c[1].metric(t("response_rate", L), pct(answered / sent if sent else None), help=f"{answered:,} / {sent:,}")
+c[2].metric("n", f"{rated:,}")
+if rated < ms:
     st.warning(t("small_sample", L))
 
 left, right = st.columns(2)
