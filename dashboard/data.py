@@ -14,12 +14,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import streamlit as st
 
 from pipeline.config import load_config
+from pipeline.errors import WarehouseError
 from pipeline.snapshots import reader_path
+from pipeline.warehouse import connect_reader
 
 TTL = 300
 FILTER_COLUMNS = {  # filter name -> SQL expression (a fixed whitelist: never user text)
@@ -78,12 +79,11 @@ def source() -> tuple[str, float]:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _cached(sql: str, params: tuple, path: str, version: float) -> pd.DataFrame:
-    try:
-        con = duckdb.connect(path, read_only=True)
-    except duckdb.IOException as e:
+    try:  # the same locked-down, read-only session as csqa sql: no host file, no attach, no extension
+        con = connect_reader(path, timezone="UTC")
+    except WarehouseError as e:
         raise WarehouseBusy(str(e)) from e
     try:
-        con.execute("set timezone = 'UTC'")
         return con.execute(sql, [list(p) if isinstance(p, tuple) else p for p in params]).df()
     finally:
         con.close()

@@ -12,7 +12,7 @@ code  meaning
 4     warehouse error: the DuckDB file cannot be opened, is locked by
       another process, or a migration failed; nothing was changed
 5     data check failed: ``csqa check`` found rows that break a data test
-6     locked: another ``csqa nightly`` holds the lock; nothing was touched
+6     locked: another ``csqa load`` / ``csqa nightly`` holds the writer lock; nothing was touched
 7     quarantine high: loaded, but more rows than ``--max-quarantine-rate`` were quarantined
 ====  =====================================================================
 """
@@ -25,6 +25,7 @@ EXIT_USAGE = 2
 EXIT_INPUT_REJECTED = 3
 EXIT_WAREHOUSE = 4
 EXIT_CHECK_FAILED = 5
+EXIT_LOCKED = 6
 
 
 class CsqaError(Exception):
@@ -64,3 +65,10 @@ class WarehouseError(CsqaError):
 class CheckFailed(CsqaError):
     exit_code = EXIT_CHECK_FAILED
     title = "A data test failed."
+
+
+class Locked(CsqaError):
+    """Another writer (``csqa load`` or ``csqa nightly``) holds ``<db>.lock``."""
+
+    exit_code = EXIT_LOCKED
+    title = "Another csqa run holds the lock."

@@ -34,9 +34,9 @@ from .contract import KEYS, MODELS
 from .errors import InputFileError, UsageError, WarehouseError
 from .privacy import pseudonym_key
 from .read import SUPPORTED_SUFFIXES, inspect, iter_chunks, sha256_of
-from .snapshots import publish, reader_path
+from .snapshots import publish, reader_path, snapshot_batch
 from .validate import validate_chunk
-from .warehouse import open_warehouse
+from .warehouse import connect, open_warehouse, writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -233,17 +233,45 @@ def load(paths: list[str | Path], db: str | Path, config: Config, *, force: bool
     files = expand_paths(paths)
     if not files:
         raise UsageError(f"no input files found in {', '.join(map(str, paths))}")
-    con = open_warehouse(db, memory_limit=config.warehouse.memory_limit)
-    try:
-        summary = _load(con, files, db, config, force)
-    finally:
-        con.close()
-    if summary.batch_id is not None or reader_path(db) == Path(db):
+    with writer_lock(db):  # one writer at a time: a second load or nightly exits with EXIT_LOCKED
+        con = open_warehouse(db, memory_limit=config.warehouse.memory_limit)
+        try:
+            summary = _load(con, files, db, config, force)
+            last = con.execute("select max(batch_id) from audit.load_batches").fetchall()[0][0]
+        finally:
+            con.close()
         t = time.perf_counter()
-        summary.snapshot = str(publish(db, summary.batch_id, keep=config.warehouse.snapshots) or "")
-        summary.steps["snapshot"] = time.perf_counter() - t
+        summary.snapshot = _publish_if_behind(db, config, summary.batch_id, last)
+        if summary.snapshot:
+            summary.steps["snapshot"] = time.perf_counter() - t
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _publish_if_behind(db, config: Config, batch_id: int | None, last: int | None) -> str:
+    """Publish after a new batch, and also whenever the newest snapshot is older than the last committed
+    batch (a run killed between its commit and its publish): readers never stay behind."""
+    published = snapshot_batch(db)
+    if batch_id is not None or reader_path(db) == Path(db) or (last or 0) > (published or 0):
+        return str(publish(db, batch_id or last, keep=config.warehouse.snapshots) or "")
+    return ""
+
+
+def publish_if_behind(db, config: Config) -> str:
+    """For a run with nothing to load (``csqa nightly`` on an empty inbox): publish the warehouse when the
+    newest snapshot is older than its last committed batch. Call with the writer lock held."""
+    if not Path(db).exists():
+        return ""
+    con = connect(db, read_only=True)
+    try:
+        last = con.execute("select max(batch_id) from audit.load_batches").fetchall()[0][0]
+    except duckdb.Error:  # no batch table yet: nothing was ever committed
+        return ""
+    finally:
+        con.close()
+    if last is None:
+        return ""
+    return _publish_if_behind(db, config, None, last)
 
 
 def _load(con, files: list[Path], db, config: Config, force: bool) -> LoadSummary:

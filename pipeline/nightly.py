@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
@@ -25,51 +24,19 @@ import time
 from pathlib import Path
 
 from .config import Config
-from .errors import (
+from .errors import (  # noqa: F401  (EXIT_LOCKED, Locked: re-exported, documented here)
     EXIT_INPUT_REJECTED,
+    EXIT_LOCKED,
     EXIT_OK,
-    CsqaError,
+    Locked,
     UsageError,
 )
-from .load import expand_paths, load
+from .load import expand_paths, load, publish_if_behind
+from .warehouse import lock_path, writer_lock  # noqa: F401  (lock_path: re-exported)
 
 log = logging.getLogger(__name__)
 
-EXIT_LOCKED = 6
 EXIT_QUARANTINE_HIGH = 7
-
-
-class Locked(CsqaError):
-    exit_code = EXIT_LOCKED
-    title = "Another csqa run holds the lock."
-
-
-class _Lock:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fh = None
-
-    def __enter__(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fh = self.path.open("a+")
-        try:
-            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as e:
-            self.fh.close()
-            raise Locked(f"{self.path} is held by another run; this run exits without touching anything") from e
-        self.fh.seek(0)
-        self.fh.truncate()
-        self.fh.write(f"{os.getpid()}\n")
-        self.fh.flush()
-        return self
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.fh.fileno(), fcntl.LOCK_UN)
-        self.fh.close()
-
-
-def lock_path(db: Path) -> Path:
-    return Path(db).with_name(Path(db).name + ".lock")
 
 
 def _move(src: Path, folder: Path) -> Path:
@@ -93,10 +60,11 @@ def run_nightly(inbox: Path, db: Path, config: Config, *, archive: Path | None =
     archive = Path(archive) if archive else inbox.parent / "archive"
     rejected = Path(rejected) if rejected else inbox.parent / "rejected"
     today = dt.datetime.now(dt.UTC).date().isoformat()
-    with _Lock(lock_path(db)):
+    with writer_lock(db):
         files = [f for f in expand_paths([inbox]) if not f.name.startswith(".")]
         summary: dict = {"inbox": str(inbox), "db": str(db), "files": len(files)}
         if not files:
+            summary["snapshot"] = publish_if_behind(db, config)  # a run killed before its publish
             summary.update({"status": "nothing_to_do", "exit_code": EXIT_OK,
                             "seconds": round(time.perf_counter() - t0, 3)})
             return EXIT_OK, summary

@@ -6,14 +6,18 @@ with a checksum; a migration whose text changed after it was applied is refused 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
+import re
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from .errors import WarehouseError
+from .errors import Locked, UsageError, WarehouseError
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,51 @@ def resolve_db_path(db: str | os.PathLike | None, config_path: str) -> Path:
     return Path(db or os.environ.get("CSQA_DB") or config_path)
 
 
+def lock_path(db: str | os.PathLike) -> Path:
+    return Path(db).with_name(Path(db).name + ".lock")
+
+
+_held: dict[Path, int] = {}  # lock files this process holds, and how deeply
+
+
+@contextlib.contextmanager
+def writer_lock(db: str | os.PathLike):
+    """The one lock every writer (``csqa load``, ``csqa nightly``) takes: ``flock`` on ``<db>.lock``.
+    When another process holds it, raise :class:`Locked` at once, before anything is touched.
+    Re-entrant within a process (``csqa nightly`` holds it around its load)."""
+    path = lock_path(db).resolve()
+    if _held.get(path):
+        _held[path] += 1
+        try:
+            yield path
+        finally:
+            _held[path] -= 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = path.open("a+")
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as e:
+        fh.seek(0)
+        pid = fh.read().strip()
+        fh.close()
+        raise Locked(
+            f"{lock_path(db)} is held by another csqa writer{f' (PID {pid})' if pid.isdigit() else ''}: "
+            "csqa load and csqa nightly never write at the same time; this run exits without touching anything"
+        ) from e
+    try:
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        _held[path] = 1
+        yield path
+    finally:
+        _held.pop(path, None)
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
+
+
 def connect(path: str | os.PathLike, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path = Path(path)
     if read_only and not path.exists():
@@ -36,20 +85,103 @@ def connect(path: str | os.PathLike, *, read_only: bool = False) -> duckdb.DuckD
         )
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    con = _open(path, read_only=read_only)
+    con.execute("set timezone = 'UTC'")
+    return con
+
+
+def _open(path: Path, *, read_only: bool, config: dict | None = None) -> duckdb.DuckDBPyConnection:
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only, config=config or {})
     except duckdb.IOException as e:
         msg = str(e)
         if "lock" in msg.lower():
-            raise WarehouseError(
-                f"{path} is in use by another process (a load is running?): {msg}",
-                title="The warehouse is locked.",
-            ) from e
+            raise WarehouseError(_lock_message(path, msg, read_only), title="The warehouse is locked.") from e
         raise WarehouseError(f"cannot open {path}: {msg}") from e
     except duckdb.Error as e:
         raise WarehouseError(f"cannot open {path} as a DuckDB database: {e}") from e
-    con.execute("set timezone = 'UTC'")
+
+
+def _lock_message(path: Path, msg: str, read_only: bool) -> str:
+    """Say what holds the file: a reader (read-only handles share the file with each other but block a
+    writer) or a writer, with the PID DuckDB reports, and where readers should go instead."""
+    m = re.search(r"held in (.+?) \(PID (\d+)\)", msg)
+    who = f"PID {m.group(2)} ({m.group(1)})" if m else "another process"
+    holder = "a writer (a load, or a read-write session)"
+    if not read_only:
+        try:  # a read-only open succeeds only when every holder is a reader
+            duckdb.connect(str(path), read_only=True).close()
+            holder = "a reader (a read-only session on the main warehouse file)"
+        except duckdb.Error:
+            pass
+    return (
+        f"{path} is held by {holder}: {who}. Readers must not open the main warehouse file: they open the "
+        f"published snapshot instead (`csqa sql`, `csqa sql --print-path`, or `from pipeline import connect`), "
+        f"which never blocks a load. Stop that process (`fuser {path}` lists it) and run again. DuckDB said: {msg}"
+    )
+
+
+# A reader's session: the snapshot read-only, no extension loading, no file outside an export folder,
+# and the configuration locked so a query cannot switch any of it back on.
+READER_CONFIG = {
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "allow_community_extensions": False,
+}
+
+
+def check_export_dir(export_dir: str | os.PathLike, db: str | os.PathLike) -> Path:
+    """The folder an analyst may write query results into; never one holding the warehouse, its key
+    or its snapshots."""
+    folder = Path(export_dir).expanduser().resolve()
+    if not folder.is_dir():
+        raise UsageError(f"--export-dir {export_dir}: no such folder (create it first)")
+    home = Path(db).resolve().parent
+    if home == folder or folder in home.parents:
+        raise UsageError(
+            f"--export-dir {export_dir} holds the warehouse folder {home} (its key and snapshots); "
+            "name a folder of its own, e.g. ~/csqa-exports"
+        )
+    return folder
+
+
+def connect_reader(
+    path: str | os.PathLike, *, export_dir: Path | None = None, timezone: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A read-only session for people and the dashboard. ``timezone``: the session's zone (default: the
+    reporting zone the marts were built in, from ``staging.settings``). Writing, reading host files,
+    attaching other databases and installing or loading extensions are refused; ``export_dir`` (already
+    checked with :func:`check_export_dir`) is the one folder COPY / EXPORT may write to."""
+    path = Path(path)
+    if not path.exists():
+        raise WarehouseError(
+            f"no warehouse at {path}; load data first: csqa load sample_data/",
+            title="There is no warehouse yet.",
+        )
+    con = _open(path, read_only=True, config=READER_CONFIG)
+    try:
+        tz = timezone or _reporting_timezone(con)
+        try:
+            ZoneInfo(tz)
+        except (ValueError, ZoneInfoNotFoundError) as e:
+            raise WarehouseError(f"unknown time zone {tz!r}") from e
+        con.execute(f"set timezone = '{tz}'")  # checked above: a zone name, no quote
+        if export_dir is not None:
+            con.execute("set allowed_directories = ?", [[str(export_dir).rstrip("/") + "/"]])
+        con.execute("set enable_external_access = false")
+        con.execute("set lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _reporting_timezone(con: duckdb.DuckDBPyConnection) -> str:
+    try:
+        rows = con.execute("select reporting_timezone from staging.settings").fetchall()
+    except duckdb.Error:  # a warehouse without marts yet
+        return "UTC"
+    return rows[0][0] if rows and rows[0][0] else "UTC"
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:

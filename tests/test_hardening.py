@@ -1,0 +1,309 @@
+"""Issue 13: analysts' SQL really read-only, no stale snapshot, one lock for every writer, failures cron hears,
+a lock message that names the reader. Real processes and real DuckDB files throughout."""
+
+import csv
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline import cli
+from pipeline.load import load
+from pipeline.snapshots import publish, reader_path, snapshot_batch, snapshot_dir
+from tests.conftest import SAMPLE
+
+
+def csqa(*args, env=None, timeout=300, **kw):
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout, **kw)
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory):
+    """A warehouse with a published snapshot, a key file beside it, and a second database (a copy)."""
+    home = tmp_path_factory.mktemp("hard")
+    db = home / "wh" / "csqa.duckdb"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CSQA_PSEUDONYM_KEY", "hard")
+    from pipeline.config import load_config
+    from tests.conftest import ROOT
+    load([SAMPLE / "faq_articles.csv", SAMPLE / "csat_surveys.csv"], db,
+         load_config(ROOT / "pipeline" / "default_config.toml"))
+    mp.undo()
+    db.with_name("csqa.duckdb.key").write_text("THE-PSEUDONYM-KEY-0123456789")
+    copy = home / "copy.duckdb"
+    shutil.copyfile(db, copy)
+    return db
+
+
+def sql(db, query, *extra, capsys):
+    code = cli.main(["sql", query, "--db", str(db), *extra])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def rows(db, query):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(query).fetchall()
+    finally:
+        con.close()
+
+
+# ---- 1. csqa sql is read-only in practice -------------------------------------------------------------------
+
+def attacks(db: Path, tmp: Path) -> list[str]:
+    copy = db.parent.parent / "copy.duckdb"
+    older = snapshot_dir(db) / "older.duckdb"
+    shutil.copyfile(reader_path(db), older)
+    return [
+        f"attach '{copy}' as w (read_only false)",
+        f"attach '{older}' as w",
+        f"attach '{tmp / 'new.duckdb'}' as n",
+        f"copy (select * from raw.faq_articles) to '{tmp / 'out.csv'}'",
+        f"copy (select 1) to '{snapshot_dir(db) / 'x.duckdb'}'",
+        f"export database '{tmp / 'dump'}'",
+        "select * from read_csv('/etc/passwd')",
+        f"select * from read_text('{db.with_name('csqa.duckdb.key')}')",
+        "select * from read_text('csqa.duckdb.key')",
+        "select * from glob('/etc/*')",
+        "install httpfs",
+        "load httpfs",
+        "set enable_external_access = true",
+        "set lock_configuration = false",
+        "reset lock_configuration",
+        "set allowed_directories = ['/']",
+        "create table raw.evil as select 1",
+        "delete from raw.faq_articles",
+    ]
+
+
+def test_sql_refuses_every_write_and_host_file_with_a_clear_message(wh, tmp_path, capsys):
+    copy = wh.parent.parent / "copy.duckdb"
+    before = rows(copy, "select count(*) from raw.faq_articles")
+    for attack in attacks(wh, tmp_path):
+        code, out, err = sql(wh, attack, capsys=capsys)
+        assert code == 2, attack
+        assert err.startswith("csqa: DuckDB refused the query.\n"), (attack, err)
+        assert "Traceback" not in err
+        assert "THE-PSEUDONYM-KEY" not in out + err
+        assert "root:" not in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written anywhere
+    assert not (snapshot_dir(wh) / "x.duckdb").exists()
+    assert rows(copy, "select count(*) from raw.faq_articles") == before
+    # the refusals say what to do instead
+    _, _, err = sql(wh, "select * from read_csv('/etc/passwd')", capsys=capsys)
+    assert "--export-dir" in err and "--csv" in err
+    _, _, err = sql(wh, "create table raw.evil as select 1", capsys=capsys)
+    assert "only csqa load / csqa nightly write" in err
+
+
+def test_sql_writes_only_into_the_export_dir_and_csv_still_works(wh, tmp_path, capsys):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    n = rows(reader_path(wh), "select count(*) from raw.faq_articles")[0][0]
+    code, _, err = sql(wh, f"copy (select * from raw.faq_articles) to '{exports / 'faq.csv'}'",
+                       "--export-dir", str(exports), capsys=capsys)
+    assert code == 0, err
+    with (exports / "faq.csv").open(newline="") as fh:
+        assert len(list(csv.reader(fh))) == n + 1
+    code, _, err = sql(wh, f"copy (select 1) to '{tmp_path / 'elsewhere.csv'}'", "--export-dir", str(exports),
+                       capsys=capsys)
+    assert code == 2 and f"only into {exports}" in err
+    assert not (tmp_path / "elsewhere.csv").exists()
+    code, _, err = sql(wh, f"select * from read_text('{exports}/../../wh/csqa.duckdb.key')",
+                       "--export-dir", str(exports), capsys=capsys)
+    assert code == 2 and "THE-PSEUDONYM-KEY" not in err
+    # the warehouse's own folder (key, snapshots) can never be the export folder
+    for folder in (wh.parent, wh.parent.parent):
+        code, _, err = sql(wh, "select 1", "--export-dir", str(folder), capsys=capsys)
+        assert code == 2 and "holds the warehouse folder" in err
+    code, out, _ = sql(wh, "select count(*) as n from raw.faq_articles", "--csv", capsys=capsys)
+    assert code == 0 and out.splitlines() == ["n", str(n)]
+
+
+def test_the_sql_shell_is_locked_down_too(wh, tmp_path):
+    r = csqa("sql", "--db", wh, input="select * from read_csv('/etc/passwd');\nset enable_external_access=true;\n"
+                                      "select 40 + 2 as answer;\n", timeout=60)
+    assert r.returncode == 0 and "42" in r.stdout
+    assert r.stderr.count("error: the query failed:") == 2 and "root:" not in r.stdout
+    assert "Permission Error" in r.stderr and "are locked for this session" in r.stderr
+
+
+def test_the_dashboard_reads_through_the_same_locked_down_session(wh):
+    from dashboard import data
+
+    path = str(reader_path(wh))
+    ok = data._cached.__wrapped__("select count(*) as n from raw.faq_articles", (), path, 0.0)
+    assert int(ok.n.iloc[0]) > 0
+    for attack in ("select * from read_text('/etc/passwd')", f"attach '{wh.parent.parent / 'copy.duckdb'}' as w",
+                   "set enable_external_access = true"):
+        with pytest.raises(duckdb.Error):
+            data._cached.__wrapped__(attack, (), path, 0.0)
+
+
+# ---- 2. a kill between commit and publish ---------------------------------------------------------------------
+
+KILL_BEFORE_PUBLISH = (
+    "import os, signal, sys, pipeline.load as L\n"
+    "L.publish = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)  # die right after the commit\n"
+    "from pipeline.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def killed_load(*args):
+    return subprocess.run([sys.executable, "-c", KILL_BEFORE_PUBLISH, "load", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def published_count(db, table="raw.interactions"):
+    return rows(reader_path(db), f"select count(*) from {table}")[0][0]
+
+
+def test_a_kill_between_commit_and_publish_is_published_by_the_next_run(tmp_path):
+    db = tmp_path / "wh" / "c.duckdb"
+    assert csqa("load", SAMPLE / "faq_articles.csv", "--db", db).returncode == 0
+    r = killed_load(SAMPLE / "interactions.csv", "--db", db)
+    assert r.returncode == -signal.SIGKILL
+    stored = rows(db, "select count(*) from raw.interactions")[0][0]
+    assert stored > 0 and published_count(db) == 0  # committed, not published: readers are behind
+    assert snapshot_batch(db) == 1
+    # a nightly with nothing to load publishes it
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    r = csqa("nightly", "--inbox", inbox, "--db", db)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["status"] == "nothing_to_do"
+    assert published_count(db) == stored and snapshot_batch(db) == 2
+    # again, and this time the rerun of the same load (every file skipped) publishes it
+    r = killed_load(SAMPLE / "csat_surveys.csv", "--db", db)
+    assert r.returncode == -signal.SIGKILL
+    assert published_count(db, "raw.csat_surveys") == 0
+    r = csqa("load", SAMPLE / "csat_surveys.csv", "--db", db)
+    assert r.returncode == 0 and "1 skipped" in r.stdout
+    assert published_count(db, "raw.csat_surveys") == rows(db, "select count(*) from raw.csat_surveys")[0][0] > 0
+    assert snapshot_batch(db) == 3
+    # and a run with nothing new and nothing behind publishes nothing more
+    snaps = sorted(snapshot_dir(db).glob("c-*.duckdb"))
+    assert csqa("load", SAMPLE / "csat_surveys.csv", "--db", db).returncode == 0
+    assert sorted(snapshot_dir(db).glob("c-*.duckdb")) == snaps
+
+
+# ---- 3. one lock for every writer ---------------------------------------------------------------------------
+
+def lock_is_held(path: Path) -> bool:
+    if not path.exists():
+        return False
+    with path.open("a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return False
+
+
+def test_a_load_beside_a_nightly_exits_with_the_lock_code_and_touches_nothing(tmp_path):
+    db = tmp_path / "wh" / "c.duckdb"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for f in ("interactions.csv", "messages.csv", "csat_surveys.csv"):
+        shutil.copyfile(SAMPLE / f, inbox / f)
+    nightly = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "nightly", "--inbox", str(inbox),
+                                "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not lock_is_held(db.with_name("c.duckdb.lock")):
+            assert time.monotonic() < deadline and nightly.poll() is None
+            time.sleep(0.02)
+        r = csqa("load", SAMPLE / "faq_articles.csv", "--db", db)
+        out, err = nightly.communicate(timeout=300)
+    finally:
+        if nightly.poll() is None:
+            nightly.kill()
+    assert r.returncode == 6, r.stderr
+    assert "Another csqa run holds the lock." in r.stderr and f"PID {nightly.pid}" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert nightly.returncode == 0, err
+    assert json.loads(out)["status"] == "ok"
+    assert rows(db, "select count(*) from raw.faq_articles") == [(0,)]  # the load wrote nothing
+    assert rows(db, "select count(distinct _batch_id) from raw.interactions") == [(1,)]
+
+
+def test_publish_leaves_a_live_runs_part_file_alone(tmp_path, config):
+    db = tmp_path / "c.duckdb"
+    load([SAMPLE / "faq_articles.csv"], db, config)
+    folder = snapshot_dir(db)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = folder / f"c-000009-20260101T000000000000Z.duckdb.{sleeper.pid}.part"
+        live.write_bytes(b"being copied")
+        dead = folder / "c-000008-20260101T000000000000Z.duckdb.999999999.part"
+        dead.write_bytes(b"left by a killed run")
+        old_style = folder / "c-000007-20260101T000000000000Z.duckdb.part"
+        old_style.write_bytes(b"left by an older csqa")
+        publish(db, 2)
+        assert live.exists() and not dead.exists() and not old_style.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+# ---- 4. an internal error in nightly is heard by cron ---------------------------------------------------------
+
+def test_an_internal_error_in_nightly_prints_the_json_line_and_runs_on_failure(tmp_path, monkeypatch, capsys):
+    import pipeline.nightly
+
+    def broken(*a, **k):
+        raise ZeroDivisionError("injected")
+
+    monkeypatch.setattr(pipeline.nightly, "load", broken)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copyfile(SAMPLE / "faq_articles.csv", inbox / "faq_articles.csv")
+    alert_file = tmp_path / "alert.json"
+    code = cli.main(["nightly", "--inbox", str(inbox), "--db", str(tmp_path / "c.duckdb"), "--on-failure",
+                     f"{sys.executable} -c \"import sys; open({str(alert_file)!r}, 'w').write(sys.stdin.read())\""])
+    out = capsys.readouterr()
+    assert code == 1
+    line = json.loads(out.out.strip())
+    assert line["status"] == "failed" and line["exit_code"] == 1 and "ZeroDivisionError: injected" in line["error"]
+    assert json.loads(alert_file.read_text()) == line
+    assert "internal error" in out.err and "ZeroDivisionError" in out.err
+    assert (inbox / "faq_articles.csv").exists()  # nothing moved
+
+
+# ---- 6. the lock message names the reader -----------------------------------------------------------------
+
+def test_a_reader_on_the_main_file_is_named_in_the_lock_message(tmp_path):
+    db = tmp_path / "c.duckdb"
+    assert csqa("load", SAMPLE / "faq_articles.csv", "--db", db).returncode == 0
+    reader = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}, "
+                               "read_only=True); print('open', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        r = csqa("load", SAMPLE / "csat_surveys.csv", "--db", db)
+    finally:
+        reader.kill()
+        reader.wait()
+        reader.stdout.close()
+    assert r.returncode == 4 and "Traceback" not in r.stderr
+    assert "held by a reader" in r.stderr and f"PID {reader.pid}" in r.stderr
+    assert "csqa sql --print-path" in r.stderr and "snapshot" in r.stderr
+    assert "a load is running?" not in r.stderr
+    writer = duckdb.connect(str(db))  # a writer (a read-write session) is named as such
+    try:
+        r = csqa("load", SAMPLE / "csat_surveys.csv", "--db", db)
+    finally:
+        writer.close()
+    assert r.returncode == 4 and "held by a writer" in r.stderr
