@@ -16,7 +16,8 @@ placeholder        what it catches
 ``[PHONE]``        mainland China mobiles (1[3-9]x, optional +86) and international +CC numbers
 =================  ==============================================================
 
-Look-alikes left alone: transaction hashes (0x + 64 hex), order numbers that fail the ID
+Look-alikes left alone: transaction hashes (64 hex, with or without 0x: no rule matches digits that are
+part of a longer run of letters and digits), order numbers that fail the ID
 checksum or Luhn, amounts, dates.
 """
 
@@ -51,8 +52,10 @@ WALLET = re.compile(
 IPV4 = re.compile(  # a sentence's full stop may follow; a fifth number may not ("1.2.3.4.5" is a version)
     r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\d|\.\d)"
 )
-CN_ID = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
-CARD = re.compile(r"(?<![\d+-])\d(?:[ -]?\d){12,18}(?![\d-])")
+# IDs and cards are bounded against letters as well as digits: a run of digits inside a hex string (a 64-hex
+# transaction hash, 0x…) is part of that string, never a card or an ID (issue 13: 0.29% of hashes were damaged).
+CN_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+CARD = re.compile(r"(?<![0-9A-Za-z+-])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z-])")
 PHONE = re.compile(  # not inside a longer run of letters and digits (a transaction hash, an order id)
     r"(?<![0-9A-Za-z+])(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?![0-9A-Za-z])"  # CN mobile, 1xx xxxx xxxx
     r"|(?<![0-9A-Za-z+])(?:\+|00)[1-9]\d{0,2}[ -]?\(?\d{1,4}\)?(?:[ -]?\d){5,11}(?![0-9A-Za-z])"  # international
