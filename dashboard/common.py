@@ -4,6 +4,7 @@ screen, the footer with the load time, and the click-through to the conversation
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import streamlit as st
@@ -137,3 +138,56 @@ def drill_on_select(event, f: data.Filters, fields: list[str]) -> None:
     for name, value in zip(fields, custom, strict=False):
         params[DRILL_PREFIX + name] = str(value)[:64]
     st.switch_page("pages/conversations.py", query_params=params)
+
+
+SLA_STATUSES = ("met", "breached", "open", "not_applicable", "no_target")
+_ISO_WEEK = re.compile(r"(\d{4})-?W(\d{2})(?:-?([1-7]))?")
+BAD_LINK = ("This link holds a value that is not valid, so no conversation matches it: {what}. "
+            "Clear the drill-down or pick a point on a chart again.",
+            "链接中的参数无效,没有匹配的会话:{what}。请清除下钻条件或在图表上重新选择。")
+
+
+def parse_week(value: str) -> dt.date:
+    """A week named by any of its days (``2026-11-18``) or as an ISO week (``2026-W47``): its Monday
+    (weeks are ISO weeks, Monday to Sunday, in the reporting time zone; see docs/METRICS.md)."""
+    m = _ISO_WEEK.fullmatch(value)
+    day = dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1) if m else dt.date.fromisoformat(value[:10])
+    if not m and len(value) > 10 and not re.fullmatch(r"[T ]00:00(:00)?", value[10:]):
+        raise ValueError(value)
+    return day - dt.timedelta(days=day.weekday())
+
+
+def drill_values(params, options: dict[str, list[str]]) -> tuple[dict, list[str]]:
+    """The drill-down values of a link (``drill_*``), each parsed and checked before it reaches SQL: days and
+    weeks must be dates, an SLA status one of the known ones, a filter value one of its options. Returns
+    (the valid ones as typed values, a description of each value that was ignored)."""
+    good: dict = {}
+    bad: list[str] = []
+    for key in sorted(params):
+        if not key.startswith(DRILL_PREFIX):
+            continue
+        name, value = key[len(DRILL_PREFIX):], str(params[key])[:64]
+        try:
+            if name == "day":
+                good[name] = dt.date.fromisoformat(value)
+            elif name == "week":
+                good[name] = parse_week(value)
+            elif name == "sla":
+                if value not in SLA_STATUSES:
+                    raise ValueError(value)
+                good[name] = value
+            elif name in data.FILTER_COLUMNS:
+                if value not in options.get(name, []):
+                    raise ValueError(value)
+                good[name] = value
+            else:
+                raise ValueError(value)
+        except (ValueError, TypeError, OverflowError):
+            bad.append(f"{key} = {value}")
+    return good, bad
+
+
+def bad_link_notice(L: str, bad: list[str]) -> None:
+    if bad:
+        en, zh = BAD_LINK
+        st.warning((zh if L == "zh" else en).format(what="; ".join(bad)))

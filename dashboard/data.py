@@ -320,10 +320,11 @@ CONVERSATION_COLUMNS = """interaction_id, created_at, channel, priority, status,
     coalesce(topic, 'untagged') as topic, team, agent_id, first_response_seconds, first_response_business_seconds,
     first_response_sla_status, resolution_seconds, resolution_sla_status, csat_score, subject, first_message,
     faq_article_id, faq_match_score"""
+# ISO weeks (Monday) of the reporting-zone day; values arrive parsed (dates, known statuses, known options)
 DRILL_COLUMNS = {"day": "created_day", "sla": "first_response_sla_status", "week": "date_trunc('week', created_day)"}
 
 
-def conversations(f: Filters, drill: dict[str, str], limit: int) -> tuple[pd.DataFrame, int]:
+def conversations(f: Filters, drill: dict, limit: int) -> tuple[pd.DataFrame, int]:
     w, p = where(f)
     extra, ep = [], []
     for k, v in sorted(drill.items()):

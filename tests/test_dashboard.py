@@ -180,3 +180,33 @@ def test_missing_warehouse_says_how_to_load(monkeypatch, tmp_path):
 def test_wilson_interval_matches_the_sql_macro():
     lo, hi = charts.wilson(1, 2)
     assert (round(lo, 4), round(hi, 4)) == (0.0945, 0.9055)
+
+
+BAD_DRILLS = [{"drill_day": "2026-13-45"}, {"drill_week": "not-a-week"}, {"drill_day": "2026-11-10'; select 1 --"},
+              {"drill_week": "2026-W99"}, {"drill_sla": "met' or 1=1"}, {"drill_region": "Atlantis"},
+              {"drill_nonsense": "1"}, {"drill_day": "9" * 80}]
+
+
+@pytest.mark.parametrize("bad", BAD_DRILLS)
+def test_a_bad_drill_value_shows_a_notice_not_a_traceback(app, bad):
+    """Issue 13: every URL value is parsed and checked before it reaches SQL."""
+    at = app()
+    at.switch_page("pages/conversations.py")
+    at.query_params.update({"start": "2026-11-10", "end": "2026-11-16", **bad})
+    at.run()
+    assert not at.exception
+    assert any("not valid" in w.value and next(iter(bad)) in w.value for w in at.warning)
+    assert any("of 0 interactions" in c.value for c in at.caption)
+
+
+def test_a_week_drill_opens_that_iso_week(app, warehouse):
+    at = app()
+    at.switch_page("pages/conversations.py")
+    for week in ("2026-W46", "2026-11-12"):  # as an ISO week, or as any day of it: Monday 2026-11-09 to Sunday
+        at.query_params.clear()
+        at.query_params.update({"start": "2026-11-01", "end": "2026-11-24", "drill_week": week})
+        at.run()
+        assert not at.exception and not at.warning
+        expected = count(warehouse, "select count(*) from marts.fct_interactions "
+                                    "where created_day between date '2026-11-09' and date '2026-11-15'")
+        assert any(f"of {expected:,} interactions" in c.value for c in at.caption), [c.value for c in at.caption]

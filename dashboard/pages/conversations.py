@@ -3,20 +3,25 @@
 import streamlit as st
 
 from dashboard import data
-from dashboard.common import DRILL_PREFIX, footer, page_start
+from dashboard.common import DRILL_PREFIX, bad_link_notice, drill_values, footer, page_start
 from dashboard.i18n import t
 
 L, f = page_start("conversations")
-drill = {k[len(DRILL_PREFIX):]: v for k, v in st.query_params.items() if k.startswith(DRILL_PREFIX)}
-drill = {k: v for k, v in drill.items() if k in data.DRILL_COLUMNS or k in data.FILTER_COLUMNS}
-if drill:
+drill, ignored = drill_values(st.query_params.to_dict(), data.filter_options())  # parsed before any SQL
+bad_link_notice(L, ignored)
+if drill or ignored:
     c1, c2 = st.columns([5, 1])
-    c1.info(t("drill", L, what=", ".join(f"{k} = {v}" for k, v in sorted(drill.items()))))
+    if drill:
+        c1.info(t("drill", L, what=", ".join(f"{k} = {v}" for k, v in sorted(drill.items()))))
     if c2.button(t("clear_drill", L), key="cv_clear"):
         for k in list(st.query_params):
             if k.startswith(DRILL_PREFIX):
                 del st.query_params[k]
         st.rerun()
+if ignored:  # a value that is not valid matches nothing: say so, run no query
+    st.caption(t("rows_shown", L, shown=0, n=0))
+    footer(L)
+    st.stop()
 rows, n = data.conversations(f, drill, limit=1000)
 st.caption(t("rows_shown", L, shown=len(rows), n=n))
 st.dataframe(rows, hide_index=True, key="cv_rows")
