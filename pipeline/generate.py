@@ -240,7 +240,7 @@ def generate(out: Path, *, n: int = 20_000, days: int = 56, seed: int = 7, dirty
     written[f"csat_surveys.{fmt}"] = _write(surveys, out / f"csat_surveys.{fmt}", fmt)
     if messages:
         msgs = _messages(rng, ids, created, first_response, resolved, handled_by_bot, first_message,
-                         msg_lang, agent, now)
+                         msg_lang, agent, now, seed)
         if dirty_rate > 0:
             msgs = _make_dirty(rng, msgs, dirty_rate, MESSAGE_FAULTS, None)
         written[f"messages.{fmt}"] = _write(msgs, out / f"messages.{fmt}", fmt)
@@ -309,7 +309,7 @@ def _surveys(rng, ids, channel, resolved, frt, med, reopen, bot, msg_lang, now, 
     })
 
 
-def _messages(rng, ids, created, first_response, resolved, bot, first_message, msg_lang, agent, now):
+def _messages(rng, ids, created, first_response, resolved, bot, first_message, msg_lang, agent, now, seed):
     n = len(ids)
     lang2 = np.where(msg_lang == "zh-CN", "zh-CN", "en")
     parts = []
@@ -348,7 +348,7 @@ def _messages(rng, ids, created, first_response, resolved, bot, first_message, m
     m.loc[m.sent_at < created[m._i.to_numpy()], "sent_at"] = created[m._i.to_numpy()][
         (m.sent_at < created[m._i.to_numpy()]).to_numpy()]
     m.insert(0, "interaction_id", ids[m._i.to_numpy()])
-    m.insert(0, "message_id", [f"M{k:09d}" for k in range(1, len(m) + 1)])
+    m.insert(0, "message_id", [f"MSG-{seed:02d}-{k:09d}" for k in range(1, len(m) + 1)])  # unique across seeds
     m["sent_at"] = _iso(m["sent_at"].to_numpy())
     m["is_public"] = np.where(m["is_public"], "true", "false")
     return m.drop(columns="_i")
@@ -433,5 +433,9 @@ def _write(df: pd.DataFrame, path: Path, fmt: str) -> int:
                                     ensure_ascii=False,
                                     default=str) + "\n")
     else:
-        df.replace({"": None}).to_parquet(path, index=False)
+        df = df.replace({"": None})
+        for c in df.columns:  # a dirty column mixes types (an int column holding "-1"): write it as text
+            if df[c].dtype == object and len({type(v) for v in df[c].dropna()}) > 1:
+                df[c] = df[c].map(lambda v: None if v is None or v != v else str(v))
+        df.to_parquet(path, index=False)
     return len(df)
