@@ -40,16 +40,96 @@ def _refused(e: duckdb.Error, export_dir: Path | None) -> UsageError:
     return UsageError(f"the query failed: {e}" + (f"\n{hint}" if hint else ""), title="DuckDB refused the query.")
 
 
-def _integers(df: pd.DataFrame, rel: duckdb.DuckDBPyRelation) -> pd.DataFrame:
-    """Integer columns with NULLs come out of DuckDB as float64 (``232.0``); make them nullable ints."""
-    for name, typ in zip(rel.columns, rel.types, strict=True):
+_INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+              "UBIGINT", "UHUGEINT"}
+
+
+def keep_integers(df: pd.DataFrame, names: list[str], types: list) -> pd.DataFrame:
+    """DuckDB hands ``sum()`` of integers over as HUGEINT, which pandas receives as float64 (``232.0``); an
+    integer column stays integer here (nullable ``Int64`` when it holds NULLs)."""
+    for name, typ in zip(names, types, strict=False):
         if str(typ) in _INT_TYPES and name in df and df[name].dtype.kind == "f":
-            df[name] = df[name].astype("Int64")
+            col = df[name]
+            if col.isna().all() or col.abs().max() < 2**63:
+                df[name] = col.astype("Int64")
     return df
 
 
-_INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
-              "HUGEINT"}
+class Result:
+    """A DuckDB relation whose ``.df()`` keeps integer columns integer; everything else is DuckDB's own."""
+
+    def __init__(self, rel: duckdb.DuckDBPyRelation) -> None:
+        self._rel = rel
+
+    def df(self, *a, **k) -> pd.DataFrame:
+        return keep_integers(self._rel.df(*a, **k), self._rel.columns, self._rel.types)
+
+    fetchdf = to_df = df
+
+    def __getattr__(self, name):
+        attr = getattr(self._rel, name)
+        if not callable(attr):
+            return attr
+
+        def call(*a, **k):
+            out = attr(*a, **k)
+            return Result(out) if isinstance(out, duckdb.DuckDBPyRelation) else out
+        return call
+
+    def __repr__(self) -> str:
+        return repr(self._rel)
+
+    __str__ = __repr__
+
+
+class Session:
+    """What :func:`pipeline.connect` returns: a read-only DuckDB connection to the newest snapshot (see
+    :func:`warehouse.connect_reader`) whose results keep integer columns integer. Any other method is the
+    connection's own (``fetchall``, ``close``, ``description``, ...). Use it as a context manager."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+        self._con = con
+        self.path = path
+
+    def sql(self, query: str, *, params=None) -> Result | None:
+        rel = self._con.sql(query, params=params)
+        return None if rel is None else Result(rel)
+
+    query = sql
+
+    def execute(self, query: str, parameters=None) -> Session:
+        self._con.execute(query, parameters)
+        return self
+
+    def df(self) -> pd.DataFrame:
+        desc = self._con.description or []
+        return keep_integers(self._con.df(), [d[0] for d in desc], [d[1] for d in desc])
+
+    fetchdf = df
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._con.close()
+
+    def __repr__(self) -> str:
+        return f"<csqa read-only session on {self.path}>"
+
+
+def open_session(db: str | Path | None = None, *, config: str | Path | None = None,
+                 export_dir: str | Path | None = None) -> Session:
+    """The documented way in from Python: see :func:`pipeline.connect`."""
+    from .config import load_config
+    from .warehouse import resolve_db_path
+
+    db = Path(db) if db is not None else resolve_db_path(None, load_config(config).warehouse.path)
+    folder = check_export_dir(export_dir, db) if export_dir else None
+    path = reader_path(db)
+    return Session(connect_reader(path, export_dir=folder), path)
 
 
 def _print(con: duckdb.DuckDBPyConnection, sql: str, csv: bool = False) -> None:
@@ -57,7 +137,7 @@ def _print(con: duckdb.DuckDBPyConnection, sql: str, csv: bool = False) -> None:
     if rel is None:
         return
     if csv:
-        _integers(rel.df(), rel).to_csv(sys.stdout, index=False)
+        keep_integers(rel.df(), rel.columns, rel.types).to_csv(sys.stdout, index=False)
         return
     rel.show(max_width=MAX_WIDTH, max_rows=100)
     if len(rel.columns) > 1:
