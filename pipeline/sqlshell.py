@@ -143,8 +143,9 @@ def _print(con: duckdb.DuckDBPyConnection, sql: str, csv: bool = False) -> None:
     if len(rel.columns) > 1:
         width = sum(max(len(c), 8) + 3 for c in rel.columns)
         if width > MAX_WIDTH:
-            print(f"({len(rel.columns)} columns; columns that do not fit are hidden: name the ones you need, "
-                  "or use --csv, or .columns of the result in Python)", file=sys.stderr)
+            print(f"({len(rel.columns)} columns: those that do not fit the table view are hidden. To see them, "
+                  "select only the columns you need, or print every column with --csv (> result.csv))",
+                  file=sys.stderr)
 
 
 def _session(db: Path, export_dir: str | None) -> tuple[duckdb.DuckDBPyConnection, Path | None]:

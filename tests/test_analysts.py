@@ -32,7 +32,8 @@ def shanghai(tmp_path_factory):
     db = home / "wh" / "csqa.duckdb"
     mp = pytest.MonkeyPatch()
     mp.setenv("CSQA_PSEUDONYM_KEY", "an")
-    load([SAMPLE / "interactions.csv", SAMPLE / "csat_surveys.csv", SAMPLE / "faq_articles.csv"], db,
+    load([SAMPLE / "interactions.csv", SAMPLE / "messages.csv", SAMPLE / "csat_surveys.csv",
+          SAMPLE / "faq_articles.csv"], db,
          load_config(cfg))
     mp.undo()
     return db, cfg
@@ -132,3 +133,55 @@ def test_the_helper_is_locked_down_like_csql(shanghai, tmp_path):
         with pytest.raises(duckdb.Error):
             con.sql("set timezone = 'UTC'")
         assert con.path == reader_path(db)
+
+
+def test_the_table_view_says_how_to_see_hidden_columns(shanghai):
+    db, _ = shanghai
+    wide = csqa("sql", "select * from marts.fct_interactions limit 3", "--db", db)
+    assert wide.returncode == 0
+    assert "columns: those that do not fit the table view are hidden" in wide.stderr and "--csv" in wide.stderr
+    narrow = csqa("sql", "select channel, count(*) as n from marts.fct_interactions group by 1", "--db", db)
+    assert narrow.returncode == 0 and "hidden" not in narrow.stderr
+
+
+def test_sql_readme_documents_every_marts_table_and_column(shanghai):
+    """sql/README.md's marts section against the warehouse: a table or column on one side only fails."""
+    import re
+
+    from tests.conftest import ROOT
+
+    db, _ = shanghai
+    text = (ROOT / "sql" / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### marts"):text.index("## Worked queries")]
+    documented: dict[str, list[str]] = {}
+    for block in re.split(r"^#### ", section, flags=re.M)[1:]:
+        table = re.match(r"`marts\.(\w+)`", block).group(1)
+        documented[table] = re.findall(r"^\| `(\w+)` \|", block, flags=re.M)
+    with connect(db) as con:
+        actual = {t: list(cols) for t, cols in con.sql(
+            "select table_name, list(column_name order by column_index) from duckdb_columns() "
+            "where schema_name = 'marts' group by 1").fetchall()}
+    assert sorted(documented) == sorted(actual)
+    for table, cols in actual.items():
+        assert documented[table] == cols, table  # every column, in the warehouse's order
+
+
+def test_agent_daily_reopen_and_one_touch_columns(shanghai):
+    """marts.agent_daily's reopen and one-touch counts are the METRICS.md definitions applied to the fact table,
+    per agent and day, and their rates are real rates."""
+    db, _ = shanghai
+    with connect(db) as con:
+        mart = con.sql("select agent_id, created_day, count_interactions, count_one_touch, count_one_touch_eligible, "
+                       "count_reopened, count_reopen_eligible from marts.agent_daily order by all").fetchall()
+        fact = con.sql(
+            """select agent_id, created_day, count(*),
+                      count(*) filter (where is_one_touch),
+                      count(*) filter (where is_resolved and count_messages is not null),
+                      count(*) filter (where reopen_count > 0),
+                      count(*) filter (where is_resolved or reopen_count > 0)
+               from marts.fct_interactions where agent_id is not null group by all order by all""").fetchall()
+        totals = con.sql("select sum(count_one_touch), sum(count_one_touch_eligible), sum(count_reopened), "
+                         "sum(count_reopen_eligible) from marts.agent_daily").fetchall()[0]
+    assert mart == fact
+    one, one_n, re_, re_n = totals
+    assert 0 < one < one_n and 0 < re_ < re_n  # both rates are neither 0 nor 1 on the sample
