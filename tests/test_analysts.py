@@ -185,3 +185,22 @@ def test_agent_daily_reopen_and_one_touch_columns(shanghai):
     assert mart == fact
     one, one_n, re_, re_n = totals
     assert 0 < one < one_n and 0 < re_ < re_n  # both rates are neither 0 nor 1 on the sample
+
+
+def test_the_notebook_example_answers_the_eight_questions(shanghai, tmp_path):
+    """docs/examples/analyst_notebook.py, run as written against a warehouse: every answer has rows, and its CSV
+    exports (pandas and COPY into the export folder) keep counts integer."""
+    from tests.conftest import ROOT
+
+    db, _ = shanghai
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    r = subprocess.run([sys.executable, str(ROOT / "docs" / "examples" / "analyst_notebook.py"), str(exports)],
+                       capture_output=True, text=True, timeout=300, env={**os.environ, "CSQA_DB": str(db)})
+    assert r.returncode == 0, r.stderr
+    for name in ("medians", "sla", "worst", "weekly_csat", "no_article", "agents", "backlog", "deflection"):
+        assert f"## {name} (" in r.stdout and f"## {name} (0 rows)" not in r.stdout, name
+    lines = (exports / "weekly_csat.csv").read_text().splitlines()
+    assert lines[0] == "week,rated,satisfied_share,low,high"
+    assert all(line.split(",")[1].isdigit() for line in lines[1:])
+    assert (exports / "sla_compliance.csv").read_text().startswith("created_day,channel,priority,")
