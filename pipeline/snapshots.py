@@ -86,9 +86,12 @@ def publish(db: str | os.PathLike, batch_id: int | None, keep: int = 3) -> Path 
     ptmp.write_text(name + "\n", encoding="utf-8")
     ptmp.replace(pointer)  # atomic on POSIX
     link, ltmp = stable_path(db), folder / f".{db.stem}.latest.{os.getpid()}.tmp"
-    ltmp.unlink(missing_ok=True)
-    ltmp.symlink_to(name)  # relative: the folder can move
-    ltmp.replace(link)  # atomic on POSIX
+    try:
+        ltmp.unlink(missing_ok=True)
+        ltmp.symlink_to(name)  # relative: the folder can move
+        ltmp.replace(link)  # atomic on POSIX
+    except OSError as e:  # pragma: no cover  (a file system without symbolic links: CURRENT still works)
+        log.warning("could not point %s at the new snapshot: %s", link, e)
     snaps = sorted(folder.glob(f"{db.stem}-*.duckdb"))
     for old in snaps[:-keep]:
         try:
