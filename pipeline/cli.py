@@ -239,10 +239,11 @@ def _cmd_faq_gaps(args) -> int:
     import duckdb
 
     from .config import load_config
-    from .warehouse import connect
+    from .snapshots import reader_path
+    from .warehouse import connect_reader
 
     config = load_config(args.config)
-    con = connect(_db(args, config), read_only=True)
+    con = connect_reader(reader_path(_db(args, config)))  # the snapshot: never blocks a load
     try:
         df = con.execute(
             """select priority_rank, gap_type, topic, language, cluster_id, count_contacts, count_last_7d,

@@ -307,3 +307,15 @@ def test_a_reader_on_the_main_file_is_named_in_the_lock_message(tmp_path):
     finally:
         writer.close()
     assert r.returncode == 4 and "held by a writer" in r.stderr
+
+
+def test_faq_gaps_reads_the_snapshot_not_the_warehouse_file(tmp_path):
+    db = tmp_path / "c.duckdb"
+    assert csqa("load", SAMPLE / "interactions.csv", SAMPLE / "faq_articles.csv", "--db", db).returncode == 0
+    writer = duckdb.connect(str(db))  # a load holding the warehouse file
+    try:
+        r = csqa("faq-gaps", "--db", db, "--limit", 3)
+    finally:
+        writer.close()
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("#1 ")
