@@ -1,3 +1,8 @@
 """csqa pipeline: read, validate, redact and load support interaction logs into DuckDB."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("csqa")  # the installed distribution's version (pyproject.toml)
+except PackageNotFoundError:  # pragma: no cover - imported from a checkout that was never installed
+    __version__ = "0+unknown"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import duckdb
@@ -17,9 +19,14 @@ from .errors import WarehouseError
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = PROJECT_ROOT / "sql"
-MIGRATIONS_DIR = SQL_DIR / "migrations"
+# The repository's top-level ``sql/`` folder is installed as the package ``csqa.sql`` (see pyproject.toml),
+# so it is found the same way in a checkout (editable install) and in an installed wheel.
+SQL_DIR: Traversable = files("csqa.sql")
+
+
+def sql_files(folder: str) -> list[Traversable]:
+    """The ``*.sql`` files in one folder of ``sql/`` (migrations, staging, marts, macros, tests), by name."""
+    return sorted((f for f in (SQL_DIR / folder).iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
 
 
 def resolve_db_path(db: str | os.PathLike | None, config_path: str) -> Path:
@@ -63,7 +70,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     done = {v: (n, c) for v, n, c in con.execute(
         "select version, name, checksum from audit.schema_migrations").fetchall()}
     applied = []
-    for file in sorted(MIGRATIONS_DIR.glob("*.sql")):
+    for file in sql_files("migrations"):
         version = int(file.name.split("_", 1)[0])
         text = file.read_text(encoding="utf-8")
         checksum = hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Rewrite the old top-level import names `pipeline` and `dashboard` to `csqa.pipeline` and `csqa.dashboard`.
+
+csqa installs its repository folders pipeline/, dashboard/ and sql/ as the subpackages csqa.pipeline,
+csqa.dashboard and csqa.sql (pyproject.toml), so that no other distribution's `pipeline` or `dashboard`
+can shadow them. This script is the mechanical part of that rename, kept so that it can be re-run after
+merging a branch that was written against the old names:
+
+    python3 scripts/rename_imports.py           # rewrite in place, list the files changed
+    python3 scripts/rename_imports.py --check   # change nothing; exit 1 if a file still uses the old names
+
+It is idempotent (a second run changes nothing). What it rewrites, in every file git knows about
+(tracked or untracked-but-not-ignored) with a text suffix it handles:
+
+- `from pipeline…` / `from dashboard…` and `import pipeline[.x] as y` statements;
+- bare `import pipeline` becomes `from csqa import pipeline`;
+- module names in quotes or backticks: "pipeline.cli:main", "pipeline.cli", `dashboard.data`, …;
+- `-m pipeline.cli` (and `-m pipeline`) in commands, f-strings and docs.
+
+A Python line the rename pushes over the line length (120, pyproject.toml) is wrapped after its last
+", " that fits, the rest aligned under the innermost open bracket (the project's continuation style).
+
+Paths such as `dashboard/app.py` or `streamlit run dashboard/app.py` are left alone: the folders keep
+their names, so those paths stay true in a checkout. `import pipeline.x` without `as` is reported,
+not rewritten (its uses `pipeline.x.name` would need rewriting too); fix it by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUFFIXES = {".py", ".toml", ".md", ".sh", ".cfg", ".ini", ".txt", ".service", ".yml", ".yaml", ""}
+OLD = r"(pipeline|dashboard)"
+
+RULES: list[tuple[re.Pattern, str]] = [
+    # from pipeline.x import y / from dashboard import data
+    (re.compile(rf"^(\s*)from {OLD}(?=[.\s])", re.M), r"\1from csqa.\2"),
+    # import pipeline.x as y
+    (re.compile(rf"^(\s*)import {OLD}((?:\.\w+)+ as \w+)", re.M), r"\1import csqa.\2\3"),
+    # import pipeline  /  import pipeline as p
+    (re.compile(rf"^(\s*)import {OLD}(\s+as\s+\w+)?[ \t]*$", re.M), r"\1from csqa import \2\3"),
+    # "pipeline.cli:main", 'pipeline.load', `dashboard.data`
+    (re.compile(rf"([\"'`]){OLD}\.(?=[A-Za-z_])"), r"\1csqa.\2."),
+    # python -m pipeline.cli  /  -m pipeline
+    (re.compile(rf"(-m\s+){OLD}\b(?![/-])"), r"\1csqa.\2"),
+]
+UNSAFE = re.compile(rf"^\s*import {OLD}(\.\w+)+\s*$", re.M)
+LINE_LENGTH = 120
+
+
+def wrap(line: str, limit: int = LINE_LENGTH) -> list[str]:
+    """Split a too-long Python line after the last ", " (outside strings, inside brackets) that fits."""
+    out = []
+    while len(line) > limit:
+        stack, quote, cut = [], None, None
+        for i, ch in enumerate(line[:limit]):
+            if quote:
+                if ch == quote and line[i - 1] != "\\":
+                    quote = None
+            elif ch in "\"'":
+                quote = ch
+            elif ch == "#":
+                break
+            elif ch in "([{":
+                stack.append(i)
+            elif ch in ")]}" and stack:
+                stack.pop()
+            elif ch == "," and stack and line[i + 1:i + 2] == " ":
+                cut = (i, stack[-1])
+        if cut is None:
+            break  # nothing safe to split at: left as it is (ruff will say so)
+        i, bracket = cut
+        out.append(line[:i + 1])
+        line = " " * (bracket + 1) + line[i + 2:]
+    return [*out, line]
+
+
+def files() -> list[Path]:
+    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    me = Path(__file__).resolve()
+    paths = []
+    for name in out:
+        p = ROOT / name
+        if p.resolve() == me or not p.is_file() or p.suffix not in SUFFIXES:
+            continue
+        if p.suffix == "" and p.parent.name not in {".ci", "scripts"}:
+            continue  # extension-less files: only the CI and helper scripts
+        paths.append(p)
+    return sorted(paths)
+
+
+def rewrite(text: str, python: bool = False) -> str:
+    lines = []
+    for line in text.splitlines(keepends=True):
+        new = line
+        for pattern, repl in RULES:
+            new = pattern.sub(repl, new)
+        if python and new != line and len(new.rstrip("\n")) > LINE_LENGTH:
+            end = "\n" if new.endswith("\n") else ""
+            new = "\n".join(wrap(new.rstrip("\n"))) + end
+        lines.append(new)
+    return "".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
+    args = ap.parse_args(argv)
+    changed, unsafe = [], []
+    for p in files():
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        unsafe += [f"{p.relative_to(ROOT)}: {m.group(0).strip()}" for m in UNSAFE.finditer(text)]
+        new = rewrite(text, python=p.suffix == ".py")
+        if new != text:
+            changed.append(p.relative_to(ROOT))
+            if not args.check:
+                p.write_text(new, encoding="utf-8")
+    verb = "would rewrite" if args.check else "rewrote"
+    for p in changed:
+        print(f"{verb} {p}")
+    for u in unsafe:
+        print(f"fix by hand (import without 'as'): {u}", file=sys.stderr)
+    print(f"{len(changed)} file(s) {verb}", file=sys.stderr)
+    return 1 if (args.check and changed) or unsafe else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
