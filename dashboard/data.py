@@ -18,8 +18,8 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from pipeline.config import load_config
-from pipeline.snapshots import reader_path
+from csqa.pipeline.config import load_config
+from csqa.pipeline.snapshots import reader_path
 
 TTL = 300
 FILTER_COLUMNS = {  # filter name -> SQL expression (a fixed whitelist: never user text)

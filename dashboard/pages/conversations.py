@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from dashboard import data
-from dashboard.common import DRILL_PREFIX, footer, page_start
-from dashboard.i18n import t
+from csqa.dashboard import data
+from csqa.dashboard.common import DRILL_PREFIX, footer, page_start
+from csqa.dashboard.i18n import t
 
 L, f = page_start("conversations")
 drill = {k[len(DRILL_PREFIX):]: v for k, v in st.query_params.items() if k.startswith(DRILL_PREFIX)}
