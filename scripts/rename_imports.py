@@ -12,8 +12,8 @@ merging a branch that was written against the old names:
 It is idempotent (a second run changes nothing). What it rewrites, in every file git knows about
 (tracked or untracked-but-not-ignored) with a text suffix it handles:
 
-- `from pipeline…` / `from dashboard…` and `import pipeline[.x] as y` statements;
-- bare `import pipeline` becomes `from csqa import pipeline`;
+- in Python files: `from pipeline…` / `from dashboard…` and `import pipeline[.x] as y` statements;
+  bare `import pipeline` becomes `from csqa import pipeline`;
 - module names in quotes or backticks: "pipeline.cli:main", "pipeline.cli", `dashboard.data`, …;
 - `-m pipeline.cli` (and `-m pipeline`) in commands, f-strings and docs.
 
@@ -36,7 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SUFFIXES = {".py", ".toml", ".md", ".sh", ".cfg", ".ini", ".txt", ".service", ".yml", ".yaml", ""}
 OLD = r"(pipeline|dashboard)"
+FILE_SUFFIXES = r"(?:py|pyc|toml|md|txt|json|jsonl|csv|parquet|sql|log|sh|service|timer|duckdb|lock|yml|yaml)"
 
+# the first three (import statements) apply to Python files only; the last two to every file
 RULES: list[tuple[re.Pattern, str]] = [
     # from pipeline.x import y / from dashboard import data
     (re.compile(rf"^(\s*)from {OLD}(?=[.\s])", re.M), r"\1from csqa.\2"),
@@ -44,8 +46,8 @@ RULES: list[tuple[re.Pattern, str]] = [
     (re.compile(rf"^(\s*)import {OLD}((?:\.\w+)+ as \w+)", re.M), r"\1import csqa.\2\3"),
     # import pipeline  /  import pipeline as p
     (re.compile(rf"^(\s*)import {OLD}(\s+as\s+\w+)?[ \t]*$", re.M), r"\1from csqa import \2\3"),
-    # "pipeline.cli:main", 'pipeline.load', `dashboard.data`
-    (re.compile(rf"([\"'`]){OLD}\.(?=[A-Za-z_])"), r"\1csqa.\2."),
+    # "pipeline.cli:main", 'pipeline.load', `dashboard.data` (not file names such as `dashboard.py`)
+    (re.compile(rf"([\"'`]){OLD}\.(?=[A-Za-z_])(?!{FILE_SUFFIXES}\b)"), r"\1csqa.\2."),
     # python -m pipeline.cli  /  -m pipeline
     (re.compile(rf"(-m\s+){OLD}\b(?![/-])"), r"\1csqa.\2"),
 ]
@@ -99,7 +101,7 @@ def rewrite(text: str, python: bool = False) -> str:
     lines = []
     for line in text.splitlines(keepends=True):
         new = line
-        for pattern, repl in RULES:
+        for pattern, repl in RULES if python else RULES[3:]:
             new = pattern.sub(repl, new)
         if python and new != line and len(new.rstrip("\n")) > LINE_LENGTH:
             end = "\n" if new.endswith("\n") else ""
@@ -118,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
             text = p.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             continue
-        unsafe += [f"{p.relative_to(ROOT)}: {m.group(0).strip()}" for m in UNSAFE.finditer(text)]
-        new = rewrite(text, python=p.suffix == ".py")
+        python = p.suffix == ".py"
+        unsafe += [f"{p.relative_to(ROOT)}: {m.group(0).strip()}" for m in UNSAFE.finditer(text) if python]
+        new = rewrite(text, python=python)
         if new != text:
             changed.append(p.relative_to(ROOT))
             if not args.check:

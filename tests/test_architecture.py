@@ -1,6 +1,7 @@
 """Architecture held by a checker: the pipeline never imports the UI; the code passes ruff."""
 
 import ast
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,17 @@ def test_no_old_top_level_import_names():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+PACKAGE_CODE = sorted([*(ROOT / "pipeline").rglob("*.py"), *(ROOT / "dashboard").rglob("*.py")])
+
+
+@pytest.mark.parametrize("path", PACKAGE_CODE, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_package_code_never_walks_up_to_the_checkout(path):
+    """Installed from a wheel there is no checkout above the package: files are found with importlib.resources
+    (sql/ is the package csqa.sql), by import spec, or beside the module's own file, never via ``.parent.parent``."""
+    text = path.read_text(encoding="utf-8")
+    assert ".parent.parent" not in text and ".parents[" not in text
+
+
 def test_dashboard_never_writes():
     """The dashboard opens the warehouse read-only only."""
     for path in (ROOT / "dashboard").rglob("*.py"):
@@ -70,3 +82,47 @@ def test_ruff_is_clean():
     r = subprocess.run([sys.executable, "-m", "ruff", "check", "pipeline", "dashboard", "tests", "benchmarks"],
                        cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def old_names(text: str) -> str:
+    return text.replace("PIPELINE", "pipeline").replace("DASHBOARD", "dashboard")
+
+
+def test_rename_script_rewrites_old_names_once():
+    """scripts/rename_imports.py (re-run by whoever merges a branch written against the old names) rewrites
+    imports, module strings and `-m` commands, leaves paths and file names alone, and is idempotent."""
+    spec = importlib.util.spec_from_file_location("rename_imports", ROOT / "scripts" / "rename_imports.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    # written in capitals so that the script's own --check does not see old names here
+    before = old_names(
+        "from PIPELINE.load import load\n"
+        "from DASHBOARD import data\n"
+        "import PIPELINE\n"
+        "    import PIPELINE.config as cfg\n"
+        'run([sys.executable, "-m", "PIPELINE.cli", "load"])\n'
+        'cmd = f"{sys.executable} -m PIPELINE.cli"\n'
+        'patch("DASHBOARD.data.connect")\n'
+        'app = ROOT / "DASHBOARD" / "app.py"; cfg = "PIPELINE/default_config.toml"; f = "DASHBOARD.py"\n'
+        "from csqa.PIPELINE.checks import run_checks\n"
+        + "x = call([sys.executable, '-m', 'PIPELINE.cli', 'generate', '--out', str(out), '--interactions', n,"
+          " '--days', 9], check=True)\n"
+    )
+    after = script.rewrite(before, python=True)
+    assert after.splitlines()[:9] == [
+        "from csqa.pipeline.load import load",
+        "from csqa.dashboard import data",
+        "from csqa import pipeline",
+        "    import csqa.pipeline.config as cfg",
+        'run([sys.executable, "-m", "csqa.pipeline.cli", "load"])',
+        'cmd = f"{sys.executable} -m csqa.pipeline.cli"',
+        'patch("csqa.dashboard.data.connect")',
+        'app = ROOT / "dashboard" / "app.py"; cfg = "pipeline/default_config.toml"; f = "dashboard.py"',
+        "from csqa.pipeline.checks import run_checks",
+    ]
+    wrapped = after.splitlines()[9:]
+    assert len(wrapped) == 2 and all(len(line) <= 120 for line in wrapped)
+    assert wrapped[1] == " " * len("x = call(") + "check=True)" and ast.parse("\n".join(wrapped))
+    assert script.rewrite(after, python=True) == after
+    assert script.rewrite(old_names("see `PIPELINE.load`; run python -m PIPELINE.cli\nfrom PIPELINE to marts\n")) == (
+        "see `csqa.pipeline.load`; run python -m csqa.pipeline.cli\nfrom pipeline to marts\n")
