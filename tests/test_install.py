@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 # folder in the repository -> where it lives in the installed package, and what a run reads from it
-SHIPPED = {"pipeline": ("csqa/pipeline", ["*.py", "**/*.toml"]),
+SHIPPED = {"pipeline": ("csqa/pipeline", ["**/*.py", "**/*.toml"]),
            "dashboard": ("csqa/dashboard", ["**/*.py"]),
            "sql": ("csqa/sql", ["**/*.sql", "README.md", "__init__.py"])}
 
