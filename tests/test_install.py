@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -51,7 +52,7 @@ def dist(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def venv(dist, tmp_path_factory) -> Path:
+def venv(dist, tmp_path_factory):
     """A fresh virtualenv (outside the checkout) with the wheel installed, and two impostors: other
     distributions' top-level `pipeline` and `dashboard` packages, which must not matter to csqa."""
     home = tmp_path_factory.mktemp("venv") / "v"
@@ -66,7 +67,8 @@ def venv(dist, tmp_path_factory) -> Path:
     for name in ("pipeline", "dashboard"):
         (site / name).mkdir()
         (site / name / "__init__.py").write_text(f"IMPOSTOR = True  # another distribution's {name!r}\n")
-    return home
+    yield home
+    shutil.rmtree(home, ignore_errors=True)  # ~0.9 GB; pytest would keep it with the last three runs' temp dirs
 
 
 @pytest.fixture(scope="module")
