@@ -12,8 +12,8 @@ merging a branch that was written against the old names:
 It is idempotent (a second run changes nothing). What it rewrites, in every file git knows about
 (tracked or untracked-but-not-ignored) with a text suffix it handles:
 
-- in Python files: `from pipeline…` / `from dashboard…` and `import pipeline[.x] as y` statements;
-  bare `import pipeline` becomes `from csqa import pipeline`;
+- in Python files and Markdown code blocks: `from pipeline…` / `from dashboard…` and
+  `import pipeline[.x] as y` statements; bare `import pipeline` becomes `from csqa import pipeline`;
 - module names in quotes or backticks: "pipeline.cli:main", "pipeline.cli", `dashboard.data`, …;
 - `-m pipeline.cli` (and `-m pipeline`) in commands, f-strings and docs.
 
@@ -38,14 +38,16 @@ SUFFIXES = {".py", ".toml", ".md", ".sh", ".cfg", ".ini", ".txt", ".service", ".
 OLD = r"(pipeline|dashboard)"
 FILE_SUFFIXES = r"(?:py|pyc|toml|md|txt|json|jsonl|csv|parquet|sql|log|sh|service|timer|duckdb|lock|yml|yaml)"
 
-# the first three (import statements) apply to Python files only; the last two to every file
+# the first three (import statements) apply to Python files and to fenced code blocks in Markdown;
+# the last two to every file
 RULES: list[tuple[re.Pattern, str]] = [
-    # from pipeline.x import y / from dashboard import data
-    (re.compile(rf"^(\s*)from {OLD}(?=[.\s])", re.M), r"\1from csqa.\2"),
+    # from pipeline.x import y / from dashboard import data   (also after a `>>> ` prompt)
+    (re.compile(rf"^(\s*(?:>>> |\.\.\. )?)from {OLD}(?=[.\s])", re.M), r"\1from csqa.\2"),
     # import pipeline.x as y
-    (re.compile(rf"^(\s*)import {OLD}((?:\.\w+)+ as \w+)", re.M), r"\1import csqa.\2\3"),
+    (re.compile(rf"^(\s*(?:>>> |\.\.\. )?)import {OLD}((?:\.\w+)+ as \w+)", re.M), r"\1import csqa.\2\3"),
     # import pipeline  /  import pipeline as p
-    (re.compile(rf"^(\s*)import {OLD}(\s+as\s+\w+)?[ \t]*$", re.M), r"\1from csqa import \2\3"),
+    (re.compile(rf"^(\s*(?:>>> |\.\.\. )?)import {OLD}([ \t]+as[ \t]+\w+)?(?=[ \t]*(?:$|#))", re.M),
+     r"\1from csqa import \2\3"),
     # "pipeline.cli:main", 'pipeline.load', `dashboard.data` (not file names such as `dashboard.py`)
     (re.compile(rf"([\"'`]){OLD}\.(?=[A-Za-z_])(?!{FILE_SUFFIXES}\b)"), r"\1csqa.\2."),
     # python -m pipeline.cli  /  -m pipeline
@@ -97,11 +99,13 @@ def files() -> list[Path]:
     return sorted(paths)
 
 
-def rewrite(text: str, python: bool = False) -> str:
-    lines = []
+def rewrite(text: str, python: bool = False, markdown: bool = False) -> str:
+    lines, fenced = [], False
     for line in text.splitlines(keepends=True):
+        if markdown and line.lstrip().startswith("```"):
+            fenced = not fenced
         new = line
-        for pattern, repl in RULES if python else RULES[3:]:
+        for pattern, repl in RULES if python or (markdown and fenced) else RULES[3:]:
             new = pattern.sub(repl, new)
         if python and new != line and len(new.rstrip("\n")) > LINE_LENGTH:
             end = "\n" if new.endswith("\n") else ""
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         python = p.suffix == ".py"
         unsafe += [f"{p.relative_to(ROOT)}: {m.group(0).strip()}" for m in UNSAFE.finditer(text) if python]
-        new = rewrite(text, python=python)
+        new = rewrite(text, python=python, markdown=p.suffix == ".md")
         if new != text:
             changed.append(p.relative_to(ROOT))
             if not args.check:

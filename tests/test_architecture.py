@@ -124,5 +124,10 @@ def test_rename_script_rewrites_old_names_once():
     assert len(wrapped) == 2 and all(len(line) <= 120 for line in wrapped)
     assert wrapped[1] == " " * len("x = call(") + "check=True)" and ast.parse("\n".join(wrapped))
     assert script.rewrite(after, python=True) == after
-    assert script.rewrite(old_names("see `PIPELINE.load`; run python -m PIPELINE.cli\nfrom PIPELINE to marts\n")) == (
-        "see `csqa.pipeline.load`; run python -m csqa.pipeline.cli\nfrom pipeline to marts\n")
+    markdown = old_names("see `PIPELINE.load`; run python -m PIPELINE.cli\nfrom PIPELINE to marts\n"
+                         "```python\nfrom PIPELINE import connect  # a notebook\n>>> import PIPELINE  # old\n```\n"
+                         "from PIPELINE to the dashboard\n")
+    assert script.rewrite(markdown, markdown=True) == (
+        "see `csqa.pipeline.load`; run python -m csqa.pipeline.cli\nfrom pipeline to marts\n"
+        "```python\nfrom csqa.pipeline import connect  # a notebook\n>>> from csqa import pipeline  # old\n```\n"
+        "from pipeline to the dashboard\n")
