@@ -124,6 +124,13 @@ def test_rename_script_rewrites_old_names_once():
     assert len(wrapped) == 2 and all(len(line) <= 120 for line in wrapped)
     assert wrapped[1] == " " * len("x = call(") + "check=True)" and ast.parse("\n".join(wrapped))
     assert script.rewrite(after, python=True) == after
+    dotted = old_names("def test(monkeypatch):\n    import PIPELINE.nightly\n"
+                       "    monkeypatch.setattr(PIPELINE.nightly, 'load', None)  # not mypipeline.nightly\n"
+                       "msg = f'use `from PIPELINE import connect`'\n")
+    assert script.rewrite(dotted, python=True) == (
+        "def test(monkeypatch):\n    import csqa.pipeline.nightly\n"
+        "    monkeypatch.setattr(csqa.pipeline.nightly, 'load', None)  # not mypipeline.nightly\n"
+        "msg = f'use `from csqa.pipeline import connect`'\n")
     markdown = old_names("see `PIPELINE.load`; run python -m PIPELINE.cli\nfrom PIPELINE to marts\n"
                          "```python\nfrom PIPELINE import connect  # a notebook\n>>> import PIPELINE  # old\n```\n"
                          "from PIPELINE to the dashboard\n")
