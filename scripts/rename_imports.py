@@ -16,7 +16,7 @@ It is idempotent (a second run changes nothing). What it rewrites, in every file
   `import pipeline[.x] as y` statements; bare `import pipeline` becomes `from csqa import pipeline`;
 - module names in quotes or backticks: "pipeline.cli:main", "pipeline.cli", `dashboard.data`, …;
 - `-m pipeline.cli` (and `-m pipeline`) in commands, f-strings and docs;
-- an import quoted in backticks in prose or messages: `from pipeline import connect`;
+- a `from pipeline… import` quoted (backticks, a code string) or in a comment;
 - in Python files, `import pipeline.nightly` (no `as`) becomes `import csqa.pipeline.nightly`, and that
   file's uses `pipeline.nightly…` become `csqa.pipeline.nightly…`.
 
@@ -54,8 +54,9 @@ RULES: list[tuple[re.Pattern, str]] = [
     (re.compile(rf"([\"'`]){OLD}\.(?=[A-Za-z_])(?!{FILE_SUFFIXES}\b)"), r"\1csqa.\2."),
     # python -m pipeline.cli  /  -m pipeline
     (re.compile(rf"(-m\s+){OLD}\b(?![/-])"), r"\1csqa.\2"),
-    # an import quoted in prose or a message: `from pipeline import connect`
-    (re.compile(rf"(`)from {OLD}(?=[.\s])"), r"\1from csqa.\2"),
+    # an import quoted in prose, a message, a code string or a comment: `from pipeline import connect`,
+    # "from pipeline.cli import main\n", # from pipeline import connect
+    (re.compile(rf"([`\"']|#[ \t]*)from {OLD}((?:\.\w+)* import\b)"), r"\1from csqa.\2\3"),
 ]
 # import pipeline.nightly (no `as`): the statement and the file's dotted uses of that module
 DOTTED_IMPORT = re.compile(rf"^(\s*)import {OLD}((?:\.\w+)+)(?=[ \t]*(?:$|#))", re.M)

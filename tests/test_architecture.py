@@ -41,7 +41,7 @@ def test_the_import_rule_sees_every_spelling(tmp_path):
     """The checker above catches the UI however it is imported, relative imports included."""
     for line in ["import streamlit as st", "from plotly import express", "from csqa.dashboard import data",
                  "from csqa import dashboard", "from ..dashboard.data import load", "from .. import dashboard",
-                 "import csqa.dashboard.data as d", "from dashboard.data import load"]:
+                 "import csqa.dashboard.data as d", old_names("from DASHBOARD.data import load")]:
         f = tmp_path / "x.py"
         f.write_text(line + "\n")
         assert forbidden(imports(f)), line
@@ -126,11 +126,13 @@ def test_rename_script_rewrites_old_names_once():
     assert script.rewrite(after, python=True) == after
     dotted = old_names("def test(monkeypatch):\n    import PIPELINE.nightly\n"
                        "    monkeypatch.setattr(PIPELINE.nightly, 'load', None)  # not mypipeline.nightly\n"
-                       "msg = f'use `from PIPELINE import connect`'\n")
+                       "msg = f'use `from PIPELINE import connect`'\n"
+                       "c = \"from PIPELINE.cli import main\"  # from DASHBOARD import data; from PIPELINE to x\n")
     assert script.rewrite(dotted, python=True) == (
         "def test(monkeypatch):\n    import csqa.pipeline.nightly\n"
         "    monkeypatch.setattr(csqa.pipeline.nightly, 'load', None)  # not mypipeline.nightly\n"
-        "msg = f'use `from csqa.pipeline import connect`'\n")
+        "msg = f'use `from csqa.pipeline import connect`'\n"
+        "c = \"from csqa.pipeline.cli import main\"  # from csqa.dashboard import data; from pipeline to x\n")
     markdown = old_names("see `PIPELINE.load`; run python -m PIPELINE.cli\nfrom PIPELINE to marts\n"
                          "```python\nfrom PIPELINE import connect  # a notebook\n>>> import PIPELINE  # old\n```\n"
                          "from PIPELINE to the dashboard\n")
