@@ -40,26 +40,51 @@ SUFFIXES = {".py", ".toml", ".md", ".sh", ".cfg", ".ini", ".txt", ".service", ".
 OLD = r"(pipeline|dashboard)"
 FILE_SUFFIXES = r"(?:py|pyc|toml|md|txt|json|jsonl|csv|parquet|sql|log|sh|service|timer|duckdb|lock|yml|yaml)"
 
-# the first three (import statements) apply to Python files and to fenced code blocks in Markdown;
-# the others to every file
+PROMPT = r"(?:>>> |\.\.\. )?"
+ITEM = r"[\w.]+(?:[ \t]+as[ \t]+\w+)?"
+# where an import statement can start: a line (in Python, or a Markdown code block), or anywhere after a quote,
+# a backtick, a `;` or a `#` (code in a string, in prose, in a comment)
+STATEMENT_START = rf"(?:^[ \t]*{PROMPT}|[\"'`;][ \t]*|#[ \t]*)"
+QUOTED_START = r"(?:[\"'`;][ \t]*|#[ \t]*)"
+
+
+def _import_list(m: re.Match) -> str:
+    """import os, pipeline.load as L, dashboard  ->  import os, csqa.pipeline.load as L, csqa.dashboard as dashboard"""
+    items = []
+    for raw in re.split(r"([ \t]*,[ \t]*)", m.group("names")):
+        name = re.fullmatch(rf"{OLD}((?:\.\w+)*)([ \t]+as[ \t]+\w+)?", raw)
+        if name and not name.group(2) and not name.group(3):
+            raw = f"csqa.{name.group(1)} as {name.group(1)}"  # keeps the bound name `pipeline`
+        elif name:
+            raw = "csqa." + raw  # `as` binds its own name; a dotted name's uses are rewritten file-wide
+        items.append(raw)
+    return m.group("pre") + "import " + "".join(items)
+
+
+# the first two (statements at the start of a line) apply to Python files and to fenced code blocks in
+# Markdown; the others to every file
 RULES: list[tuple[re.Pattern, str]] = [
     # from pipeline.x import y / from dashboard import data   (also after a `>>> ` prompt)
-    (re.compile(rf"^(\s*(?:>>> |\.\.\. )?)from {OLD}(?=[.\s])", re.M), r"\1from csqa.\2"),
-    # import pipeline.x as y
-    (re.compile(rf"^(\s*(?:>>> |\.\.\. )?)import {OLD}((?:\.\w+)+ as \w+)", re.M), r"\1import csqa.\2\3"),
-    # import pipeline  /  import pipeline as p
-    (re.compile(rf"^(\s*(?:>>> |\.\.\. )?)import {OLD}([ \t]+as[ \t]+\w+)?(?=[ \t]*(?:$|#))", re.M),
+    (re.compile(rf"^([ \t]*{PROMPT})from {OLD}(?=[.\s])", re.M), r"\1from csqa.\2"),
+    # import pipeline  /  import pipeline as p   (alone on its line)
+    (re.compile(rf"^([ \t]*{PROMPT})import {OLD}([ \t]+as[ \t]+\w+)?(?=[ \t]*(?:$|#))", re.M),
      r"\1from csqa import \2\3"),
+    # any other import statement: import os, pipeline.load as L
+    (re.compile(rf"(?P<pre>^[ \t]*{PROMPT})import[ \t]+(?P<names>{ITEM}(?:[ \t]*,[ \t]*{ITEM})*)", re.M),
+     _import_list),
+    # the same quoted or in a comment: "import os, pipeline.load as L\n"
+    (re.compile(rf"(?P<pre>{QUOTED_START})import[ \t]+(?P<names>{ITEM}(?:[ \t]*,[ \t]*{ITEM})*)"), _import_list),
+    # from pipeline… import quoted or in a comment: `from pipeline import connect`, "…; from pipeline.cli import main"
+    (re.compile(rf"({QUOTED_START})from {OLD}((?:\.\w+)* import\b)"), r"\1from csqa.\2\3"),
     # "pipeline.cli:main", 'pipeline.load', `dashboard.data` (not file names such as `dashboard.py`)
     (re.compile(rf"([\"'`]){OLD}\.(?=[A-Za-z_])(?!{FILE_SUFFIXES}\b)"), r"\1csqa.\2."),
     # python -m pipeline.cli  /  -m pipeline
     (re.compile(rf"(-m\s+){OLD}\b(?![/-])"), r"\1csqa.\2"),
-    # an import quoted in prose, a message, a code string or a comment: `from pipeline import connect`,
-    # "from pipeline.cli import main\n", # from pipeline import connect
-    (re.compile(rf"([`\"']|#[ \t]*)from {OLD}((?:\.\w+)* import\b)"), r"\1from csqa.\2\3"),
 ]
-# import pipeline.nightly (no `as`): the statement and the file's dotted uses of that module
-DOTTED_IMPORT = re.compile(rf"^(\s*)import {OLD}((?:\.\w+)+)(?=[ \t]*(?:$|#))", re.M)
+N_STATEMENT_RULES = 3
+# import pipeline.nightly (no `as`, alone or in a list, also in a code string): the file's uses of that module
+DOTTED_IMPORT = re.compile(
+    rf"{STATEMENT_START}import[ \t]+(?:{ITEM}[ \t]*,[ \t]*)*{OLD}((?:\.\w+)+)(?![\w.]|[ \t]+as\b)", re.M)
 LINE_LENGTH = 120
 
 
@@ -106,9 +131,8 @@ def files() -> list[Path]:
 
 
 def rewrite_dotted_imports(text: str) -> str:
-    for pkg, mod in sorted({(m.group(2), m.group(3)) for m in DOTTED_IMPORT.finditer(text)}):
-        text = re.sub(rf"^(\s*)import {pkg}{re.escape(mod)}(?=[ \t]*(?:$|#))", rf"\1import csqa.{pkg}{mod}", text,
-                      flags=re.M)
+    """`import pipeline.nightly` binds `pipeline`: rewrite every `pipeline.nightly…` in the file, the import too."""
+    for pkg, mod in sorted({(m.group(1), m.group(2)) for m in DOTTED_IMPORT.finditer(text)}):
         text = re.sub(rf"(?<![\w.\"'`/]){pkg}{re.escape(mod)}\b", f"csqa.{pkg}{mod}", text)
     return text
 
@@ -121,7 +145,7 @@ def rewrite(text: str, python: bool = False, markdown: bool = False) -> str:
         if markdown and line.lstrip().startswith("```"):
             fenced = not fenced
         new = line
-        for pattern, repl in RULES if python or (markdown and fenced) else RULES[3:]:
+        for pattern, repl in RULES if python or (markdown and fenced) else RULES[N_STATEMENT_RULES:]:
             new = pattern.sub(repl, new)
         if python and new != line and len(new.rstrip("\n")) > LINE_LENGTH:
             end = "\n" if new.endswith("\n") else ""

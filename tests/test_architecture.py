@@ -127,12 +127,17 @@ def test_rename_script_rewrites_old_names_once():
     dotted = old_names("def test(monkeypatch):\n    import PIPELINE.nightly\n"
                        "    monkeypatch.setattr(PIPELINE.nightly, 'load', None)  # not mypipeline.nightly\n"
                        "msg = f'use `from PIPELINE import connect`'\n"
-                       "c = \"from PIPELINE.cli import main\"  # from DASHBOARD import data; from PIPELINE to x\n")
+                       "c = \"from PIPELINE.cli import main\"  # from DASHBOARD import data; from PIPELINE to x\n"
+                       "CODE = 'import os, sys, PIPELINE.load as L; from PIPELINE.cli import main'\n"
+                       "import json, DASHBOARD, DASHBOARD.data\nDASHBOARD.data.x = DASHBOARD.y\n")
+    assert script.rewrite(script.rewrite(dotted, python=True), python=True) == script.rewrite(dotted, python=True)
     assert script.rewrite(dotted, python=True) == (
         "def test(monkeypatch):\n    import csqa.pipeline.nightly\n"
         "    monkeypatch.setattr(csqa.pipeline.nightly, 'load', None)  # not mypipeline.nightly\n"
         "msg = f'use `from csqa.pipeline import connect`'\n"
-        "c = \"from csqa.pipeline.cli import main\"  # from csqa.dashboard import data; from pipeline to x\n")
+        "c = \"from csqa.pipeline.cli import main\"  # from csqa.dashboard import data; from pipeline to x\n"
+        "CODE = 'import os, sys, csqa.pipeline.load as L; from csqa.pipeline.cli import main'\n"
+        "import json, csqa.dashboard as dashboard, csqa.dashboard.data\ncsqa.dashboard.data.x = dashboard.y\n")
     markdown = old_names("see `PIPELINE.load`; run python -m PIPELINE.cli\nfrom PIPELINE to marts\n"
                          "```python\nfrom PIPELINE import connect  # a notebook\n>>> import PIPELINE  # old\n```\n"
                          "from PIPELINE to the dashboard\n")

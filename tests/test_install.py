@@ -114,12 +114,12 @@ def test_version_is_the_installed_one(venv, work):
 
 def test_the_installed_code_is_used_not_the_checkout(venv, work):
     r = subprocess.run([str(venv / "bin" / "python"), "-c",
-                        "import importlib.util as u, json, pipeline, dashboard\n"
+                        "import importlib, importlib.util as u, json\n"
                         "print(json.dumps([u.find_spec(m).origin for m in ('csqa.pipeline', 'csqa.dashboard', "
-                        "'csqa.sql')] + [pipeline.IMPOSTOR, dashboard.IMPOSTOR]))"],
+                        "'csqa.sql')] + [importlib.import_module(m).IMPOSTOR for m in ('pipeline', 'dashboard')]))"],
                        cwd=work, env=clean_env(), capture_output=True, text=True, check=True)
     *origins, imp1, imp2 = json.loads(r.stdout)
-    assert imp1 is imp2 is True  # the impostors are what `import pipeline` / `import dashboard` find here
+    assert imp1 is imp2 is True  # the impostors are what importing those two names finds here
     for origin in origins:
         assert Path(origin).is_relative_to(venv), origin
         assert not Path(origin).is_relative_to(ROOT), origin
