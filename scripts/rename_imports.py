@@ -13,12 +13,13 @@ It is idempotent (a second run changes nothing). What it rewrites, in every file
 (tracked or untracked-but-not-ignored) with a text suffix it handles:
 
 - in Python files and Markdown code blocks: `from pipeline…` / `from dashboard…` and
-  `import pipeline[.x] as y` statements; bare `import pipeline` becomes `from csqa import pipeline`;
+  `import pipeline[.x] as y` statements; bare `import pipeline` becomes `from csqa import pipeline`,
+  and in a list (`import os, pipeline`) `csqa.pipeline as pipeline`;
 - module names in quotes or backticks: "pipeline.cli:main", "pipeline.cli", `dashboard.data`, …;
 - `-m pipeline.cli` (and `-m pipeline`) in commands, f-strings and docs;
-- a `from pipeline… import` quoted (backticks, a code string) or in a comment;
-- in Python files, `import pipeline.nightly` (no `as`) becomes `import csqa.pipeline.nightly`, and that
-  file's uses `pipeline.nightly…` become `csqa.pipeline.nightly…`.
+- the same statements quoted (backticks, a code string such as `python -c "…"`) or in a comment;
+- in Python files, `import pipeline.nightly` (no `as`, alone, in a list or in a code string) becomes
+  `import csqa.pipeline.nightly`, and that file's uses `pipeline.nightly…` become `csqa.pipeline.nightly…`.
 
 A Python line the rename pushes over the line length (120, pyproject.toml) is wrapped after its last
 ", " that fits, the rest aligned under the innermost open bracket (the project's continuation style).
@@ -61,7 +62,7 @@ def _import_list(m: re.Match) -> str:
     return m.group("pre") + "import " + "".join(items)
 
 
-# the first two (statements at the start of a line) apply to Python files and to fenced code blocks in
+# the first three (statements at the start of a line) apply to Python files and to fenced code blocks in
 # Markdown; the others to every file
 RULES: list[tuple[re.Pattern, str]] = [
     # from pipeline.x import y / from dashboard import data   (also after a `>>> ` prompt)
