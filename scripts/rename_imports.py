@@ -66,7 +66,7 @@ def _import_list(m: re.Match) -> str:
 # Markdown; the others to every file
 RULES: list[tuple[re.Pattern, str]] = [
     # from pipeline.x import y / from dashboard import data   (also after a `>>> ` prompt)
-    (re.compile(rf"^([ \t]*{PROMPT})from {OLD}(?=[.\s])", re.M), r"\1from csqa.\2"),
+    (re.compile(rf"^([ \t]*{PROMPT})from {OLD}(?=(?:\.\w+)*[ \t]+import\b)", re.M), r"\1from csqa.\2"),
     # import pipeline  /  import pipeline as p   (alone on its line)
     (re.compile(rf"^([ \t]*{PROMPT})import {OLD}([ \t]+as[ \t]+\w+)?(?=[ \t]*(?:$|#))", re.M),
      r"\1from csqa import \2\3"),

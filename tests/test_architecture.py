@@ -124,7 +124,8 @@ def test_rename_script_rewrites_old_names_once():
     assert len(wrapped) == 2 and all(len(line) <= 120 for line in wrapped)
     assert wrapped[1] == " " * len("x = call(") + "check=True)" and ast.parse("\n".join(wrapped))
     assert script.rewrite(after, python=True) == after
-    dotted = old_names("def test(monkeypatch):\n    import PIPELINE.nightly\n"
+    dotted = old_names('def test(monkeypatch):\n    """Data flows\n    from PIPELINE to DASHBOARD."""\n'
+                       "    import PIPELINE.nightly\n"
                        "    monkeypatch.setattr(PIPELINE.nightly, 'load', None)  # not mypipeline.nightly\n"
                        "msg = f'use `from PIPELINE import connect`'\n"
                        "c = \"from PIPELINE.cli import main\"  # from DASHBOARD import data; from PIPELINE to x\n"
@@ -132,7 +133,8 @@ def test_rename_script_rewrites_old_names_once():
                        "import json, DASHBOARD, DASHBOARD.data\nDASHBOARD.data.x = DASHBOARD.y\n")
     assert script.rewrite(script.rewrite(dotted, python=True), python=True) == script.rewrite(dotted, python=True)
     assert script.rewrite(dotted, python=True) == (
-        "def test(monkeypatch):\n    import csqa.pipeline.nightly\n"
+        'def test(monkeypatch):\n    """Data flows\n    from pipeline to dashboard."""\n'
+        "    import csqa.pipeline.nightly\n"
         "    monkeypatch.setattr(csqa.pipeline.nightly, 'load', None)  # not mypipeline.nightly\n"
         "msg = f'use `from csqa.pipeline import connect`'\n"
         "c = \"from csqa.pipeline.cli import main\"  # from csqa.dashboard import data; from pipeline to x\n"
