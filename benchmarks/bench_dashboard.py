@@ -35,7 +35,7 @@ def main() -> None:
     from streamlit.testing.v1 import AppTest
 
     from benchmarks.common import ROOT, machine
-    from dashboard import data
+    from csqa.dashboard import data
 
     lo, hi = data.data_bounds()
     f = data.Filters(max(lo, hi - dt.timedelta(days=27)), hi, {})

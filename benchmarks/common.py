@@ -18,7 +18,7 @@ def machine() -> str:
 
 
 def csqa(*args: str, env: dict | None = None) -> tuple[float, int, dict]:
-    secs, rss, out = run_tracked([sys.executable, "-m", "pipeline.cli", *args, "--json"], env=env)
+    secs, rss, out = run_tracked([sys.executable, "-m", "csqa.pipeline.cli", *args, "--json"], env=env)
     return secs, rss, json.loads(out.strip().splitlines()[-1])
 
 
@@ -41,7 +41,8 @@ def run_tracked(args: list[str], env: dict | None = None) -> tuple[float, int, s
 
 def generate(out: Path, n: int, seed: int, days: int = 365, end: str = "2026-11-24") -> Path:
     if not (out / "interactions.csv").exists():
-        subprocess.run([sys.executable, "-m", "pipeline.cli", "generate", "--out", str(out), "--interactions", str(n),
+        subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", "generate", "--out", str(out), "--interactions",
+                        str(n),
                         "--seed", str(seed), "--days", str(days), "--end", end, "--no-messages"],
                        check=True, cwd=ROOT, capture_output=True)
     return out / "interactions.csv"

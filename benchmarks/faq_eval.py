@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.faq import FaqMatcher, cluster_questions
-from pipeline.generate import generate
+from csqa.pipeline.faq import FaqMatcher, cluster_questions
+from csqa.pipeline.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_B77 = ROOT.parent / "shared" / "datasets" / "banking77" / "train.csv"
@@ -94,10 +94,10 @@ def generator_set(language: str, tmp: Path) -> tuple[pd.DataFrame, pd.DataFrame]
     arts = pd.read_csv(tmp / "faq_articles.csv", dtype=str, keep_default_na=False)
     arts = arts[(arts.status == "published") & (arts.language == language)]
     # the true topic: the generator writes the first message from the topic, tagged or not
-    from pipeline.sample_text import MESSAGES
+    from csqa.pipeline.sample_text import MESSAGES
 
     truth = {m: t for t, by_lang in MESSAGES.items() for msgs in by_lang.values() for m in msgs}
-    from pipeline.privacy import redact_series
+    from csqa.pipeline.privacy import redact_series
 
     q = inter[inter.language == language].copy()
     q["text"] = redact_series(q.first_message.astype("str"))

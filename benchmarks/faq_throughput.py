@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.faq import FaqMatcher
-from pipeline.generate import generate
+from csqa.pipeline.faq import FaqMatcher
+from csqa.pipeline.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 B77 = ROOT.parent / "shared" / "datasets" / "banking77" / "train.csv"

@@ -11,8 +11,8 @@ from collections import defaultdict
 
 import pandas as pd
 
-from pipeline.pii_corpus import corpus, look_alikes
-from pipeline.privacy import redact_series, redact_text
+from csqa.pipeline.pii_corpus import corpus, look_alikes
+from csqa.pipeline.privacy import redact_series, redact_text
 
 
 def evaluate() -> tuple[pd.DataFrame, float, list[str]]:

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from dashboard.common import lang
-from dashboard.i18n import t
+from csqa.dashboard.common import lang
+from csqa.dashboard.i18n import t
 
 st.set_page_config(page_title="csqa · support quality", page_icon=":material/support_agent:", layout="wide")
 L = lang()

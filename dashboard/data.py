@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from pipeline.config import load_config
-from pipeline.errors import WarehouseError
-from pipeline.snapshots import reader_path
-from pipeline.warehouse import connect_reader
+from csqa.pipeline.config import load_config
+from csqa.pipeline.errors import WarehouseError
+from csqa.pipeline.snapshots import reader_path
+from csqa.pipeline.warehouse import connect_reader
 
 TTL = 300
 FILTER_COLUMNS = {  # filter name -> SQL expression (a fixed whitelist: never user text)

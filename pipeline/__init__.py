@@ -1,12 +1,17 @@
 """csqa pipeline: read, validate, redact and load support interaction logs into DuckDB."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("csqa")  # the installed distribution's version (pyproject.toml)
+except PackageNotFoundError:  # pragma: no cover - imported from a checkout that was never installed
+    __version__ = "0+unknown"
 
 
 def connect(db=None, *, config=None, export_dir=None):
     """Open the newest published snapshot of the warehouse for analysis, read-only::
 
-        from pipeline import connect
+        from csqa.pipeline import connect
         con = connect()                      # $CSQA_DB, else the configured path (data/csqa.duckdb)
         con.sql("select channel, count(*) as n from marts.fct_interactions group by 1").df()
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from .warehouse import SQL_DIR, connect
-
-TESTS_DIR = SQL_DIR / "tests"
+from .warehouse import connect, sql_files
 
 
-def test_files() -> list[Path]:
-    return sorted(TESTS_DIR.glob("*.sql"))
+def test_files() -> list[Traversable]:
+    return sql_files("tests")
 
 
 def run_checks(db: Path, con=None) -> list[dict]:
@@ -21,7 +20,7 @@ def run_checks(db: Path, con=None) -> list[dict]:
         for f in test_files():
             sql = f.read_text(encoding="utf-8").rstrip().rstrip(";")
             n = con.execute(f"select count(*) from ({sql})").fetchall()[0][0]
-            results.append({"test": f.stem, "failing_rows": int(n)})
+            results.append({"test": f.name.removesuffix(".sql"), "failing_rows": int(n)})
         return results
     finally:
         if own:

@@ -325,13 +325,15 @@ def _cmd_sql(args) -> int:
 
 
 def _cmd_dashboard(args) -> int:
+    import importlib.util
     import os
 
     from .config import load_config
 
     config = load_config(args.config)
     db = _db(args, config).resolve()
-    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    # the installed app file, found without importing the UI package (the pipeline never imports it)
+    app = Path(importlib.util.find_spec("csqa.dashboard").origin).parent / "app.py"
     env = {**os.environ, "CSQA_DB": str(db)}
     if args.config:
         env["CSQA_CONFIG"] = str(Path(args.config).resolve())

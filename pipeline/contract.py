@@ -1,7 +1,7 @@
 """The data contract: one pandera ``DataFrameModel`` per source entity.
 
 These models are the contract and its documentation (docs/DATA_CONTRACT.md is written from
-them). They validate *typed* frames: :mod:`pipeline.read` has already turned text into
+them). They validate *typed* frames: :mod:`csqa.pipeline.read` has already turned text into
 timestamps (UTC), booleans and integers, recording anything it could not parse.
 Values that depend on configuration (channels, priorities, statuses) are added by
 :func:`schema_for`.

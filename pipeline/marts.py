@@ -33,7 +33,7 @@ import pandas as pd
 
 from .business_time import calendar_frame
 from .config import Config
-from .warehouse import SQL_DIR
+from .warehouse import sql_files
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def config_hash(config: Config) -> str:
 
 
 def _model_files(layer: str):
-    return sorted((SQL_DIR / layer).glob("*.sql"))
+    return sql_files(layer)
 
 
 def mart_models() -> list[tuple[str, str, str | None, str]]:
@@ -65,7 +65,7 @@ def mart_models() -> list[tuple[str, str, str | None, str]]:
         m = _REFRESH_RE.search(text)
         if not m:
             raise ValueError(f"{f.name}: second line must say '-- refresh: full' or '-- refresh: by <column>'")
-        name = f.stem.split("_", 1)[1]
+        name = f.name.removesuffix(".sql").split("_", 1)[1]
         mode = "full" if m.group(1) == "full" else "by"
         out.append((name, mode, m.group(2), text))
     return out

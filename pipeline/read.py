@@ -3,7 +3,7 @@
 Every reader yields :class:`RawChunk` objects: a frame of *text* columns (already renamed to the
 contract's names) plus the 1-based record number of each row in its file, and records that
 could not even be split into fields (wrong field count, unparsable JSON line). Turning text into
-types happens in :mod:`pipeline.validate`, so a bad value costs one row, never the file.
+types happens in :mod:`csqa.pipeline.validate`, so a bad value costs one row, never the file.
 
 What decides a file's entity, in order:
 1. a configured source whose ``match`` glob fits the file name and names an ``entity``;

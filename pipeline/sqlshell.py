@@ -83,7 +83,7 @@ class Result:
 
 
 class Session:
-    """What :func:`pipeline.connect` returns: a read-only DuckDB connection to the newest snapshot (see
+    """What :func:`csqa.pipeline.connect` returns: a read-only DuckDB connection to the newest snapshot (see
     :func:`warehouse.connect_reader`) whose results keep integer columns integer. Any other method is the
     connection's own (``fetchall``, ``close``, ``description``, ...). Use it as a context manager."""
 
@@ -122,7 +122,7 @@ class Session:
 
 def open_session(db: str | Path | None = None, *, config: str | Path | None = None,
                  export_dir: str | Path | None = None) -> Session:
-    """The documented way in from Python: see :func:`pipeline.connect`."""
+    """The documented way in from Python: see :func:`csqa.pipeline.connect`."""
     from .config import load_config
     from .warehouse import resolve_db_path
 

@@ -12,6 +12,8 @@ import hashlib
 import logging
 import os
 import re
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,9 +23,14 @@ from .errors import Locked, UsageError, WarehouseError
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = PROJECT_ROOT / "sql"
-MIGRATIONS_DIR = SQL_DIR / "migrations"
+# The repository's top-level ``sql/`` folder is installed as the package ``csqa.sql`` (see pyproject.toml),
+# so it is found the same way in a checkout (editable install) and in an installed wheel.
+SQL_DIR: Traversable = files("csqa.sql")
+
+
+def sql_files(folder: str) -> list[Traversable]:
+    """The ``*.sql`` files in one folder of ``sql/`` (migrations, staging, marts, macros, tests), by name."""
+    return sorted((f for f in (SQL_DIR / folder).iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
 
 
 def resolve_db_path(db: str | os.PathLike | None, config_path: str) -> Path:
@@ -116,7 +123,7 @@ def _lock_message(path: Path, msg: str, read_only: bool) -> str:
             pass
     return (
         f"{path} is held by {holder}: {who}. Readers must not open the main warehouse file: they open the "
-        f"published snapshot instead (`csqa sql`, `csqa sql --print-path`, or `from pipeline import connect`), "
+        f"published snapshot instead (`csqa sql`, `csqa sql --print-path`, or `from csqa.pipeline import connect`), "
         f"which never blocks a load. Stop that process (`fuser {path}` lists it) and run again. DuckDB said: {msg}"
     )
 
@@ -195,7 +202,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     done = {v: (n, c) for v, n, c in con.execute(
         "select version, name, checksum from audit.schema_migrations").fetchall()}
     applied = []
-    for file in sorted(MIGRATIONS_DIR.glob("*.sql")):
+    for file in sql_files("migrations"):
         version = int(file.name.split("_", 1)[0])
         text = file.read_text(encoding="utf-8")
         checksum = hashlib.sha256(text.encode()).hexdigest()

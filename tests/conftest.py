@@ -6,8 +6,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.config import load_config
-from pipeline.generate import generate
+from csqa.pipeline.config import load_config
+from csqa.pipeline.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"

@@ -10,17 +10,17 @@ import sys
 import duckdb
 import pytest
 
-from pipeline import connect
-from pipeline.config import load_config
-from pipeline.load import load
-from pipeline.snapshots import reader_path
+from csqa.pipeline import connect
+from csqa.pipeline.config import load_config
+from csqa.pipeline.load import load
+from csqa.pipeline.snapshots import reader_path
 from tests.conftest import SAMPLE, write
 
 SHANGHAI = '[warehouse]\nreporting_timezone = "Asia/Shanghai"\n'
 
 
 def csqa(*args, env=None, timeout=300, **kw):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", *map(str, args)], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=timeout, **kw)
 
 
@@ -76,7 +76,7 @@ def test_a_connection_opened_the_documented_way_never_blocks_the_nightly(tmp_pat
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         n_faq = int(notebook.stdout.readline())
-        with connect(db) as con:  # from pipeline import connect
+        with connect(db) as con:  # from csqa.pipeline import connect
             assert con.sql("select count(*) from marts.fct_interactions").fetchall() == [(0,)]
             r = csqa("nightly", "--inbox", inbox, "--db", db)  # runs while both sessions are open
             assert r.returncode == 0, r.stderr

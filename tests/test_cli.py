@@ -14,7 +14,7 @@ from tests.conftest import SAMPLE, query, write
 
 def csqa(*args, env=None, cwd=None):
     e = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", *map(str, args)], capture_output=True,
                           text=True, env=e, cwd=cwd, timeout=300)
 
 

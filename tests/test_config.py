@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_config
-from pipeline.errors import ConfigError
+from csqa.pipeline.config import load_config
+from csqa.pipeline.errors import ConfigError
 
 
 def _cfg(tmp_path: Path, text: str) -> Path:

@@ -9,9 +9,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import charts
-from pipeline.config import load_config
-from pipeline.load import load
+from csqa.dashboard import charts
+from csqa.pipeline.config import load_config
+from csqa.pipeline.load import load
 from tests.conftest import ROOT, SAMPLE
 
 APP = str(ROOT / "dashboard" / "app.py")

@@ -43,10 +43,11 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     db = tmp / "csqa.duckdb"
     env = {**os.environ, "CSQA_PSEUDONYM_KEY": "e2e"}
-    subprocess.run([sys.executable, "-m", "pipeline.cli", "load", str(SAMPLE), "--db", str(db)], check=True,
+    subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", "load", str(SAMPLE), "--db", str(db)], check=True,
                    env=env, capture_output=True)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "dashboard", "--db", str(db), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "dashboard", "--db", str(db), "--port",
+                             str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60

@@ -7,9 +7,9 @@ import sys
 import pandas as pd
 import pytest
 
-from pipeline.config import load_config
-from pipeline.faq import FaqMatcher, cluster_questions, match_frame
-from pipeline.load import load
+from csqa.pipeline.config import load_config
+from csqa.pipeline.faq import FaqMatcher, cluster_questions, match_frame
+from csqa.pipeline.load import load
 from tests.conftest import INTERACTION_HEADER, interaction_row, query, write
 
 ARTICLES = pd.DataFrame([
@@ -192,12 +192,12 @@ def test_deflection_before_and_after(tmp_path, config):
 
 def test_faq_gaps_command_exports_csv(gap_db, tmp_path):
     out = tmp_path / "gaps.csv"
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "faq-gaps", "--db", str(gap_db), "--out", str(out)],
+    r = subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", "faq-gaps", "--db", str(gap_db), "--out", str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     df = pd.read_csv(out)
     assert list(df.priority_rank) == list(range(1, len(df) + 1))
     assert {"no_article", "missing_translation", "article_not_deflecting", "unmatched_cluster"} <= set(df.gap_type)
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "faq-gaps", "--db", str(gap_db)],
+    r = subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", "faq-gaps", "--db", str(gap_db)],
                        capture_output=True, text=True)
     assert r.returncode == 0 and "no_article" in r.stdout

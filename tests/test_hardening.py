@@ -15,14 +15,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline import cli
-from pipeline.load import load
-from pipeline.snapshots import publish, reader_path, snapshot_batch, snapshot_dir
+from csqa.pipeline import cli
+from csqa.pipeline.load import load
+from csqa.pipeline.snapshots import publish, reader_path, snapshot_batch, snapshot_dir
 from tests.conftest import SAMPLE
 
 
 def csqa(*args, env=None, timeout=300, **kw):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", *map(str, args)], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=timeout, **kw)
 
 
@@ -33,7 +33,7 @@ def wh(tmp_path_factory):
     db = home / "wh" / "csqa.duckdb"
     mp = pytest.MonkeyPatch()
     mp.setenv("CSQA_PSEUDONYM_KEY", "hard")
-    from pipeline.config import load_config
+    from csqa.pipeline.config import load_config
     from tests.conftest import ROOT
     load([SAMPLE / "faq_articles.csv", SAMPLE / "csat_surveys.csv"], db,
          load_config(ROOT / "pipeline" / "default_config.toml"))
@@ -139,7 +139,7 @@ def test_the_sql_shell_is_locked_down_too(wh, tmp_path):
 
 
 def test_the_dashboard_reads_through_the_same_locked_down_session(wh):
-    from dashboard import data
+    from csqa.dashboard import data
 
     path = str(reader_path(wh))
     ok = data._cached.__wrapped__("select count(*) as n from raw.faq_articles", (), path, 0.0)
@@ -153,9 +153,9 @@ def test_the_dashboard_reads_through_the_same_locked_down_session(wh):
 # ---- 2. a kill between commit and publish ---------------------------------------------------------------------
 
 KILL_BEFORE_PUBLISH = (
-    "import os, signal, sys, pipeline.load as L\n"
+    "import os, signal, sys, csqa.pipeline.load as L\n"
     "L.publish = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)  # die right after the commit\n"
-    "from pipeline.cli import main\n"
+    "from csqa.pipeline.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
 
@@ -218,7 +218,7 @@ def test_a_load_beside_a_nightly_exits_with_the_lock_code_and_touches_nothing(tm
     inbox.mkdir()
     for f in ("interactions.csv", "messages.csv", "csat_surveys.csv"):
         shutil.copyfile(SAMPLE / f, inbox / f)
-    nightly = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "nightly", "--inbox", str(inbox),
+    nightly = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "nightly", "--inbox", str(inbox),
                                 "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -261,12 +261,12 @@ def test_publish_leaves_a_live_runs_part_file_alone(tmp_path, config):
 # ---- 4. an internal error in nightly is heard by cron ---------------------------------------------------------
 
 def test_an_internal_error_in_nightly_prints_the_json_line_and_runs_on_failure(tmp_path, monkeypatch, capsys):
-    import pipeline.nightly
+    import csqa.pipeline.nightly
 
     def broken(*a, **k):
         raise ZeroDivisionError("injected")
 
-    monkeypatch.setattr(pipeline.nightly, "load", broken)
+    monkeypatch.setattr(csqa.pipeline.nightly, "load", broken)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copyfile(SAMPLE / "faq_articles.csv", inbox / "faq_articles.csv")

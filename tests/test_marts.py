@@ -8,11 +8,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline import marts
-from pipeline.checks import run_checks
-from pipeline.config import load_config
-from pipeline.load import load
-from pipeline.warehouse import open_warehouse
+from csqa.pipeline import marts
+from csqa.pipeline.checks import run_checks
+from csqa.pipeline.config import load_config
+from csqa.pipeline.load import load
+from csqa.pipeline.warehouse import open_warehouse
 from tests.conftest import INTERACTION_HEADER, SAMPLE, interaction_row, query, write
 
 CONFIG = """
@@ -220,12 +220,12 @@ def test_data_tests_pass_on_the_sample_and_fail_on_a_broken_warehouse(tmp_path, 
     load([SAMPLE], db, config)
     results = run_checks(db)
     assert len(results) >= 8 and all(r["failing_rows"] == 0 for r in results), results
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "check", "--db", str(db)], capture_output=True)
+    r = subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", "check", "--db", str(db)], capture_output=True)
     assert r.returncode == 0
     con = duckdb.connect(str(db))
     con.execute("update marts.csat_daily set count_rated = count_rated + 1 where rowid = 0")
     con.close()
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "check", "--db", str(db)], capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", "check", "--db", str(db)], capture_output=True,
                        text=True)
     assert r.returncode == 5 and "rollups_reconcile_with_fact" in r.stdout
 

@@ -13,16 +13,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.checks import run_checks
-from pipeline.generate import generate
-from pipeline.load import load
-from pipeline.marts import mart_models
-from pipeline.snapshots import reader_path
+from csqa.pipeline.checks import run_checks
+from csqa.pipeline.generate import generate
+from csqa.pipeline.load import load
+from csqa.pipeline.marts import mart_models
+from csqa.pipeline.snapshots import reader_path
 from tests.conftest import SAMPLE, write
 
 
 def csqa(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", *map(str, args)], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=timeout)
 
 
@@ -105,12 +105,14 @@ def test_killed_twenty_times_then_converges_to_a_clean_run(tmp_path, config):
     rng = random.Random(42)
     env = {**os.environ, "CSQA_PSEUDONYM_KEY": os.environ["CSQA_PSEUDONYM_KEY"]}
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pipeline.cli", "load", str(data), "--db", str(tmp_path / "timing.duckdb")],
+    subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", "load", str(data), "--db",
+                    str(tmp_path / "timing.duckdb")],
                    env=env, check=True, capture_output=True)
     duration = time.perf_counter() - t
     outcomes = []
     for _ in range(20):
-        proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "load", str(data), "--db", str(db)], env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "load", str(data), "--db", str(db)],
+                                env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.2, duration * 1.1))
         proc.send_signal(signal.SIGKILL)
@@ -118,7 +120,7 @@ def test_killed_twenty_times_then_converges_to_a_clean_run(tmp_path, config):
         if db.exists():  # after every kill the file still opens (DuckDB replays or drops its log)
             duckdb.connect(str(db), read_only=True).close()
     assert -signal.SIGKILL in outcomes  # we did kill runs mid-way
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "load", str(data), "--db", str(db)], env=env,
+    r = subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", "load", str(data), "--db", str(db)], env=env,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert tables(db) == tables(clean)
@@ -172,7 +174,7 @@ def test_sql_command_reads_the_snapshot(tmp_path, config, small_set):
     assert r.stdout.splitlines()[0] == "n" and int(r.stdout.splitlines()[1]) == 1500
     bad = csqa("sql", "select * from nowhere", "--db", db)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
-    shell = subprocess.run([sys.executable, "-m", "pipeline.cli", "sql", "--db", str(db)],
+    shell = subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", "sql", "--db", str(db)],
                            input="select 40 + 2 as answer;\n", capture_output=True, text=True, timeout=60)
     assert shell.returncode == 0 and "42" in shell.stdout
 
@@ -190,7 +192,7 @@ def test_the_crontab_line_in_the_docs_works_as_written(tmp_path):
         (srv / "inbox" / f).write_bytes((SAMPLE / f).read_bytes())
     env_file = tmp_path / "env"
     env_file.write_text("CSQA_PSEUDONYM_KEY=from-the-env-file\n")
-    command = (command.replace("/srv/csqa/.venv/bin/csqa", f"{sys.executable} -m pipeline.cli")
+    command = (command.replace("/srv/csqa/.venv/bin/csqa", f"{sys.executable} -m csqa.pipeline.cli")
                .replace("/etc/csqa/env", str(env_file)).replace("/usr/local/bin/notify-oncall", "true")
                .replace("/srv/csqa", str(srv)))
     env = {k: v for k, v in os.environ.items() if k != "CSQA_PSEUDONYM_KEY"}

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from dashboard import data
-from dashboard.common import DRILL_PREFIX, bad_link_notice, drill_values, footer, page_start
-from dashboard.i18n import t
+from csqa.dashboard import data
+from csqa.dashboard.common import DRILL_PREFIX, bad_link_notice, drill_values, footer, page_start
+from csqa.dashboard.i18n import t
 
 L, f = page_start("conversations")
 drill, ignored = drill_values(st.query_params.to_dict(), data.filter_options())  # parsed before any SQL

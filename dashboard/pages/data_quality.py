@@ -5,9 +5,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data
-from dashboard.common import footer, page_start
-from dashboard.i18n import t
+from csqa.dashboard import charts, data
+from csqa.dashboard.common import footer, page_start
+from csqa.dashboard.i18n import t
 
 L, _ = page_start("data_quality", filters=False)
 info = data.last_load()

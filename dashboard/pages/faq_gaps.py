@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from dashboard import charts, data
-from dashboard.common import footer, page_start
-from dashboard.i18n import t
+from csqa.dashboard import charts, data
+from csqa.dashboard.common import footer, page_start
+from csqa.dashboard.i18n import t
 
 L, _ = page_start("faq_gaps", filters=False)
 days = data.faq_window_days()

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from dashboard import charts, data
-from dashboard.common import drill_on_select, footer, page_start, rows_caption
-from dashboard.i18n import t
-from dashboard.theme import human_duration, pct
+from csqa.dashboard import charts, data
+from csqa.dashboard.common import drill_on_select, footer, page_start, rows_caption
+from csqa.dashboard.i18n import t
+from csqa.dashboard.theme import human_duration, pct
 
 L, f = page_start("overview")
 now, before = data.kpis(f), data.kpis(f.previous())

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from dashboard import charts, data
-from dashboard.common import drill_on_select, footer, page_start, rows_caption
-from dashboard.i18n import t
-from dashboard.theme import human_duration
+from csqa.dashboard import charts, data
+from csqa.dashboard.common import drill_on_select, footer, page_start, rows_caption
+from csqa.dashboard.i18n import t
+from csqa.dashboard.theme import human_duration
 
 L, f = page_start("response_times")
 basis_label = st.segmented_control(t("basis", L), [t("calendar", L), t("business", L)],

@@ -3,10 +3,10 @@ low-score comments, small-sample warnings."""
 
 import streamlit as st
 
-from dashboard import charts, data
-from dashboard.common import footer, page_start, rows_caption
-from dashboard.i18n import t
-from dashboard.theme import pct
+from csqa.dashboard import charts, data
+from csqa.dashboard.common import footer, page_start, rows_caption
+from csqa.dashboard.i18n import t
+from csqa.dashboard.theme import pct
 
 L, f = page_start("satisfaction")
 ms = data.min_sample()

@@ -1,4 +1,4 @@
-"""Eight everyday questions, answered the documented way (sql/README.md): ``pipeline.connect()`` opens the
+"""Eight everyday questions, answered the documented way (sql/README.md): ``csqa.pipeline.connect()`` opens the
 newest published snapshot read-only, in the reporting time zone, and never blocks the nightly load.
 
     CSQA_DB=data/csqa.duckdb python docs/examples/analyst_notebook.py [EXPORT_DIR]
@@ -9,7 +9,7 @@ Each cell below is what you would type into a notebook; run as a script it print
 import sys
 from pathlib import Path
 
-from pipeline import connect
+from csqa.pipeline import connect
 
 export_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else None
 con = connect(export_dir=export_dir)  # $CSQA_DB, else the configured warehouse path
