@@ -20,7 +20,7 @@ import pandera.pandas as pa
 from .config import Config
 from .contract import CROSS_CHECK_COLUMNS, FREE_TEXT, column_types, schema_for
 from .privacy import pseudonymise_series, redact_series, redact_text
-from .read import FileSpec, RawChunk
+from .read import EXTRA, FileSpec, RawChunk
 
 OFFSET_RE = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
 TRUE = {"true", "t", "1", "yes", "y"}
@@ -45,7 +45,35 @@ def _blank_to_na(s: pd.Series) -> pd.Series:
     return s.where(stripped.fillna("") != "", other=None)
 
 
-def parse_timestamps(s: pd.Series, tz: str | None) -> tuple[pd.Series, pd.Series]:
+def _parse_with_format(s: pd.Series, fmt: str | None, tz: str | None,
+                       out: pd.Series, check: pd.Series) -> pd.Series:
+    """Values read with the source's ``timestamp_format``; returns the values still to read as ISO 8601."""
+    if fmt is None or s.empty:
+        return s
+    if fmt in ("unix", "unix_ms"):
+        num = pd.to_numeric(s, errors="coerce")
+        ok = num.notna() & (num.abs() < (1e16 if fmt == "unix_ms" else 1e13))
+        if ok.any():
+            vals = pd.to_datetime(num[ok], unit="ms" if fmt == "unix_ms" else "s", utc=True)
+            out.loc[vals.index] = vals.dt.as_unit("us")
+        return s[~ok]
+    parsed = pd.to_datetime(s, format=fmt, errors="coerce", utc="%z" in fmt or "%Z" in fmt)
+    ok = parsed.notna()
+    if ok.any():
+        vals = parsed[ok]
+        if getattr(vals.dt, "tz", None) is not None:
+            vals = vals.dt.tz_convert("UTC")
+        elif tz is not None:
+            vals = vals.dt.tz_localize(tz, ambiguous=np.ones(len(vals), dtype=bool),
+                                       nonexistent="shift_forward").dt.tz_convert("UTC")
+        else:
+            check[vals.index] = "timestamp_has_offset"
+            return s[~ok]
+        out.loc[vals.index] = vals.dt.as_unit("us")
+    return s[~ok]
+
+
+def parse_timestamps(s: pd.Series, tz: str | None, fmt: str | None = None) -> tuple[pd.Series, pd.Series]:
     """Text -> UTC timestamps. Returns (values, failed check name per row or None).
 
     An ISO 8601 value with an offset (``Z``, ``+08:00``) is converted to UTC. A value without an
@@ -67,6 +95,10 @@ def parse_timestamps(s: pd.Series, tz: str | None) -> tuple[pd.Series, pd.Series
     if not present.any():
         return out, check
     text = s[present].str.strip()
+    text = _parse_with_format(text, fmt, tz, out, check)
+    text = text[check[text.index].isna().to_numpy()] if fmt is not None else text
+    if text.empty:
+        return out, check
     has_offset = text.str.contains(OFFSET_RE, regex=True)
     aware = text[has_offset]
     if len(aware):
@@ -126,6 +158,7 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
     t = time.perf_counter()
     text = chunk.frame.reset_index(drop=True)
     text = pd.DataFrame({c: _blank_to_na(text[c]) for c in text.columns})
+    text = apply_source(spec, text)
     timings["blank"] = time.perf_counter() - t
     t = time.perf_counter()
     text = protect(entity, text, config, key)
@@ -140,7 +173,7 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
             typed[col] = s
             continue
         if kind == "ts":
-            values, check = parse_timestamps(s, spec.timezone)
+            values, check = parse_timestamps(s, spec.timezone, _fmt(spec))
         elif kind == "bool":
             values, check = parse_booleans(s)
         else:
@@ -149,7 +182,10 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
         for name in check.dropna().unique():
             parse_fail.append((np.flatnonzero((check == name).to_numpy()), col, name))
     df = pd.DataFrame(typed)
+    _derive_plus(spec, text, df, parse_fail)
     df = derive_missing(entity, spec, df)
+    if "topic" in df.columns:
+        df, text = _slug_topics(entity, df, text)
     timings["parse"] = time.perf_counter() - t
     t = time.perf_counter()
 
@@ -164,7 +200,7 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
     except pa.errors.SchemaErrors as err:
         # a value that failed to parse is null in the typed frame: don't report it twice
         records.extend(
-            r for r in _pandera_records(err.failure_cases, text)
+            r for r in _pandera_records(err.failure_cases, text, spec)
             if not (r[2] == "not_nullable" and (r[0], r[1]) in parsed_bad)
         )
     timings["pandera"] = time.perf_counter() - t
@@ -183,6 +219,97 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
     )
 
 
+def _fmt(spec: FileSpec) -> str | None:
+    return spec.source.timestamp_format if spec.source is not None else None
+
+
+def _column(text: pd.DataFrame, name: str) -> pd.Series:
+    """A file column carried as an extra, else the contract column of that name."""
+    return text[EXTRA + name] if EXTRA + name in text.columns else text[name]
+
+
+def apply_source(spec: FileSpec, text: pd.DataFrame) -> pd.DataFrame:
+    """The source's value maps, copies, comparisons, constants and defaults, on text (docs/SOURCES.md)."""
+    src = spec.source
+    if src is None:
+        return text
+    text = text.copy()
+    for col, rule in src.derive.items():
+        if rule.kind == "copy":
+            parts = [_column(text, name) for name in rule.inputs]
+            out = parts[0]
+            for p in parts[1:]:
+                out = out.fillna(p)
+            text[col] = out
+        elif rule.kind == "equal":
+            a, b = (_column(text, name) for name in rule.inputs)
+            same = (a == b).fillna(False).astype(bool)
+            out = pd.Series(rule.otherwise, index=text.index, dtype="str").where(~same, rule.then)
+            text[col] = out.where(a.notna() | b.notna(), None)
+    for col, mapping in src.values.items():
+        s = text[col]
+        if s.notna().any():
+            stripped = s.str.strip()
+            text[col] = stripped.map(lambda v, m=mapping: m.get(v, v), na_action="ignore").astype(s.dtype)
+    for col, value in src.constants.items():
+        text[col] = pd.Series(value, index=text.index, dtype=text[col].dtype if col in text else "str")
+    for col, value in src.defaults.items():
+        text[col] = text[col].fillna(value)
+    return text
+
+
+_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+def _derive_plus(spec: FileSpec, text: pd.DataFrame, df: pd.DataFrame, parse_fail: list) -> None:
+    """``start + duration`` columns, after the start has been parsed; a bad duration fails the row."""
+    src = spec.source
+    if src is None:
+        return
+    by_file = {s: d for s, d in spec.mapping.items()}
+    for col, rule in src.derive.items():
+        if rule.kind != "plus":
+            continue
+        if rule.start in by_file and column_types(spec.entity).get(by_file[rule.start]) == "ts":
+            start = df[by_file[rule.start]]
+        elif EXTRA + rule.start in text.columns:
+            start, check = parse_timestamps(text[EXTRA + rule.start], spec.timezone, _fmt(spec))
+            for name in check.dropna().unique():
+                parse_fail.append((np.flatnonzero((check == name).to_numpy()), EXTRA + rule.start, name))
+        else:
+            start = df[rule.start]
+        raw = _column(text, rule.plus)
+        num = pd.to_numeric(raw.str.strip(), errors="coerce")
+        bad = (raw.notna() & num.isna()).to_numpy()
+        if bad.any():
+            parse_fail.append((np.flatnonzero(bad), EXTRA + rule.plus if EXTRA + rule.plus in text else rule.plus,
+                               "parse_duration"))
+        delta = pd.to_timedelta(num.astype("float64") * _UNIT_SECONDS[rule.unit], unit="s")
+        df[col] = (start + delta.to_numpy()).astype("datetime64[us, UTC]")
+
+
+SLUG_RE = re.compile(r"[^a-z0-9]+")
+
+
+def slug(value: str) -> str:
+    """The topic slug rule: lower case, every run of other characters one underscore, at most 64."""
+    return SLUG_RE.sub("_", value.lower()).strip("_")[:64].rstrip("_")
+
+
+def _slug_topics(entity: str, df: pd.DataFrame, text: pd.DataFrame):
+    """Topic tags normalised to the slug rule (``Refund not showing up!`` -> ``refund_not_showing_up``),
+    the original kept in ``topic_label`` (interactions). A tag with nothing left (only other scripts)
+    stays as it is and fails ``str_matches``."""
+    original = df["topic"].astype(pd.StringDtype("pyarrow", na_value=np.nan))
+    slugged = original.map(slug, na_action="ignore").astype(original.dtype)
+    slugged = slugged.where(slugged.fillna("") != "", original)
+    df = df.copy()
+    df["topic"] = slugged.astype(original.dtype)
+    if entity == "interactions":
+        df["topic_label"] = original
+    return df, text
+
+
 def derive_missing(entity: str, spec: FileSpec, df: pd.DataFrame) -> pd.DataFrame:
     """updated_at, when the file has none: the latest timestamp the row carries."""
     if "updated_at" in spec.mapping.values() or "updated_at" not in df.columns:
@@ -198,7 +325,7 @@ def derive_missing(entity: str, spec: FileSpec, df: pd.DataFrame) -> pd.DataFram
     return df
 
 
-def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame):
+def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame, spec: FileSpec):
     fc = fc[fc["index"].notna()]
     for row in fc.itertuples(index=False):
         pos = int(row.index)
@@ -213,8 +340,8 @@ def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame):
     cross = fc[(fc.schema_context == "DataFrameSchema") & fc.check.isin(list(CROSS_CHECK_COLUMNS))]
     for (pos, check), _ in cross.groupby(["index", "check"], sort=True):
         cols = CROSS_CHECK_COLUMNS[check]
-        value = "; ".join(f"{c}={_show(text[c].iloc[int(pos)])}" for c in cols)
-        yield int(pos), ",".join(cols), str(check), value
+        value = "; ".join(f"{spec.label(c)}={_show(text[c].iloc[int(pos)])}" for c in cols)
+        yield int(pos), ",".join(spec.label(c) for c in cols), str(check), value
 
 
 def protect_line(line: str, spec: FileSpec, key: bytes | None) -> dict:
@@ -255,9 +382,10 @@ def _failure_frame(records, chunk: RawChunk, text: pd.DataFrame, spec: FileSpec,
     for pos, col, check, value in records:
         if pos not in cache:
             cache[pos] = json.dumps(
-                {c: _show(text[c].iloc[pos]) or None for c in text.columns}, ensure_ascii=False
+                {c.removeprefix(EXTRA): _show(text[c].iloc[pos]) or None for c in text.columns}, ensure_ascii=False
             )
-        rows.append((int(chunk.row_numbers[pos]), col, check, _show(value) or None, cache[pos]))
+        label = col if col is None or "," in col else spec.label(col)  # cross checks are labelled already
+        rows.append((int(chunk.row_numbers[pos]), label, check, _show(value) or None, cache[pos]))
     for number, check, line in chunk.malformed:
         rows.append((int(number), None, check, None, json.dumps(protect_line(line, spec, key), ensure_ascii=False)))
     return pd.DataFrame(rows, columns=QUARANTINE_COLUMNS).astype(
