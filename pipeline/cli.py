@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(same sha256) is skipped.")
     ld.add_argument("paths", nargs="+", help="files or folders")
     ld.add_argument("--force", action="store_true", help="reload files already loaded")
+    ld.add_argument("--source", metavar="NAME",
+                    help="read the files with a ready-made source: zendesk, freshdesk, intercom, tweets, chat_log "
+                         "(docs/SOURCES.md)")
+    ld.add_argument("--dry-run", action="store_true",
+                    help="everything but the write: what would load and what would be quarantined, by check; "
+                         "the warehouse is not touched")
     _common(ld)
 
     st = sub.add_parser("status", help="what is in the warehouse", epilog=EPILOG, formatter_class=fmt)
@@ -172,7 +178,13 @@ def _cmd_load(args) -> int:
     from .config import load_config
     from .load import load
 
-    config = load_config(args.config)
+    config = load_config(args.config, source=args.source)
+    if args.dry_run:
+        from .load import dry_run, render_dry_run
+
+        report = dry_run(args.paths, _db(args, config), config, force=args.force)
+        print(json.dumps(report, ensure_ascii=False, default=str) if args.json else render_dry_run(report))
+        return EXIT_INPUT_REJECTED if report["files_rejected"] else EXIT_OK
     summary = load(args.paths, _db(args, config), config, force=args.force)
     data = summary.as_dict()
     if args.json:

@@ -487,8 +487,28 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: not valid TOML: {e}") from e
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Defaults, overlaid with ``path`` (or $CSQA_CONFIG, or ./csqa.toml when it exists)."""
+SOURCES_DIR = Path(__file__).with_name("sources")
+
+
+def preset_names() -> list[str]:
+    """The ready-made sources shipped in pipeline/sources/ (``csqa load --source NAME``)."""
+    return sorted(p.stem for p in SOURCES_DIR.glob("*.toml"))
+
+
+def _read_preset(name: str) -> dict:
+    path = SOURCES_DIR / f"{name}.toml"
+    if not re.fullmatch(r"[a-z0-9_]+", name) or not path.is_file():
+        raise ConfigError(f"--source {name!r}: no such preset (available: {', '.join(preset_names())})")
+    data = _read_toml(path)
+    extra = set(data) - {"sources"}
+    if extra or not data.get("sources"):
+        raise ConfigError(f"{path}: a preset holds [sources.*] tables only (found {', '.join(sorted(data))})")
+    return data["sources"]
+
+
+def load_config(path: str | Path | None = None, source: str | None = None) -> Config:
+    """Defaults, overlaid with ``path`` (or $CSQA_CONFIG, or ./csqa.toml when it exists); with ``source``,
+    the preset pipeline/sources/<source>.toml comes first among the sources."""
     data = _read_toml(DEFAULT_CONFIG_PATH)
     origin = str(DEFAULT_CONFIG_PATH)
     if path is None:
@@ -501,6 +521,9 @@ def load_config(path: str | Path | None = None) -> Config:
         user = _read_toml(Path(path))
         data = _merge(data, user)
         origin = str(path)
+    if source is not None:
+        data = {**data, "sources": {**_read_preset(source), **data.get("sources", {})}}
+        origin += f" with --source {source}"
     try:
         return Config.model_validate(data)
     except ValidationError as e:

@@ -344,6 +344,53 @@ def _finish(spec: FileSpec, df: pd.DataFrame) -> pd.DataFrame:
 
 
 def iter_chunks(spec: FileSpec, chunk_rows: int = CHUNK_ROWS) -> Iterator[RawChunk]:
+    if spec.source is not None and spec.source.thread is not None:
+        yield from _iter_threaded(spec, chunk_rows)
+    else:
+        yield from _iter_plain(spec, chunk_rows)
+
+
+def _iter_threaded(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
+    """A one-row-per-message log: each message's ``interaction_id`` is its conversation (``thread.by``)
+    or the first message of its reply chain (``thread.reply_to``, read in a first pass over the file)."""
+    th = spec.source.thread  # type: ignore[union-attr]
+    if th.by is not None:
+        for chunk in _iter_plain(spec, chunk_rows):
+            chunk.frame["interaction_id"] = chunk.frame[EXTRA + th.by].str.strip()
+            yield chunk
+        return
+    parent: dict[str, str | None] = {}
+    for chunk in _iter_plain(spec, chunk_rows):
+        ids = chunk.frame["message_id"].str.strip()
+        parents = chunk.frame[EXTRA + th.reply_to].str.strip()
+        for i, p in zip(ids.tolist(), parents.tolist(), strict=True):
+            if isinstance(i, str) and i:
+                parent[i] = p if isinstance(p, str) and p else None
+    roots: dict[str, str] = {}
+
+    def root(i: str) -> str:
+        chain = []
+        cur = i
+        while cur not in roots:
+            chain.append(cur)
+            p = parent.get(cur)
+            if p is None or p not in parent or p in chain:  # the start, a parent not in the file, or a loop
+                roots[cur] = cur
+                break
+            cur = p
+        r = roots[cur]
+        for c in chain:
+            roots[c] = r
+        return r
+
+    for chunk in _iter_plain(spec, chunk_rows):
+        ids = chunk.frame["message_id"].str.strip()
+        chunk.frame["interaction_id"] = ids.map(lambda i: root(i) if isinstance(i, str) and i else None,
+                                                na_action="ignore").astype(ids.dtype)
+        yield chunk
+
+
+def _iter_plain(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
     try:
         if spec.fmt == "csv":
             yield from _iter_csv(spec, chunk_rows)

@@ -209,6 +209,11 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
     good_mask[bad_positions] = False
     good = df[good_mask].copy()
     good["_row_number"] = chunk.row_numbers[good_mask]
+    if spec.source is not None and spec.source.thread is not None:  # for thread_interactions
+        cust = text[EXTRA + spec.source.thread.customer]
+        if key is not None:
+            cust = pseudonymise_series(cust, key)
+        good["_thread_customer"] = cust.to_numpy()[good_mask]
     failures = _failure_frame(records, chunk, text, spec, key)
     return Validated(
         good=good.reset_index(drop=True),
@@ -391,3 +396,81 @@ def _failure_frame(records, chunk: RawChunk, text: pd.DataFrame, spec: FileSpec,
     return pd.DataFrame(rows, columns=QUARANTINE_COLUMNS).astype(
         {"row_number": "int64", "column_name": "str", "check_name": "str", "failing_value": "str", "raw_row": "str"}
     )
+
+
+def thread_interactions(spec: FileSpec, messages: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """The interactions of a threaded message log (``[sources.X.thread]``), one per interaction_id.
+
+    created_at: the first customer message (else the first message); first_response_at: the first agent
+    message from then on; customer_id: the customer column of the message that opened the thread;
+    first_message: its (redacted) text; updated_at: the last message. With ``resolve_after_hours``, a
+    thread quiet that long before the log's last message is resolved at its last message (the first status
+    of class resolved/closed); otherwise it is open. Other columns come from ``thread.interaction``.
+    Raises InputFileError when the result breaks the contract (a constant that is not configured)."""
+    from .errors import InputFileError
+
+    th = spec.source.thread  # type: ignore[union-attr]
+    m = messages.sort_values(["interaction_id", "sent_at", "_row_number"])
+    g = m.groupby("interaction_id", sort=True)
+    first = g.head(1).set_index("interaction_id")
+    cust = m[m.sender_role == "customer"]
+    cust_first = cust.groupby("interaction_id").head(1).set_index("interaction_id")
+    out = pd.DataFrame(index=first.index)
+    out["created_at"] = cust_first.sent_at.reindex(out.index).fillna(first.sent_at)
+    agents = m[m.sender_role == "agent"].merge(out["created_at"], left_on="interaction_id", right_index=True)
+    agents = agents[agents.sent_at >= agents.created_at]
+    out["first_response_at"] = agents.groupby("interaction_id").sent_at.min().reindex(out.index)
+    last = g.sent_at.max()
+    out["updated_at"] = last
+    opener = first["_thread_customer"].where(first.sender_role == "customer")
+    out["customer_id"] = opener.fillna(cust_first["_thread_customer"].reindex(out.index)).fillna(
+        first["_thread_customer"])
+    out["first_message"] = cust_first.text.reindex(out.index)
+    done = config.contract.statuses_of("resolved", "closed")
+    still = config.contract.statuses_of("open")
+    if th.resolve_after_hours is not None and done:
+        quiet = last <= m.sent_at.max() - pd.Timedelta(hours=th.resolve_after_hours)
+    else:
+        quiet = pd.Series(False, index=out.index)
+    out["status"] = np.where(quiet, done[0] if done else None, still[0] if still else None)
+    out["resolved_at"] = last.where(quiet)
+    consts = dict(th.interaction)
+    prio = consts.pop("priority", "normal" if "normal" in config.contract.priorities else config.contract.priorities[0])
+    out["priority"] = prio
+    for col, value in consts.items():
+        out[col] = value
+    out = out.reset_index()
+    out["_row_number"] = first["_row_number"].to_numpy()
+    cols = column_types("interactions")
+    frame = {}
+    for col, kind in cols.items():
+        if col in out.columns:
+            frame[col] = out[col]
+        elif kind == "bool":
+            frame[col] = pd.Series(False, index=out.index, dtype="boolean")
+        elif kind == "int":
+            frame[col] = pd.Series(0, index=out.index, dtype="Int64")
+        else:
+            frame[col] = pd.Series(None, index=out.index, dtype="str")
+    df = pd.DataFrame(frame)
+    for col, kind in cols.items():
+        if kind == "ts":
+            df[col] = pd.to_datetime(df[col], utc=True).astype("datetime64[us, UTC]")
+        elif kind == "str":
+            df[col] = df[col].astype(pd.StringDtype("pyarrow", na_value=np.nan))
+    if df["status"].isna().any():
+        raise InputFileError(f"{spec.path.name}: threading needs a status of class open (and resolved/closed) "
+                             "in contract.status_classes")
+    try:
+        schema_for("interactions", config).validate(df, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        fc = err.failure_cases
+        first_fail = fc.iloc[0]
+        raise InputFileError(
+            f"{spec.path.name}: the interactions threaded from this file break the contract "
+            f"({first_fail.column}: {first_fail.check}, value {first_fail.failure_case!r}); "
+            "check the source's thread.interaction constants (channel, language, ...)"
+        ) from err
+    df["topic_label"] = pd.Series(None, index=df.index, dtype="str")
+    df["_row_number"] = out["_row_number"].to_numpy()
+    return df
