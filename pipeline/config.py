@@ -520,6 +520,10 @@ def load_config(path: str | Path | None = None, source: str | None = None) -> Co
     if path is not None:
         user = _read_toml(Path(path))
         data = _merge(data, user)
+        user_contract = user.get("contract") if isinstance(user.get("contract"), dict) else {}
+        if "statuses" in user_contract and "status_classes" not in user_contract:
+            # the default classes name the default statuses: your statuses need your classes
+            data["contract"] = {k: v for k, v in data["contract"].items() if k != "status_classes"}
         origin = str(path)
     if source is not None:
         data = {**data, "sources": {**_read_preset(source), **data.get("sources", {})}}
