@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, query, write
 
 FIXTURES = ROOT / "tests" / "fixtures" / "sources"
@@ -192,3 +194,7 @@ def test_dry_run_without_a_warehouse_creates_nothing(tmp_path):
     r = csqa("load", "--source", "tweets", FIXTURES / "tweets", "--db", db, "--dry-run", "--json")
     assert json.loads(r.stdout)["would_load"] == 14
     assert not db.parent.exists()
+@pytest.mark.parametrize("name", ["zendesk", "freshdesk", "intercom", "tweets", "chat_log"])
+def test_every_preset_is_documented_with_its_mapping(name):
+    doc = (ROOT / "docs" / "SOURCES.md").read_text(encoding="utf-8")
+    assert f"--source {name}" in doc
