@@ -11,6 +11,7 @@ import csv
 import json
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -294,11 +295,14 @@ def _derive_plus(spec: FileSpec, text: pd.DataFrame, df: pd.DataFrame, parse_fai
 
 
 SLUG_RE = re.compile(r"[^a-z0-9]+")
+MARKS_RE = re.compile(r"[\u0300-\u036f]+")  # combining accents, after NFKD: É -> E
 
 
 def slug(value: str) -> str:
-    """The topic slug rule: lower case, every run of other characters one underscore, at most 64."""
-    return SLUG_RE.sub("_", value.lower()).strip("_")[:64].rstrip("_")
+    """The topic slug rule: accents dropped, lower case, every run of other characters one underscore,
+    at most 64 characters."""
+    plain = MARKS_RE.sub("", unicodedata.normalize("NFKD", value)).lower()
+    return SLUG_RE.sub("_", plain).strip("_")[:64].rstrip("_")
 
 
 def _slug_topics(entity: str, df: pd.DataFrame, text: pd.DataFrame):
@@ -306,7 +310,9 @@ def _slug_topics(entity: str, df: pd.DataFrame, text: pd.DataFrame):
     the original kept in ``topic_label`` (interactions). A tag with nothing left (only other scripts)
     stays as it is and fails ``str_matches``."""
     original = df["topic"].astype(pd.StringDtype("pyarrow", na_value=np.nan))
-    slugged = original.map(slug, na_action="ignore").astype(original.dtype)
+    slugged = (original.str.normalize("NFKD").str.replace(MARKS_RE.pattern, "", regex=True).str.lower()
+               .str.replace(SLUG_RE.pattern, "_", regex=True).str.strip("_")
+               .str.slice(0, 64).str.rstrip("_"))  # the vectorised slug()
     slugged = slugged.where(slugged.fillna("") != "", original)
     df = df.copy()
     df["topic"] = slugged.astype(original.dtype)

@@ -4,6 +4,8 @@ status semantics read by the SQL, and the contract checks that name the user's o
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
@@ -177,3 +179,22 @@ def test_a_survey_sent_before_its_interaction_was_created_is_quarantined(tmp_pat
     assert (f.rows_loaded, f.rows_quarantined) == (1, 1)
     q = query(db, "select column_name, check_name from audit.quarantine")
     assert q == [("sent_at,created_at (interaction)", "survey_not_before_creation")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=80)), min_size=1, max_size=20))
+def test_vectorised_topic_slugs_equal_the_slug_rule(values):
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.validate import _slug_topics, slug
+
+    s = pd.Series(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    s = s.where(s.fillna("x").str.strip() != "", None)  # blank cells are null before this step
+    out, _ = _slug_topics("interactions", pd.DataFrame({"topic": s}), None)
+    for v, got in zip(s.tolist(), out.topic.tolist(), strict=True):
+        if isinstance(v, str):
+            assert got == (slug(v) or v)
+            assert out.topic_label.tolist()[s.tolist().index(v)] == v
+        else:
+            assert pd.isna(got)
