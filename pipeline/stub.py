@@ -36,7 +36,7 @@ SAMPLE_ROWS = 2000
 # contract column -> names exports use for it (normalised: lower case, spaces as underscores)
 SYNONYMS: dict[str, list[str]] = {
     "interaction_id": ["interaction_id", "ticket_id", "ticket_number", "case_id", "conversation_id", "id"],
-    "channel": ["channel", "ticket_channel", "via", "source", "source.type", "medium"],
+    "channel": ["channel", "ticket_channel", "via", "source.type", "source", "medium"],
     "created_at": ["created_at", "created", "creation_date", "date_created", "opened_at", "submitted_at",
                    "created_time", "ticket_created"],
     "first_response_at": ["first_response_at", "first_response_time", "first_response", "first_reply_at",
@@ -76,8 +76,8 @@ VALUE_GUESSES: dict[str, list[tuple[str, str]]] = {
     "status": [("pending", "pending"), ("hold", "pending"), ("waiting", "pending"), ("snooze", "pending"),
                ("resolved", "resolved"), ("solved", "resolved"), ("closed", "closed"), ("done", "closed"),
                ("open", "open"), ("new", "open")],
-    "priority": [("low", "low"), ("normal", "normal"), ("medium", "normal"), ("high", "high"),
-                 ("urgent", "urgent"), ("critical", "urgent")],
+    "priority": [("not_priority", "normal"), ("low", "low"), ("normal", "normal"), ("medium", "normal"),
+                 ("high", "high"), ("urgent", "urgent"), ("critical", "urgent"), ("priority", "high")],
     "channel": [("chat", "web_chat"), ("mail", "email"), ("phone", "phone"), ("call", "phone"),
                 ("twitter", "social_twitter"), ("social", "social_twitter"), ("wechat", "social_wechat"),
                 ("weibo", "social_weibo"), ("app", "app_chat"), ("web", "ticket"), ("portal", "ticket"),
@@ -203,7 +203,7 @@ def _q(s: str) -> str:
 def stub_for(path: Path, config: Config, rows: int = SAMPLE_ROWS) -> str:
     """The commented ``[sources.<name>]`` stub for one file."""
     df, info = sample(path, rows)
-    header = [str(c) for c in df.columns]
+    header = [str(c) for c in df.columns if not _is_object(df[c])]  # nested objects: their dotted keys
     entity = guess_entity(path, header)
     mapping = guess_mapping(header, entity)
     types = column_types(entity)
@@ -259,7 +259,8 @@ def stub_for(path: Path, config: Config, rows: int = SAMPLE_ROWS) -> str:
     out.extend(seen_lines)
     for col, m in maps.items():
         known = {v: t for v, t in m.items() if t is not None}
-        out.append(f"{col} = {{ " + ", ".join(f"{_q(v)} = {_q(t)}" for v, t in known.items()) + " }")
+        if known:
+            out.append(f"{col} = {{ " + ", ".join(f"{_q(v)} = {_q(t)}" for v, t in known.items()) + " }")
         for v, t in m.items():
             if t is None:
                 out.append(f"# TODO: {col} value {v!r} means? (allowed: {', '.join(_allowed(col, config))})")
@@ -271,16 +272,36 @@ def stub_for(path: Path, config: Config, rows: int = SAMPLE_ROWS) -> str:
     for c in consts:
         out.append(f'{c} = "en"                 # TODO: no {c} column: every row takes this value')
     out.append(f"\n[sources.{name}.derive]")
+    threadable = entity == "messages" and "interaction_id" in missing
     for c in missing:
-        if c in consts:
+        if c in consts or (c == "interaction_id" and threadable):
             continue
         hint = {"created_at": '{ copy = "<a column>" } or { start = "<a column>", plus = "<minutes>", '
                               'unit = "minutes" }'}.get(c, '{ copy = "<a column>" }')
         out.append(f"# TODO: {c} is required and no column was found: {c} = {hint}")
+    if threadable:
+        parent = next((h for h in unmapped if re.search(r"in_response_to|reply_to|parent", h, re.I)), None)
+        conv = next((h for h in unmapped if re.search(r"conversation|thread|chat_id|session", h, re.I)), None)
+        author = next((h for h in unmapped if re.search(r"author|user|customer|sender", h, re.I)), "<a column>")
+        out.append("\n# TODO: no interaction id: a one-row-per-message log is grouped into interactions "
+                   "(docs/SOURCES.md)")
+        out.append(f"[sources.{name}.thread]")
+        if parent is not None:
+            out.append(f"reply_to = {_q(parent)}          # each message joins the thread of the one it answers")
+        else:
+            out.append(f"by = {_q(conv or '<conversation column>')}")
+        out.append(f"customer = {_q(author)}         # whose messages are the customer's: TODO check")
+        out.append('interaction = { channel = "web_chat", language = "en" }   # TODO: your channel')
+        out.append("resolve_after_hours = 24")
     for c in DEFAULTS[entity]:
         if c not in provided:
             out.append(f"# {c}: not in the file, defaults to {DEFAULTS[entity][c]!r}")
     return "\n".join(out) + "\n"
+
+
+def _is_object(values: pd.Series) -> bool:
+    v = values.dropna().astype(str).str.lstrip()
+    return bool(len(v)) and bool(v.str.startswith(("{", "[")).all())
 
 
 def _allowed(col: str, config: Config) -> list[str]:

@@ -166,6 +166,26 @@ def test_kaggle_ticket_export_loads_from_the_inspect_stub(tmp_path, db):
     assert "@" not in "".join(r[0] for r in query(db, "select customer_id from raw.interactions"))
 
 
+def test_the_inspect_stub_of_a_tweet_log_threads_it_unedited(tmp_path, db):
+    stub = tmp_path / "tweets.toml"
+    csqa("inspect", FIXTURES / "tweets" / "twcs_sample.csv", "--out", stub)
+    text = stub.read_text(encoding="utf-8")
+    assert 'timestamp_format = "%a %b %d %H:%M:%S %z %Y"' in text
+    assert 'reply_to = "in_response_to_tweet_id"' in text and 'customer = "author_id"' in text
+    csqa("load", FIXTURES / "tweets" / "twcs_sample.csv", "--config", stub, "--db", db)
+    got = {k: v[0] for k, v in facts(db, "first_response_seconds").items()}
+    assert got == _independent_first_responses(FIXTURES / "tweets" / "twcs_sample.csv")
+
+
+def test_inspect_reads_nested_json_and_unix_times(tmp_path):
+    r = csqa("inspect", FIXTURES / "intercom" / "conversations.jsonl")
+    assert '"source.type" = "channel"' in r.stdout and 'timestamp_format = "unix"' in r.stdout
+    assert 'priority = { "not_priority" = "normal", "priority" = "high" }' in r.stdout
+    assert "TODO: channel value 'conversation' means?" in r.stdout
+    r = csqa("inspect", tmp_path / "missing.csv", check=False)
+    assert r.returncode == 3 and "no such file" in r.stderr
+
+
 def test_dry_run_reports_by_check_and_leaves_the_warehouse_untouched(tmp_path, db):
     csqa("load", "--source", "zendesk", FIXTURES / "zendesk", "--db", db)
     snap = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in db.parent.iterdir() if p.is_file()}
