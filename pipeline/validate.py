@@ -256,7 +256,9 @@ def apply_source(spec: FileSpec, text: pd.DataFrame) -> pd.DataFrame:
         s = text[col]
         if s.notna().any():
             stripped = s.str.strip()
-            text[col] = stripped.map(lambda v, m=mapping: m.get(v, v), na_action="ignore").astype(s.dtype)
+            folded = {k.casefold(): v for k, v in mapping.items()}  # an exact key first, then any case
+            text[col] = stripped.map(lambda v, m=mapping, f=folded: m.get(v, f.get(v.casefold(), v)),
+                                     na_action="ignore").astype(s.dtype)
     for col, value in src.constants.items():
         text[col] = pd.Series(value, index=text.index, dtype=text[col].dtype if col in text else "str")
     for col, value in src.defaults.items():

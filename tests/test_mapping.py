@@ -48,7 +48,7 @@ def _load(tmp_path, db, cfg_text: str, name: str, text: str):
 def test_value_maps_constants_defaults_and_derived_times(tmp_path, db):
     text = ("Case,Medium,Opened,State,Urgency,Client,Category,First reply (min),Hours to solve\n"
             "A1,Chat,02/11/2026 17:00,Done,high,u1,Refund_not_showing_up,3,1.5\n"
-            "A2,Social media,02/11/2026 18:00,Waiting,,u2,KYC / Verification!,,\n"
+            "A2,SOCIAL MEDIA,02/11/2026 18:00,waiting,,u2,KYC / Verification!,,\n"  # any case maps
             "A3,E-mail,2026-11-02T12:00:00Z,New,low,u3,,abc,\n")
     f = _load(tmp_path, db, EXPORT, "desk_export.csv", text)
     assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (3, 2, 1)
@@ -198,3 +198,25 @@ def test_vectorised_topic_slugs_equal_the_slug_rule(values):
             assert out.topic_label.tolist()[s.tolist().index(v)] == v
         else:
             assert pd.isna(got)
+
+
+def test_changing_what_a_status_means_rebuilds_the_marts(tmp_path, db):
+    held = """
+[contract]
+statuses = ["Open", "On hold", "Closed"]
+status_classes = { open = ["Open"], pending = ["On hold"], closed = ["Closed"] }
+"""
+    row = interaction_row("H", status="On hold", created="2026-11-02T09:00:00Z", first="2026-11-02T09:01:00Z",
+                          resolved="2026-11-02T10:00:00Z")
+    f = _load(tmp_path, db, held, "interactions.csv", INTERACTION_HEADER + "\n" + row + "\n")
+    assert f.rows_loaded == 1
+    assert query(db, "select is_resolved from marts.fct_interactions") == [(False,)]
+    from pipeline import marts
+    from pipeline.warehouse import open_warehouse
+
+    done = held.replace('pending = ["On hold"], closed = ["Closed"]', 'closed = ["Closed", "On hold"]')
+    con = open_warehouse(db)
+    info = marts.refresh(con, load_config(write(tmp_path / "c2.toml", done)), batch_id=1)
+    con.close()
+    assert info["full"]
+    assert query(db, "select is_resolved, resolution_seconds from marts.fct_interactions") == [(True, 3600.0)]
