@@ -229,6 +229,16 @@ class Thread(_Strict):
         return self
 
 
+class RowSurvey(_Strict):
+    """A satisfaction rating carried on the ticket row: each rated row also gives a CSAT survey (id = the
+    interaction id), sent and answered at the row's ``sent_at`` contract column (default resolved_at).
+    A rating that is not an integer 1..5 quarantines the row, naming the rating column."""
+
+    score: str
+    sent_at: Literal["created_at", "first_response_at", "resolved_at", "updated_at"] = "resolved_at"
+    comment: str | None = None
+
+
 class Derive(_Strict):
     """A contract column computed from the file's own columns.
 
@@ -292,6 +302,8 @@ class Source(_Strict):
     timestamp_format: str | None = None
     # a chat log with one row per message: group the messages into interactions (see docs/SOURCES.md)
     thread: Thread | None = None
+    # a rating column on an interactions file: also load it as CSAT surveys (see RowSurvey)
+    survey: RowSurvey | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -330,6 +342,8 @@ class Source(_Strict):
             raise ValueError(f"constants: {', '.join(sorted(both))} also mapped or derived; keep one")
         if self.thread is not None and self.entity not in (None, "messages"):
             raise ValueError("thread applies to a messages file (one row per message)")
+        if self.survey is not None and self.entity != "interactions":
+            raise ValueError('survey applies to an interactions file: set entity = "interactions"')
         return self
 
 

@@ -153,6 +153,7 @@ def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key:
     spec = inspect(path, config)
     res.entity = spec.entity
     threaded: list = []  # a threaded message log: the messages its interactions are built from
+    rated: list = []  # an interactions file with a rating column: the rows its surveys are built from
     try:
         chunks = iter_chunks(spec)
         while True:
@@ -170,6 +171,10 @@ def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key:
             res.rows_read += v.rows_read
             res.rows_quarantined += v.rows_bad
             good = v.good
+            if "_survey_score" in good.columns:
+                rated.append(good[["interaction_id", "created_at", "first_response_at", "resolved_at", "updated_at",
+                                   "_row_number", "_survey_score", "_survey_comment"]].copy())
+                good = good.drop(columns=["_survey_score", "_survey_comment"])
             if "_thread_customer" in good.columns:
                 threaded.append(good[["interaction_id", "message_id", "sender_role", "sent_at", "text",
                                       "_row_number", "_thread_customer"]].copy())
@@ -190,6 +195,8 @@ def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key:
             progress.update(idx, path.name, v.rows_read)
         if threaded:
             _stage_threads(con, seq, spec, threaded, config)
+        if rated:
+            _stage_row_surveys(con, seq, spec, rated)
     except InputFileError:
         for entity in MODELS:
             con.execute(f"delete from stage_{entity} where _file_seq = ?", [seq])
@@ -215,6 +222,23 @@ def _stage_threads(con, seq: int, spec, threaded: list, config: Config) -> None:
     con.execute("insert into stage_interactions by name select * from _threads")
     con.unregister("_threads")
     spec.notes.append(f"threaded into {len(frame):,} interactions")
+
+
+def _stage_row_surveys(con, seq: int, spec, rated: list) -> None:
+    """CSAT surveys from a rating column of an interactions file, staged beside its interactions (not
+    counted as the file's records: every record of the file is an interaction)."""
+    import pandas as pd
+
+    from .validate import row_surveys
+
+    frame = row_surveys(spec, pd.concat(rated, ignore_index=True))
+    if frame.empty:
+        return
+    frame["_file_seq"] = seq
+    con.register("_surveys", frame)
+    con.execute("insert into stage_csat_surveys by name select * from _surveys")
+    con.unregister("_surveys")
+    spec.notes.append(f"{len(frame):,} CSAT surveys from column {spec.source.survey.score!r}")
 
 
 def _cross_entity_checks(con, results: dict[int, FileResult], specs: dict) -> None:

@@ -187,6 +187,14 @@ def _extra_columns(path: Path, header: list[str], mapping: dict[str, str], sourc
                     f"{path.name}: derive.{col} reads column {name!r}, which the file does not have; "
                     f"found: {', '.join(header[:30])}"
                 )
+    if source.survey is not None:
+        for name in (source.survey.score, source.survey.comment):
+            if name is None:
+                continue
+            if name not in header:
+                raise InputFileError(f"{path.name}: survey reads column {name!r}, which the file does not have; "
+                                     f"found: {', '.join(header[:30])}")
+            wanted.append(name)
     if source.thread is not None:
         for name in (source.thread.by, source.thread.reply_to, source.thread.customer):
             if name is None:

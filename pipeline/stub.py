@@ -279,6 +279,14 @@ def stub_for(path: Path, config: Config, rows: int = SAMPLE_ROWS) -> str:
         hint = {"created_at": '{ copy = "<a column>" } or { start = "<a column>", plus = "<minutes>", '
                               'unit = "minutes" }'}.get(c, '{ copy = "<a column>" }')
         out.append(f"# TODO: {c} is required and no column was found: {c} = {hint}")
+    rating = next((h for h in unmapped if _normalise(h) in ("customer_satisfaction_rating", "satisfaction_score",
+                                                            "satisfaction_rating", "csat", "csat_score", "rating")),
+                  None) if entity == "interactions" else None
+    if rating is not None:
+        out.append(f"\n# {rating!r} looks like a satisfaction rating: each rated row also loads as a CSAT survey")
+        out.append(f"[sources.{name}.survey]")
+        out.append(f"score = {_q(rating)}")
+        out.append('sent_at = "resolved_at"        # when the survey was sent and answered: a time column of the row')
     if threadable:
         parent = next((h for h in unmapped if re.search(r"in_response_to|reply_to|parent", h, re.I)), None)
         conv = next((h for h in unmapped if re.search(r"conversation|thread|chat_id|session", h, re.I)), None)

@@ -184,6 +184,7 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
             parse_fail.append((np.flatnonzero((check == name).to_numpy()), col, name))
     df = pd.DataFrame(typed)
     _derive_plus(spec, text, df, parse_fail)
+    rating = _row_rating(spec, text, parse_fail)
     df = derive_missing(entity, spec, df)
     if "topic" in df.columns:
         df, text = _slug_topics(entity, df, text)
@@ -210,6 +211,11 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
     good_mask[bad_positions] = False
     good = df[good_mask].copy()
     good["_row_number"] = chunk.row_numbers[good_mask]
+    if rating is not None:  # for row_surveys
+        good["_survey_score"] = rating.to_numpy()[good_mask]
+        comment = spec.source.survey.comment  # type: ignore[union-attr]
+        good["_survey_comment"] = (redact_series(text[EXTRA + comment]).to_numpy()[good_mask] if comment
+                                   else pd.Series(None, index=text.index, dtype="str").to_numpy()[good_mask])
     if spec.source is not None and spec.source.thread is not None:  # for thread_interactions
         cust = text[EXTRA + spec.source.thread.customer]
         if key is not None:
@@ -264,6 +270,20 @@ def apply_source(spec: FileSpec, text: pd.DataFrame) -> pd.DataFrame:
     for col, value in src.defaults.items():
         text[col] = text[col].fillna(value)
     return text
+
+
+def _row_rating(spec: FileSpec, text: pd.DataFrame, parse_fail: list) -> pd.Series | None:
+    """The rating column of a ``survey`` source, parsed; a rating that is not an integer 1..5 fails the row."""
+    if spec.source is None or spec.source.survey is None:
+        return None
+    col = EXTRA + spec.source.survey.score
+    values, check = parse_integers(text[col])
+    for name in check.dropna().unique():
+        parse_fail.append((np.flatnonzero((check == name).to_numpy()), col, name))
+    out_of_range = (values.notna() & ((values < 1) | (values > 5))).fillna(False).to_numpy(dtype=bool)
+    if out_of_range.any():
+        parse_fail.append((np.flatnonzero(out_of_range), col, "score_in_range(1, 5)"))
+    return values
 
 
 _UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
@@ -482,3 +502,22 @@ def thread_interactions(spec: FileSpec, messages: pd.DataFrame, config: Config) 
     df["topic_label"] = pd.Series(None, index=df.index, dtype="str")
     df["_row_number"] = out["_row_number"].to_numpy()
     return df
+
+
+def row_surveys(spec: FileSpec, rows: pd.DataFrame) -> pd.DataFrame:
+    """CSAT surveys from the rated rows of an interactions file (``[sources.X.survey]``): survey_id =
+    interaction_id, sent and answered at the row's ``survey.sent_at`` column. Rows without a rating or
+    without that time give none."""
+    sv = spec.source.survey  # type: ignore[union-attr]
+    rated = rows[rows["_survey_score"].notna() & rows[sv.sent_at].notna()]
+    out = pd.DataFrame({
+        "survey_id": rated["interaction_id"].astype(pd.StringDtype("pyarrow", na_value=np.nan)),
+        "interaction_id": rated["interaction_id"].astype(pd.StringDtype("pyarrow", na_value=np.nan)),
+        "sent_at": rated[sv.sent_at].astype("datetime64[us, UTC]"),
+        "responded_at": rated[sv.sent_at].astype("datetime64[us, UTC]"),
+        "score": rated["_survey_score"].astype("Int64"),
+        "comment": rated["_survey_comment"].astype(pd.StringDtype("pyarrow", na_value=np.nan)),
+        "updated_at": rated[sv.sent_at].astype("datetime64[us, UTC]"),
+        "_row_number": rated["_row_number"].astype("int64"),
+    })
+    return out.reset_index(drop=True)

@@ -220,3 +220,19 @@ status_classes = { open = ["Open"], pending = ["On hold"], closed = ["Closed"] }
     con.close()
     assert info["full"]
     assert query(db, "select is_resolved, resolution_seconds from marts.fct_interactions") == [(True, 3600.0)]
+
+
+def test_a_rating_column_loads_as_surveys_and_a_bad_rating_names_its_column(tmp_path, db):
+    cfg = MAPPED.replace('[sources.helpdesk.columns]', 'survey = { score = "CSAT" }\n[sources.helpdesk.columns]')
+    text = ("Ticket ID,Created,First Response Time,Time to Resolution,Status,Priority,Customer Email,CSAT\n"
+            "T1,2026-11-02T09:00:00Z,2026-11-02T09:10:00Z,2026-11-02T09:30:00Z,closed,high,a@example.com,4.0\n"
+            "T2,2026-11-02T09:00:00Z,2026-11-02T09:10:00Z,2026-11-02T09:30:00Z,closed,high,b@example.com,7\n"
+            "T3,2026-11-02T09:00:00Z,2026-11-02T09:10:00Z,2026-11-02T09:30:00Z,closed,high,c@example.com,good\n"
+            "T4,2026-11-02T09:00:00Z,2026-11-02T09:10:00Z,,open,high,d@example.com,\n")
+    f = _load(tmp_path, db, cfg, "helpdesk_1.csv", text)
+    assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (4, 2, 2)
+    assert query(db, "select row_number, column_name, check_name, failing_value from audit.quarantine order by 1") == [
+        (2, "CSAT", "score_in_range(1, 5)", "7"), (3, "CSAT", "parse_integer", "good")]
+    assert query(db, "select survey_id, interaction_id, score from raw.csat_surveys") == [("T1", "T1", 4)]
+    assert query(db, "select interaction_id, csat_score from marts.fct_interactions order by 1") == [
+        ("T1", 4), ("T4", None)]

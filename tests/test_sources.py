@@ -143,6 +143,7 @@ def test_kaggle_ticket_export_loads_from_the_inspect_stub(tmp_path, db):
     assert '"Ticket Status" = "status"' in text and '"Pending Customer Response" = "pending"' in text
     assert "Ticket Status values seen: Closed (6), Pending Customer Response (3), Open (3)" in text
     assert "TODO: created_at is required" in text and 'timezone = "UTC"' in text
+    assert '[sources.customer_support_tickets.survey]\nscore = "Customer Satisfaction Rating"' in text
     # the user's edits: the export has no creation time; take the purchase date
     text = text.replace("[sources.customer_support_tickets.derive]\n",
                         '[sources.customer_support_tickets.derive]\ncreated_at = { copy = "Date of Purchase" }\n')
@@ -164,6 +165,10 @@ def test_kaggle_ticket_export_loads_from_the_inspect_stub(tmp_path, db):
     assert got["1"][:2] == ("pending", False) and got["6"][:2] == ("open", False)
     assert got["11"][2] == "normal" and got["7"][2] == "urgent"  # Medium -> normal, Critical -> urgent
     assert "@" not in "".join(r[0] for r in query(db, "select customer_id from raw.interactions"))
+    # the ratings of the loaded closed tickets became surveys (3.0 -> 3); the file's accounting is its tickets
+    assert query(db, "select survey_id, score, sent_at = responded_at from raw.csat_surveys order by 1") == [
+        ("11", 4, True), ("12", 5, True), ("3", 3, True), ("5", 1, True)]
+    assert facts(db, "csat_score, is_satisfied")["12"] == (5, True)
 
 
 def test_the_inspect_stub_of_a_tweet_log_threads_it_unedited(tmp_path, db):
