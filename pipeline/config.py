@@ -226,6 +226,13 @@ class Thread(_Strict):
     def _one(self):
         if (self.by is None) == (self.reply_to is None):
             raise ValueError("give exactly one of by = <conversation column> or reply_to = <parent id column>")
+        settable = {"channel", "priority", "language", "team", "region", "topic", "agent_id"}
+        wrong = sorted(set(self.interaction) - settable)
+        if wrong:
+            raise ValueError(f"thread.interaction: {', '.join(wrong)} cannot be set here "
+                             f"(settable: {', '.join(sorted(settable))})")
+        if "channel" not in self.interaction or "language" not in self.interaction:
+            raise ValueError("thread.interaction needs channel and language (the interactions' constants)")
         return self
 
 

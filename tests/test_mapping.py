@@ -78,6 +78,11 @@ def test_value_maps_constants_defaults_and_derived_times(tmp_path, db):
     ('[sources.x]\nmatch="*"\ntimestamp_format = "dd/mm/yyyy"\n', "strptime"),
     ('[sources.x]\nmatch="*"\nderive = { resolved_at = { start = "B", plus = "C", unit = "weeks" } }\n', "unit"),
     ('[contract]\nstatuses = ["Open", "Closed"]\n', r"\['Open', 'Closed'\] mean nothing to the metrics"),
+    ('[sources.x]\nentity="messages"\nthread = { by = "c", customer = "a", interaction = { chanel = "email" } }\n',
+     "chanel cannot be set here"),
+    ('[sources.x]\nentity="interactions"\nthread = { by = "c", customer = "a", interaction = { channel = "email", '
+     'language = "en" } }\n', "thread applies to a messages file"),
+    ('[sources.x]\nentity="messages"\nsurvey = { score = "CSAT" }\n', "survey applies to an interactions file"),
     ('[contract]\nstatuses = ["Open", "Closed"]\nstatus_classes = { open = ["Open"] }\n',
      r"say which class \['Closed'\]"),
     ('[contract]\nstatuses = ["Open"]\nstatus_classes = { open = ["Open"], closed = ["Open"] }\n', "in both"),
