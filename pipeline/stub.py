@@ -71,14 +71,40 @@ SYNONYMS: dict[str, list[str]] = {
     "title": ["title", "name"],
     "published_at": ["published_at", "published"],
 }
+# Chinese exports (GB18030 from Excel/WPS are read as such): the same columns by their usual Chinese names
+for _col, _names in {
+    'interaction_id': ['工单号', '工单编号', '工单id', '会话id'],
+    'channel': ['渠道', '来源渠道', '来源'],
+    'created_at': ['创建时间', '提交时间'],
+    'first_response_at': ['首次响应时间', '首次回复时间'],
+    'resolved_at': ['解决时间', '关闭时间'],
+    'status': ['状态', '工单状态'],
+    'priority': ['优先级'],
+    'customer_id': ['客户id', '用户id', '客户编号', '客户'],
+    'agent_id': ['客服', '处理人', '受理人'],
+    'team': ['技能组', '客服组'],
+    'topic': ['问题分类', '分类'],
+    'subject': ['标题', '主题'],
+    'first_message': ['问题描述', '描述'],
+    'updated_at': ['更新时间'],
+    'sent_at': ['发送时间'],
+    'text': ['消息内容', '内容'],
+    'score': ['满意度', '评分'],
+}.items():
+    SYNONYMS[_col] = SYNONYMS.get(_col, []) + _names
 # guessed value maps: a source value (lower case) containing the key -> the contract value
 VALUE_GUESSES: dict[str, list[tuple[str, str]]] = {
-    "status": [("pending", "pending"), ("hold", "pending"), ("waiting", "pending"), ("snooze", "pending"),
+    "status": [("等待", "pending"), ("挂起", "pending"), ("已解决", "resolved"), ("已关闭", "closed"),
+               ("关闭", "closed"), ("待处理", "open"), ("处理中", "open"), ("新建", "open"),
+               ("pending", "pending"), ("hold", "pending"), ("waiting", "pending"), ("snooze", "pending"),
                ("resolved", "resolved"), ("solved", "resolved"), ("closed", "closed"), ("done", "closed"),
                ("open", "open"), ("new", "open")],
-    "priority": [("not_priority", "normal"), ("low", "low"), ("normal", "normal"), ("medium", "normal"),
+    "priority": [("紧急", "urgent"), ("高", "high"), ("中", "normal"), ("普通", "normal"), ("低", "low"),
+                 ("not_priority", "normal"), ("low", "low"), ("normal", "normal"), ("medium", "normal"),
                  ("high", "high"), ("urgent", "urgent"), ("critical", "urgent"), ("priority", "high")],
-    "channel": [("chat", "web_chat"), ("mail", "email"), ("phone", "phone"), ("call", "phone"),
+    "channel": [("微信", "social_wechat"), ("微博", "social_weibo"), ("邮件", "email"), ("电话", "phone"),
+                ("在线", "web_chat"), ("网页", "web_chat"), ("工单", "ticket"),
+                ("chat", "web_chat"), ("mail", "email"), ("phone", "phone"), ("call", "phone"),
                 ("twitter", "social_twitter"), ("social", "social_twitter"), ("wechat", "social_wechat"),
                 ("weibo", "social_weibo"), ("app", "app_chat"), ("web", "ticket"), ("portal", "ticket"),
                 ("form", "ticket")],

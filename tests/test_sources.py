@@ -223,3 +223,28 @@ def test_dry_run_without_a_warehouse_creates_nothing(tmp_path):
 def test_every_preset_is_documented_with_its_mapping(name):
     doc = (ROOT / "docs" / "SOURCES.md").read_text(encoding="utf-8")
     assert f"--source {name}" in doc
+
+
+def test_inspect_maps_a_chinese_gb18030_export(tmp_path, db):
+    text = ("工单编号,渠道,创建时间,首次响应时间,解决时间,工单状态,优先级,客户ID,问题描述\n"
+            "G1,微信,2026-11-02 09:00:00,2026-11-02 09:05:00,2026-11-02 10:00:00,已关闭,高,u1,提现一直没到账\n"
+            "G2,在线客服,2026-11-02 11:00:00,,,待处理,普通,u2,怎么修改手机号\n"
+            "G3,电话,2026-11-02 12:00:00,2026-11-02 12:01:00,,等待客户回复,紧急,u3,账户被冻结\n")
+    src = write(tmp_path / "in" / "工单导出.csv", text, encoding="gb18030")
+    stub = tmp_path / "zh.toml"
+    csqa("inspect", src, "--out", stub)
+    toml = stub.read_text(encoding="utf-8")
+    for line in ('"工单编号" = "interaction_id"', '"创建时间" = "created_at"', '"工单状态" = "status"',
+                 '"客户ID" = "customer_id"', '"问题描述" = "first_message"',
+                 'status = { "已关闭" = "closed", "待处理" = "open", "等待客户回复" = "pending" }',
+                 'channel = { "微信" = "social_wechat", "在线客服" = "web_chat", "电话" = "phone" }'):
+        assert line in toml, line
+    # the stub's TODOs: the zone of the offset-less times (Shanghai) and the language
+    toml = toml.replace('timezone = "UTC"', 'timezone = "Asia/Shanghai"').replace('language = "en"',
+                                                                                  'language = "zh-CN"')
+    stub.write_text(toml, encoding="utf-8")
+    s = json.loads(csqa("load", src, "--config", stub, "--db", db, "--json").stdout)
+    assert (s["rows_loaded"], s["rows_quarantined"]) == (3, 0)
+    got = facts(db, "channel, status, priority, language, created_at, first_response_seconds")
+    assert got["G1"] == ("social_wechat", "closed", "high", "zh-CN", dt.datetime(2026, 11, 2, 1, tzinfo=dt.UTC), 300.0)
+    assert got["G3"][1:3] == ("pending", "urgent")
