@@ -206,7 +206,12 @@ def timestamp_format(values: pd.Series) -> tuple[str | None, bool, str]:
     if vals.str.fullmatch(r"\d{12,13}").all():
         return "unix_ms", True, "Unix milliseconds"
     if vals.map(lambda v: bool(ISO_RE.match(v))).all():
-        return None, bool(vals.map(lambda v: bool(OFFSET_RE.search(v))).all()), "ISO 8601"
+        offsets = vals.map(lambda v: (m.group() if (m := OFFSET_RE.search(v)) else None))
+        if offsets.notna().all():
+            seen = ", ".join(sorted(set(offsets.str.upper())))
+            return None, True, f"ISO 8601 with offsets ({seen}): converted to UTC, no timezone needed"
+        return None, False, "ISO 8601" + (" (some values with an offset, some without)" if offsets.notna().any()
+                                          else " without an offset")
     for fmt in TIMESTAMP_FORMATS:
         parsed = pd.to_datetime(vals, format=fmt, errors="coerce", utc="%z" in fmt)
         if parsed.notna().all():
