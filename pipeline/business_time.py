@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from .config import Schedule
+from .config import DAY_NAMES, Schedule
 
 UTC = dt.UTC
 
@@ -39,12 +39,16 @@ def open_intervals(schedule: Schedule, start: dt.date, end: dt.date) -> list[tup
     """Merged UTC open intervals for blocks starting on local days start..end (inclusive)."""
     zone = ZoneInfo(schedule.timezone)
     holidays = schedule.holiday_ranges
+    workdays = schedule.workday_ranges
+    as_day = DAY_NAMES.index(schedule.workday_blocks)
     raw: list[tuple[dt.datetime, dt.datetime]] = []
     day = start
     while day <= end:
         if not any(a <= day <= b for a, b in holidays):
+            # a make-up working day (调休) opens with the blocks of `workday_blocks`, whatever its weekday
+            weekday = as_day if any(a <= day <= b for a, b in workdays) else day.weekday()
             for block in schedule.blocks:
-                if day.weekday() not in block.day_indexes:
+                if weekday not in block.day_indexes:
                     continue
                 s_min, e_min = block.start_minute, block.end_minute
                 local_start = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=s_min)
@@ -64,10 +68,20 @@ def open_intervals(schedule: Schedule, start: dt.date, end: dt.date) -> list[tup
     return merged
 
 
+# the first row of every schedule: a zero-length interval long before any data, so an instant that
+# falls before the schedule's first open interval (a first load that starts inside Spring Festival)
+# reads clock 0 instead of finding no interval at all (NULL business time)
+SENTINEL = dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def calendar_frame(schedules: dict[str, Schedule], start: dt.date, end: dt.date) -> pd.DataFrame:
-    """One row per schedule and open interval: schedule, open_at, close_at, seconds, cum_seconds."""
+    """One row per schedule and open interval: schedule, open_at, close_at, seconds, cum_seconds.
+
+    Each schedule starts with a zero-length row at 1970-01-01 (``SENTINEL``): the clock of any
+    instant from ``start`` on is then defined, including instants before the first open interval."""
     rows = []
     for name, sched in schedules.items():
+        rows.append((name, SENTINEL, SENTINEL, 0.0, 0.0))
         cum = 0.0
         for a, b in open_intervals(sched, start, end):
             secs = (b - a).total_seconds()

@@ -82,7 +82,24 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(same sha256) is skipped.")
     ld.add_argument("paths", nargs="+", help="files or folders")
     ld.add_argument("--force", action="store_true", help="reload files already loaded")
+    ld.add_argument("--source", metavar="NAME",
+                    help="read the files with a ready-made source: zendesk, freshdesk, intercom, tweets, chat_log "
+                         "(docs/SOURCES.md)")
+    ld.add_argument("--dry-run", action="store_true",
+                    help="everything but the write: what would load and what would be quarantined, by check; "
+                         "the warehouse is not touched")
     _common(ld)
+
+    ins = sub.add_parser("inspect", help="sample an export and write a commented [sources] stub for it",
+                         epilog=EPILOG, formatter_class=fmt,
+                         description="Read a sample of each file, guess its entity and column mapping, list the "
+                                     "values seen in status/priority/channel columns, the timestamp format and "
+                                     "time zone, and write a commented TOML stub to edit (docs/SOURCES.md).")
+    ins.add_argument("files", nargs="+", help="export files (CSV, JSONL, Parquet)")
+    ins.add_argument("--out", help="write the stub to this file (default: print it)")
+    ins.add_argument("--rows", type=int, default=2000, help="rows sampled per file (default 2000)")
+    ins.add_argument("--config", help="TOML config file (its channels, statuses and priorities are the targets)")
+    ins.add_argument("-v", "--verbose", action="store_true")
 
     st = sub.add_parser("status", help="what is in the warehouse", epilog=EPILOG, formatter_class=fmt)
     _common(st)
@@ -180,7 +197,13 @@ def _cmd_load(args) -> int:
     from .config import load_config
     from .load import load
 
-    config = load_config(args.config)
+    config = load_config(args.config, source=args.source)
+    if args.dry_run:
+        from .load import dry_run, render_dry_run
+
+        report = dry_run(args.paths, _db(args, config), config, force=args.force)
+        print(json.dumps(report, ensure_ascii=False, default=str) if args.json else render_dry_run(report))
+        return EXIT_INPUT_REJECTED if report["files_rejected"] else EXIT_OK
     summary = load(args.paths, _db(args, config), config, force=args.force)
     data = summary.as_dict()
     if args.json:
@@ -199,6 +222,23 @@ def _cmd_load(args) -> int:
               f"{data['files_rejected']} file(s) rejected, {data['files_skipped']} skipped "
               f"in {data['seconds']:.1f}s -> {data['db']}")
     return EXIT_INPUT_REJECTED if data["files_rejected"] else EXIT_OK
+
+
+def _cmd_inspect(args) -> int:
+    from .config import load_config
+    from .stub import stubs
+
+    if args.rows < 1:
+        raise _usage("--rows must be positive")
+    config = load_config(args.config)
+    text = stubs([Path(f) for f in args.files], config, rows=args.rows)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        sys.stderr.write(f"stub written to {args.out}; edit the TODO lines, then csqa load --dry-run "
+                         f"--config {args.out} ...\n")
+    else:
+        print(text, end="")
+    return EXIT_OK
 
 
 def _cmd_status(args) -> int:
@@ -350,6 +390,7 @@ def _cmd_dashboard(args) -> int:
 COMMANDS = {
     "generate": _cmd_generate,
     "load": _cmd_load,
+    "inspect": _cmd_inspect,
     "status": _cmd_status,
     "check": _cmd_check,
     "faq-gaps": _cmd_faq_gaps,

@@ -113,6 +113,41 @@ class Schedule(_Strict):
     timezone: str
     blocks: list[Block] = Field(min_length=1)
     holidays: list[str] = Field(default_factory=list)
+    # make-up working days (调休): dates (or ranges) open although they fall on a closed weekday; they
+    # open with the blocks of the weekday named by `workday_blocks` (default Monday's)
+    workdays: list[str] = Field(default_factory=list)
+    workday_blocks: str = "mon"
+
+    @field_validator("workday_blocks")
+    @classmethod
+    def _wd_blocks(cls, v):
+        if v.strip().lower() not in DAY_NAMES:
+            raise ValueError(f"unknown day {v!r}; use one of {', '.join(DAY_NAMES)}")
+        return v.strip().lower()
+
+    @field_validator("workdays")
+    @classmethod
+    def _wd(cls, v):
+        for h in v:
+            _parse_holiday(h)
+        return v
+
+    @model_validator(mode="after")
+    def _workdays_not_holidays(self):
+        hol = self.holiday_ranges
+        for a, b in self.workday_ranges:
+            for c, d in hol:
+                if a <= d and c <= b:
+                    raise ValueError(f"workday {a}..{b} overlaps holiday {c}..{d}: a day cannot be both")
+        idx = DAY_NAMES.index(self.workday_blocks)
+        if self.workdays and not any(idx in blk.day_indexes for blk in self.blocks):
+            raise ValueError(f"workday_blocks = {self.workday_blocks!r}: no block opens on that day, "
+                             "so the make-up working days would stay closed")
+        return self
+
+    @property
+    def workday_ranges(self) -> list[tuple[dt.date, dt.date]]:
+        return [_parse_holiday(h) for h in self.workdays]
 
     @field_validator("timezone")
     @classmethod
@@ -171,13 +206,111 @@ class Channel(_Strict):
         )
 
 
+class Thread(_Strict):
+    """How a one-row-per-message log is grouped into interactions.
+
+    ``by = "conversation_id"``: messages sharing that column form one interaction; or
+    ``reply_to = "in_response_to_tweet_id"``: each message joins the interaction of the message it
+    answers, and one that answers nothing starts a new interaction (its id is the interaction id).
+    The interaction gets ``channel``, ``priority``, ``language`` and ``status`` from ``interaction``
+    (constants) and its ``customer_id`` from ``customer`` (a column of the starting message).
+    """
+
+    by: str | None = None
+    reply_to: str | None = None
+    customer: str
+    interaction: dict[str, str] = Field(default_factory=dict)
+    resolve_after_hours: PositiveNumber | None = None  # quiet this long after the last message: resolved
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.by is None) == (self.reply_to is None):
+            raise ValueError("give exactly one of by = <conversation column> or reply_to = <parent id column>")
+        settable = {"channel", "priority", "language", "team", "region", "topic", "agent_id"}
+        wrong = sorted(set(self.interaction) - settable)
+        if wrong:
+            raise ValueError(f"thread.interaction: {', '.join(wrong)} cannot be set here "
+                             f"(settable: {', '.join(sorted(settable))})")
+        if "channel" not in self.interaction or "language" not in self.interaction:
+            raise ValueError("thread.interaction needs channel and language (the interactions' constants)")
+        return self
+
+
+class RowSurvey(_Strict):
+    """A satisfaction rating carried on the ticket row: each rated row also gives a CSAT survey (id = the
+    interaction id), sent and answered at the row's ``sent_at`` contract column (default resolved_at).
+    A rating that is not an integer 1..5 quarantines the row, naming the rating column."""
+
+    score: str
+    sent_at: Literal["created_at", "first_response_at", "resolved_at", "updated_at"] = "resolved_at"
+    comment: str | None = None
+
+
+class Derive(_Strict):
+    """A contract column computed from the file's own columns.
+
+    ``{ copy = "Created" }`` or ``{ copy = ["First Response Time", "Date of Purchase"] }``: the first
+    non-blank of these columns; ``{ start = "Created at", plus = "First reply time in minutes",
+    unit = "minutes" }``: a timestamp plus a duration (seconds, minutes, hours or days);
+    ``{ equal = ["author_id", "requester_id"], then = "customer", otherwise = "agent" }``: a value
+    chosen by comparing two columns.
+    """
+
+    copy_from: str | list[str] | None = Field(None, alias="copy")
+    start: str | None = None
+    plus: str | None = None
+    unit: Literal["seconds", "minutes", "hours", "days"] = "minutes"
+    equal: list[str] | None = Field(None, min_length=2, max_length=2)
+    then: str | None = None
+    otherwise: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        kinds = [self.copy_from is not None, self.start is not None or self.plus is not None, self.equal is not None]
+        if sum(kinds) != 1:
+            raise ValueError("give exactly one of: copy = ...; start = ... with plus = ...; equal = [a, b]")
+        if (self.start is None) != (self.plus is None):
+            raise ValueError("start and plus go together (a timestamp plus a duration)")
+        if self.equal is not None and (self.then is None or self.otherwise is None):
+            raise ValueError("equal = [a, b] needs then = ... and otherwise = ...")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "copy" if self.copy_from is not None else "equal" if self.equal is not None else "plus"
+
+    @property
+    def inputs(self) -> list[str]:
+        if self.copy_from is not None:
+            return [self.copy_from] if isinstance(self.copy_from, str) else list(self.copy_from)
+        if self.equal is not None:
+            return list(self.equal)
+        return [self.start, self.plus]  # type: ignore[list-item]
+
+
 class Source(_Strict):
-    match: str
+    match: str = "*"
     entity: Literal["interactions", "messages", "csat_surveys", "faq_articles"] | None = None
     timezone: str | None = None
     encoding: Literal["auto", "utf-8", "gb18030"] = "auto"
     delimiter: Literal["auto", ",", ";", "\t", "|"] = "auto"
+    # file column -> contract column
     columns: dict[str, str] = Field(default_factory=dict)
+    # contract column -> { source value -> contract value }; values not listed pass through unchanged
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # contract column -> the value every row takes (the file must not also map that column)
+    constants: dict[str, str] = Field(default_factory=dict)
+    # contract column -> the value a blank or absent cell takes
+    defaults: dict[str, str] = Field(default_factory=dict)
+    # contract column -> how it is computed from the file's columns
+    derive: dict[str, Derive] = Field(default_factory=dict)
+    # strptime format for timestamps that are not ISO 8601 ("%d/%m/%Y %H:%M"), or "unix" / "unix_ms"
+    # for epoch numbers; ISO 8601 values are still accepted
+    timestamp_format: str | None = None
+    # a chat log with one row per message: group the messages into interactions (see docs/SOURCES.md)
+    thread: Thread | None = None
+    # a rating column on an interactions file: also load it as CSAT surveys (see RowSurvey)
+    survey: RowSurvey | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -185,6 +318,40 @@ class Source(_Strict):
         if v is not None:
             Schedule._tz(v)
         return v
+
+    @field_validator("timestamp_format")
+    @classmethod
+    def _fmt(cls, v):
+        if v is None or v in ("unix", "unix_ms"):
+            return v
+        if "%" not in v:
+            raise ValueError(f"timestamp_format {v!r} is neither a strptime format (with % codes) "
+                             "nor 'unix' / 'unix_ms'")
+        return v
+
+    @model_validator(mode="after")
+    def _known_columns(self):
+        from .contract import MODELS, column_types
+
+        entities = [self.entity] if self.entity else list(MODELS)
+        known: set[str] = set()
+        for ent in entities:
+            known |= set(column_types(ent))
+        for where, cols in (("columns", self.columns.values()), ("values", self.values), ("constants", self.constants),
+                            ("defaults", self.defaults), ("derive", self.derive)):
+            for col in cols:
+                if col not in known:
+                    raise ValueError(f"{where}: {col!r} is not a contract column"
+                                     f"{' of ' + self.entity if self.entity else ''} "
+                                     f"(known: {', '.join(sorted(known))})")
+        both = set(self.constants) & (set(self.columns.values()) | set(self.derive))
+        if both:
+            raise ValueError(f"constants: {', '.join(sorted(both))} also mapped or derived; keep one")
+        if self.thread is not None and self.entity not in (None, "messages"):
+            raise ValueError("thread applies to a messages file (one row per message)")
+        if self.survey is not None and self.entity != "interactions":
+            raise ValueError('survey applies to an interactions file: set entity = "interactions"')
+        return self
 
 
 class Warehouse(_Strict):
@@ -199,9 +366,47 @@ class Warehouse(_Strict):
         return Schedule._tz(v)
 
 
+STATUS_CLASSES = ("open", "pending", "resolved", "closed")
+
+
 class Contract(_Strict):
     priorities: list[str] = Field(min_length=1)
     statuses: list[str] = Field(min_length=1)
+    # what each status means: the SQL reads these classes, never a status name. Optional when every
+    # status is itself one of open, pending, resolved, closed.
+    status_classes: dict[Literal["open", "pending", "resolved", "closed"], list[str]] | None = None
+
+    @model_validator(mode="after")
+    def _classes(self):
+        self.status_class_of()  # raises with the status that has no (or two) classes
+        return self
+
+    def status_class_of(self) -> dict[str, str]:
+        """status -> open | pending | resolved | closed."""
+        if self.status_classes is None:
+            unknown = [s for s in self.statuses if s not in STATUS_CLASSES]
+            if unknown:
+                raise ValueError(
+                    f"statuses {unknown} mean nothing to the metrics: add contract.status_classes, e.g. "
+                    "status_classes = { open = [...], pending = [...], resolved = [...], closed = [...] }"
+                )
+            return {s: s for s in self.statuses}
+        out: dict[str, str] = {}
+        for cls_, members in self.status_classes.items():
+            for m in members:
+                if m in out:
+                    raise ValueError(f"status_classes: {m!r} is in both {out[m]} and {cls_}")
+                if m not in self.statuses:
+                    raise ValueError(f"status_classes.{cls_}: {m!r} is not one of contract.statuses")
+                out[m] = cls_
+        missing = [s for s in self.statuses if s not in out]
+        if missing:
+            raise ValueError(f"status_classes: say which class {missing} belong to "
+                             f"({', '.join(STATUS_CLASSES)})")
+        return out
+
+    def statuses_of(self, *classes: str) -> list[str]:
+        return [s for s, c in self.status_class_of().items() if c in classes]
 
 
 class Csat(_Strict):
@@ -303,8 +508,28 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: not valid TOML: {e}") from e
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Defaults, overlaid with ``path`` (or $CSQA_CONFIG, or ./csqa.toml when it exists)."""
+SOURCES_DIR = Path(__file__).with_name("sources")
+
+
+def preset_names() -> list[str]:
+    """The ready-made sources shipped in pipeline/sources/ (``csqa load --source NAME``)."""
+    return sorted(p.stem for p in SOURCES_DIR.glob("*.toml"))
+
+
+def _read_preset(name: str) -> dict:
+    path = SOURCES_DIR / f"{name}.toml"
+    if not re.fullmatch(r"[a-z0-9_]+", name) or not path.is_file():
+        raise ConfigError(f"--source {name!r}: no such preset (available: {', '.join(preset_names())})")
+    data = _read_toml(path)
+    extra = set(data) - {"sources"}
+    if extra or not data.get("sources"):
+        raise ConfigError(f"{path}: a preset holds [sources.*] tables only (found {', '.join(sorted(data))})")
+    return data["sources"]
+
+
+def load_config(path: str | Path | None = None, source: str | None = None) -> Config:
+    """Defaults, overlaid with ``path`` (or $CSQA_CONFIG, or ./csqa.toml when it exists); with ``source``,
+    the preset pipeline/sources/<source>.toml comes first among the sources."""
     data = _read_toml(DEFAULT_CONFIG_PATH)
     origin = str(DEFAULT_CONFIG_PATH)
     if path is None:
@@ -316,7 +541,14 @@ def load_config(path: str | Path | None = None) -> Config:
     if path is not None:
         user = _read_toml(Path(path))
         data = _merge(data, user)
+        user_contract = user.get("contract") if isinstance(user.get("contract"), dict) else {}
+        if "statuses" in user_contract and "status_classes" not in user_contract:
+            # the default classes name the default statuses: your statuses need your classes
+            data["contract"] = {k: v for k, v in data["contract"].items() if k != "status_classes"}
         origin = str(path)
+    if source is not None:
+        data = {**data, "sources": {**_read_preset(source), **data.get("sources", {})}}
+        origin += f" with --source {source}"
     try:
         return Config.model_validate(data)
     except ValidationError as e:

@@ -9,6 +9,8 @@ Values that depend on configuration (channels, priorities, statuses) are added b
 
 from __future__ import annotations
 
+import copy
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -62,8 +64,11 @@ class Interaction(pa.DataFrameModel):
         return ok.astype(bool)
 
     @pa.dataframe_check
-    def resolved_status_has_resolution_time(cls, df: pd.DataFrame) -> Series[bool]:
-        return (~df.status.isin(["resolved", "closed"]) | df.resolved_at.notna()).astype(bool)
+    def resolution_not_before_first_response(cls, df: pd.DataFrame) -> Series[bool]:
+        ok = df.resolved_at.isna() | df.first_response_at.isna() | (df.resolved_at >= df.first_response_at)
+        return ok.astype(bool)
+
+    # resolved_status_has_resolution_time reads contract.status_classes: added by schema_for
 
     @pa.dataframe_check
     def updated_not_before_creation(cls, df: pd.DataFrame) -> Series[bool]:
@@ -160,6 +165,7 @@ FREE_TEXT = {
 CROSS_CHECK_COLUMNS = {
     "first_response_not_before_creation": ("created_at", "first_response_at"),
     "resolution_not_before_creation": ("created_at", "resolved_at"),
+    "resolution_not_before_first_response": ("first_response_at", "resolved_at"),
     "resolved_status_has_resolution_time": ("status", "resolved_at"),
     "updated_not_before_creation": ("created_at", "updated_at"),
     "response_not_before_sending": ("sent_at", "responded_at"),
@@ -213,4 +219,13 @@ def schema_for(entity: str, config: Config) -> pa.DataFrameSchema:
     for col, allowed in extra.items():
         checks = [*schema.columns[col].checks, pa.Check.isin(allowed)]
         schema = schema.update_column(col, checks=checks)
+    if entity == "interactions":
+        done = config.contract.statuses_of("resolved", "closed")
+
+        def resolved_status_has_resolution_time(df: pd.DataFrame) -> pd.Series:
+            return (~df.status.isin(done) | df.resolved_at.notna()).astype(bool)
+
+        check = pa.Check(resolved_status_has_resolution_time, name="resolved_status_has_resolution_time")
+        schema = copy.deepcopy(schema)  # never change the model's cached schema
+        schema.checks = [*schema.checks, check]
     return schema

@@ -149,9 +149,11 @@ def _stage_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key: bytes, progress, idx,
-                steps: dict) -> None:
+                steps: dict):
     spec = inspect(path, config)
     res.entity = spec.entity
+    threaded: list = []  # a threaded message log: the messages its interactions are built from
+    rated: list = []  # an interactions file with a rating column: the rows its surveys are built from
     try:
         chunks = iter_chunks(spec)
         while True:
@@ -169,6 +171,14 @@ def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key:
             res.rows_read += v.rows_read
             res.rows_quarantined += v.rows_bad
             good = v.good
+            if "_survey_score" in good.columns:
+                rated.append(good[["interaction_id", "created_at", "first_response_at", "resolved_at", "updated_at",
+                                   "_row_number", "_survey_score", "_survey_comment"]].copy())
+                good = good.drop(columns=["_survey_score", "_survey_comment"])
+            if "_thread_customer" in good.columns:
+                threaded.append(good[["interaction_id", "message_id", "sender_role", "sent_at", "text",
+                                      "_row_number", "_thread_customer"]].copy())
+                good = good.drop(columns=["_thread_customer"])
             if spec.entity == "csat_surveys":
                 good["updated_at"] = good["responded_at"].fillna(good["sent_at"])
             if len(good):
@@ -183,6 +193,10 @@ def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key:
                 con.unregister("_q")
             steps["stage"] += time.perf_counter() - t
             progress.update(idx, path.name, v.rows_read)
+        if threaded:
+            _stage_threads(con, seq, spec, threaded, config)
+        if rated:
+            _stage_row_surveys(con, seq, spec, rated)
     except InputFileError:
         for entity in MODELS:
             con.execute(f"delete from stage_{entity} where _file_seq = ?", [seq])
@@ -192,9 +206,102 @@ def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key:
         res.notes = list(spec.notes)
     if res.rows_read == 0:
         res.notes.append("no data rows")
+    return spec
 
 
-def _upsert(con, entity: str, batch_id: int, force: bool) -> dict[int, int]:
+def _stage_threads(con, seq: int, spec, threaded: list, config: Config) -> None:
+    """The interactions a threaded message log implies, staged beside its messages (not counted as the
+    file's records: every record of the file is a message)."""
+    import pandas as pd
+
+    from .validate import thread_interactions
+
+    frame = thread_interactions(spec, pd.concat(threaded, ignore_index=True), config)
+    frame["_file_seq"] = seq
+    con.register("_threads", frame)
+    con.execute("insert into stage_interactions by name select * from _threads")
+    con.unregister("_threads")
+    spec.notes.append(f"threaded into {len(frame):,} interactions")
+
+
+def _stage_row_surveys(con, seq: int, spec, rated: list) -> None:
+    """CSAT surveys from a rating column of an interactions file, staged beside its interactions (not
+    counted as the file's records: every record of the file is an interaction)."""
+    import pandas as pd
+
+    from .validate import row_surveys
+
+    frame = row_surveys(spec, pd.concat(rated, ignore_index=True))
+    if frame.empty:
+        return
+    frame["_file_seq"] = seq
+    con.register("_surveys", frame)
+    con.execute("insert into stage_csat_surveys by name select * from _surveys")
+    con.unregister("_surveys")
+    spec.notes.append(f"{len(frame):,} CSAT surveys from column {spec.source.survey.score!r}")
+
+
+def _cross_entity_checks(con, results: dict[int, FileResult], specs: dict) -> None:
+    """Checks that need rows of two files or of the warehouse, on the staged batch:
+
+    - ``message_key_conflict``: a message id already stored (or staged earlier in the batch) under another
+      interaction: quarantined, not counted as a duplicate;
+    - ``survey_not_before_creation``: a survey sent before its interaction was created (when the interaction
+      is known: staged in this batch or stored)."""
+    def label(seq: int, col: str) -> str:
+        spec = specs.get(seq)
+        return spec.label(col) if spec is not None else col
+
+    bad = con.execute(
+        """with s as (
+               select message_id, interaction_id, _file_seq, _row_number,
+                      first_value(interaction_id) over (partition by message_id order by _file_seq, _row_number)
+                          as first_interaction_id
+               from stage_messages
+           )
+           select s._file_seq, s._row_number, s.message_id, s.interaction_id,
+                  coalesce(r.interaction_id, s.first_interaction_id) as owner
+           from s left join raw.messages as r using (message_id)
+           where s.interaction_id <> coalesce(r.interaction_id, s.first_interaction_id)"""
+    ).fetchall()
+    rows = [(seq, rn, "messages", label(seq, "message_id"), "message_key_conflict",
+             f"{mid} (already under interaction {owner}, here under {iid})") for seq, rn, mid, iid, owner in bad]
+    bad = con.execute(
+        """with known as (
+               select interaction_id, min(created_at) as created_at from (
+                   select interaction_id, created_at from stage_interactions
+                   union all select interaction_id, created_at from raw.interactions
+               ) group by interaction_id
+           )
+           select s._file_seq, s._row_number, s.sent_at, k.created_at
+           from stage_csat_surveys as s join known as k using (interaction_id)
+           where s.sent_at < k.created_at"""
+    ).fetchall()
+    rows += [(seq, rn, "csat_surveys", f"{label(seq, 'sent_at')},created_at (interaction)",
+              "survey_not_before_creation", f"{label(seq, 'sent_at')}={sent.isoformat()}; "
+              f"created_at={created.isoformat()}") for seq, rn, sent, created in bad]
+    if not rows:
+        return
+    con.execute("create or replace temp table _xbad (_file_seq integer, _row_number bigint, entity varchar, "
+                "column_name varchar, check_name varchar, failing_value varchar)")
+    con.executemany("insert into _xbad values (?, ?, ?, ?, ?, ?)", rows)
+    for entity in ("messages", "csat_surveys"):
+        con.execute(
+            f"""insert into stage_quarantine by name
+                select x._row_number as row_number, x.column_name, x.check_name, x.failing_value,
+                       cast(to_json(s) as varchar) as raw_row, x.entity, x._file_seq
+                from _xbad as x join stage_{entity} as s using (_file_seq, _row_number)
+                where x.entity = '{entity}'"""
+        )
+        con.execute(f"delete from stage_{entity} where (_file_seq, _row_number) in "
+                    f"(select (_file_seq, _row_number) from _xbad where entity = '{entity}')")
+    for seq, n in con.execute("select _file_seq, count(distinct _row_number) from _xbad group by 1").fetchall():
+        if seq in results:
+            results[seq].rows_quarantined += n
+    con.execute("drop table _xbad")
+
+
+def _upsert(con, entity: str, batch_id: int, force: bool, dry_run: bool = False) -> dict[int, int]:
     key, order = KEYS[entity]
     cols = [c for c, _ in con.execute(
         f"select column_name, 1 from duckdb_columns() where schema_name='raw' and table_name='{entity}'"
@@ -213,6 +320,10 @@ def _upsert(con, entity: str, batch_id: int, force: bool) -> dict[int, int]:
             )
             select c.* exclude (_rn) from ranked c where c._rn = 1 and {newer}"""
     )
+    if dry_run:  # what would change, nothing written
+        counts = dict(con.execute("select _file_seq, count(*) from winners group by 1").fetchall())
+        con.execute("drop table winners")
+        return counts
     con.execute(f"delete from raw.{entity} where {key} in (select {key} from winners)")
     select_cols = ", ".join(
         f"{batch_id}::bigint as _batch_id" if c == "_batch_id" else
@@ -274,8 +385,10 @@ def publish_if_behind(db, config: Config) -> str:
     return _publish_if_behind(db, config, None, last)
 
 
-def _load(con, files: list[Path], db, config: Config, force: bool) -> LoadSummary:
-    key = pseudonym_key(db, config.privacy.key_env) if config.privacy.pseudonymise_customer_id else None
+def _load(con, files: list[Path], db, config: Config, force: bool, *, dry_run: bool = False,
+          key: bytes | None = None) -> LoadSummary:
+    if key is None and config.privacy.pseudonymise_customer_id:
+        key = pseudonym_key(db, config.privacy.key_env)
     _stage_tables(con)
     loaded_shas = {r[0] for r in con.execute(
         "select sha256 from audit.load_batches where status = 'loaded' and sha256 is not null").fetchall()}
@@ -283,6 +396,8 @@ def _load(con, files: list[Path], db, config: Config, force: bool) -> LoadSummar
     steps: defaultdict[str, float] = defaultdict(float)
     progress = _Progress(len(files))
     batch_shas: set[str] = set()
+    specs: dict = {}
+    by_seq: dict[int, FileResult] = {}
     for seq, path in enumerate(files, start=1):
         res = FileResult(source_file=str(path), status="loaded", started_at=_now())
         results.append(res)
@@ -299,18 +414,23 @@ def _load(con, files: list[Path], db, config: Config, force: bool) -> LoadSummar
         batch_shas.add(res.sha256)
         con.execute("insert into batch_files values (?, ?)", [seq, str(path)])
         try:
-            _stage_file(con, seq, res, path, config, key, progress, seq, steps)
+            specs[seq] = _stage_file(con, seq, res, path, config, key, progress, seq, steps)
+            by_seq[seq] = res
         except InputFileError as e:
             res.status, res.error = "rejected", str(e)
             res.rows_read = res.rows_quarantined = 0
             log.warning("rejected %s: %s", path, e)
         res.finished_at = _now()
     progress.close()
+    _cross_entity_checks(con, by_seq, specs)
     summary = LoadSummary(batch_id=None, db=str(db), files=results, steps=steps)
     to_record = [r for r in results if r.status != "skipped"]
     if not to_record:
         return summary
     seq_of = {str(p): i for i, p in enumerate(files, start=1)}
+    if dry_run:
+        _dry_run_counts(con, results, seq_of, force)
+        return summary
     try:
         con.execute("begin transaction")
         batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from audit.load_batches").fetchall()[0][0]
@@ -358,3 +478,125 @@ def _load(con, files: list[Path], db, config: Config, force: bool) -> LoadSummar
     return summary
 
 
+
+
+# --- csqa load --dry-run --------------------------------------------------------------------------
+
+
+def _dry_run_counts(con, results: list[FileResult], seq_of: dict, force: bool) -> None:
+    for entity in MODELS:
+        if not con.execute(f"select count(*) from stage_{entity}").fetchall()[0][0]:
+            continue
+        counts = _upsert(con, entity, 0, force, dry_run=True)
+        for r in results:
+            if r.status == "loaded" and r.entity == entity:
+                r.rows_loaded = counts.get(seq_of[r.source_file], 0)
+    for r in results:
+        if r.status == "loaded":
+            r.rows_duplicate = r.rows_read - r.rows_loaded - r.rows_quarantined
+
+
+def _dry_run_connection(db) -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse holding a copy of the stored rows (read from the file read-only): the
+    load runs against it and nothing reaches the file."""
+    from .warehouse import migrate
+
+    con = duckdb.connect()
+    con.execute("set timezone = 'UTC'")
+    migrate(con)
+    if Path(db).is_file():
+        path = str(Path(db)).replace("'", "''")
+        try:
+            con.execute(f"attach '{path}' as wh (read_only)")
+        except duckdb.Error as e:
+            con.close()
+            raise WarehouseError(f"cannot read {db} for a dry run: {e}") from e
+        tables = [("raw", e) for e in MODELS] + [("audit", "load_batches")]
+        for schema, table in tables:
+            cols = [r[0] for r in con.execute(
+                "select column_name from duckdb_columns() where database_name = 'wh' and schema_name = ? "
+                "and table_name = ?", [schema, table]).fetchall()]
+            if cols:
+                names = ", ".join(f'"{c}"' for c in cols)
+                con.execute(f"insert into {schema}.{table} ({names}) select {names} from wh.{schema}.{table}")
+        con.execute("detach wh")
+    return con
+
+
+def _dry_run_key(db, config: Config) -> bytes | None:
+    """The pseudonym key, never created by a dry run (a throwaway one when none exists yet)."""
+    import os
+    import secrets
+
+    if not config.privacy.pseudonymise_customer_id:
+        return None
+    env = os.environ.get(config.privacy.key_env)
+    if env:
+        return env.encode()
+    key_file = Path(db).with_name(Path(db).name + ".key")
+    return key_file.read_bytes().strip() if key_file.is_file() else secrets.token_hex(32).encode()
+
+
+def dry_run(paths: list[str | Path], db: str | Path, config: Config, *, force: bool = False,
+            examples: int = 3) -> dict:
+    """``csqa load --dry-run``: read, validate and compare with the warehouse, write nothing.
+
+    Returns per file what would load, be quarantined or be a duplicate, and the quarantine by check:
+    the user's own column names, how many rows, and example values (redacted like the stored ones)."""
+    files = expand_paths(paths)
+    if not files:
+        raise UsageError(f"no input files found in {', '.join(map(str, paths))}")
+    con = _dry_run_connection(db)
+    try:
+        summary = _load(con, files, db, config, force, dry_run=True, key=_dry_run_key(db, config))
+        rows = con.execute(
+            f"""select f.source_file, q.check_name, q.column_name, count(distinct q.row_number) as n,
+                       list(q.failing_value order by q.row_number) filter (where q.failing_value is not null)
+                           [1:{int(examples)}] as examples,
+                       list(q.row_number order by q.row_number)[1:{int(examples)}] as row_numbers
+                from stage_quarantine as q join batch_files as f using (_file_seq)
+                group by all order by f.source_file, n desc, q.check_name"""
+        ).fetchall() if _has_table(con, "stage_quarantine") else []
+    finally:
+        con.close()
+    data = summary.as_dict()
+    report = {k: data[k] for k in ("db", "files_loaded", "files_rejected", "files_skipped", "rows_read",
+                                   "rows_loaded", "rows_quarantined", "rows_duplicate")}
+    report["dry_run"] = True
+    report["would_load"] = report.pop("rows_loaded")
+    report["files"] = data["files"]
+    report["quarantine"] = [
+        {"source_file": f, "check": c, "columns": col, "rows": n, "examples": list(ex or []),
+         "row_numbers": list(rn or [])}
+        for f, c, col, n, ex, rn in rows
+    ]
+    return report
+
+
+def _has_table(con, name: str) -> bool:
+    return bool(con.execute("select count(*) from duckdb_tables() where table_name = ?", [name]).fetchall()[0][0])
+
+
+def render_dry_run(report: dict) -> str:
+    lines = [f"dry run against {report['db']}: nothing was written"]
+    for f in report["files"]:
+        line = f"{f['status']:<9} {f['source_file']}"
+        if f["status"] == "loaded":
+            line = (f"would load {f['source_file']}  [{f['entity']}] read {f['rows_read']:,} "
+                    f"new or changed {f['rows_loaded']:,} quarantined {f['rows_quarantined']:,} "
+                    f"duplicate {f['rows_duplicate']:,}")
+        elif f.get("error"):
+            line += f"  {f['error']}"
+        lines.append(line)
+        for note in f.get("notes") or []:
+            lines.append(f"    note: {note}")
+    if report["quarantine"]:
+        lines.append("would be quarantined, by check:")
+        for q in report["quarantine"]:
+            ex = ", ".join(repr(e) for e in q["examples"]) or "(empty)"
+            rn = ", ".join(str(r) for r in q["row_numbers"])
+            lines.append(f"  {q['rows']:>7,}  {q['check'][:60]:<60} column {q['columns']}  e.g. {ex} (rows {rn})")
+    lines.append(f"total: {report['rows_read']:,} read, {report['would_load']:,} would load, "
+                 f"{report['rows_quarantined']:,} quarantined, {report['rows_duplicate']:,} duplicate, "
+                 f"{report['files_rejected']} file(s) rejected")
+    return "\n".join(lines)

@@ -48,7 +48,7 @@ def config_hash(config: Config) -> str:
     changes, the next refresh rebuilds everything."""
     sql = {f.name: f.read_text(encoding="utf-8") for layer in ("staging", "marts", "macros")
            for f in _model_files(layer)}
-    dumped = config.model_dump(include={"channels", "schedules", "csat", "first_response", "faq"})
+    dumped = config.model_dump(include={"channels", "schedules", "csat", "first_response", "faq", "contract"})
     relevant = {"sql": sql, "tz": config.warehouse.reporting_timezone, **dumped}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -84,6 +84,11 @@ def _write_config_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None
     con.register("_targets", targets)
     con.execute("create or replace table staging.sla_targets as select * from _targets")
     con.unregister("_targets")
+    # what each configured status means: the SQL reads the class, never a status name
+    classes = pd.DataFrame(list(config.contract.status_class_of().items()), columns=["status", "status_class"])
+    con.register("_classes", classes.astype("str"))
+    con.execute("create or replace table staging.status_classes as select * from _classes")
+    con.unregister("_classes")
     buckets = pd.DataFrame({"lower_seconds": BUCKET_EDGES[:-1], "upper_seconds": BUCKET_EDGES[1:]}).astype(float)
     con.register("_buckets", buckets)
     con.execute("create or replace table staging.duration_buckets as select * from _buckets")
@@ -91,15 +96,26 @@ def _write_config_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None
 
 
 def _data_bounds(con: duckdb.DuckDBPyConnection) -> tuple:
-    """(first created_at, last timestamp, as-of time) of raw.interactions, in one scan."""
-    return con.execute(
-        """select min(created_at), greatest(max(updated_at), max(resolved_at)),
+    """(first timestamp, last timestamp, as-of time) of every timestamp the marts read: interactions,
+    message events and surveys (one scan each)."""
+    i_lo, i_hi, as_of = con.execute(
+        """select min(created_at),
+                  greatest(max(updated_at), max(resolved_at), max(first_response_at), max(created_at)),
                   greatest(max(updated_at), max(created_at))
            from raw.interactions"""
     ).fetchall()[0]
+    m_lo, m_hi = con.execute("select min(sent_at), max(sent_at) from raw.messages").fetchall()[0]
+    s_lo, s_hi = con.execute(
+        "select min(sent_at), greatest(max(sent_at), max(responded_at)) from raw.csat_surveys").fetchall()[0]
+    los = [t for t in (i_lo, m_lo, s_lo) if t is not None]
+    his = [t for t in (i_hi, m_hi, s_hi) if t is not None]
+    return (min(los) if los else None), (max(his) if his else None), as_of
 
 
 def _write_calendar(con: duckdb.DuckDBPyConnection, config: Config, lo, hi) -> None:
+    """The open intervals from a week before the first timestamp to 60 days after the last one (of
+    interactions, messages and surveys). Its range is kept in staging.business_calendar_range so a later
+    load with earlier or later data rebuilds it (durations are clock differences: they stay valid)."""
     today = dt.datetime.now(dt.UTC).date()
     start = (lo.date() if lo else today) - dt.timedelta(days=7)
     end = max((hi.date() if hi else today), start) + dt.timedelta(days=60)
@@ -108,6 +124,8 @@ def _write_calendar(con: duckdb.DuckDBPyConnection, config: Config, lo, hi) -> N
     con.register("_cal", cal)
     con.execute("create or replace table staging.business_calendar as select * from _cal order by schedule, open_at")
     con.unregister("_cal")
+    con.execute("create or replace table staging.business_calendar_range as select ?::date as first_day, "
+                "?::date as last_day", [start, end])
 
 
 def _write_settings(con: duckdb.DuckDBPyConnection, config: Config, as_of, config_digest: str) -> None:
@@ -135,12 +153,13 @@ def _exists(con, schema: str, table: str) -> bool:
 
 
 def _calendar_covers(con, lo, hi) -> bool:
-    if not _exists(con, "staging", "business_calendar"):
+    """Whether the calendar spans a day before the first timestamp to a week after the last one."""
+    if not _exists(con, "staging", "business_calendar") or not _exists(con, "staging", "business_calendar_range"):
         return False
     if lo is None:
         return True
-    c_lo, c_hi = con.execute("select min(open_at), max(close_at) from staging.business_calendar").fetchall()[0]
-    return c_lo is not None and c_lo <= lo and c_hi >= hi + dt.timedelta(days=7)
+    first, last = con.execute("select first_day, last_day from staging.business_calendar_range").fetchall()[0]
+    return first <= lo.date() - dt.timedelta(days=1) and last >= hi.date() + dt.timedelta(days=7)
 
 
 def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | None = None,
@@ -178,7 +197,10 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
                union select interaction_id from raw.messages where _batch_id = $b
                union select interaction_id from raw.csat_surveys where _batch_id = $b
                union select interaction_id from marts.fct_interactions
-               where not is_resolved and (first_response_sla_status = 'open' or resolution_sla_status = 'open')""",
+               where not is_resolved and (first_response_sla_status = 'open' or resolution_sla_status = 'open')
+               -- rows the calendar could not time before: retried, so a grown calendar repairs them
+               union select interaction_id from marts.fct_interactions
+               where first_response_sla_status = 'unknown' or resolution_sla_status = 'unknown'""",
             {"b": batch_id},
         )
     for f in _model_files("staging"):

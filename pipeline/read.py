@@ -42,6 +42,7 @@ JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 SUPPORTED_SUFFIXES = CSV_SUFFIXES | JSONL_SUFFIXES | PARQUET_SUFFIXES
 DELIMITERS = [",", ";", "\t", "|"]
+EXTRA = "src::"  # prefix of file columns carried beside the contract columns (derive and thread inputs)
 NAME_HINTS = [
     (re.compile(r"csat|survey", re.I), "csat_surveys"),
     (re.compile(r"faq|article|help", re.I), "faq_articles"),
@@ -61,6 +62,17 @@ class FileSpec:
     mapping: dict[str, str]  # file column -> contract column
     header: list[str]
     notes: list[str] = field(default_factory=list)
+    source: Source | None = None
+    extra: list[str] = field(default_factory=list)  # file columns read as-is for derive/thread rules
+    source_names: dict[str, str] = field(default_factory=dict)  # contract column -> the user's own name
+
+    def label(self, column: str | None) -> str | None:
+        """The user's own name for a contract column (or an extra column), for quarantine reasons."""
+        if column is None:
+            return None
+        if column.startswith(EXTRA):
+            return column[len(EXTRA):]
+        return self.source_names.get(column, column)
 
 
 @dataclass
@@ -132,6 +144,68 @@ def build_mapping(header: list[str], source: Source | None, entity: str | None) 
     return mapping
 
 
+def _provided(source: Source | None) -> set[str]:
+    """Contract columns a source fills without a file column of that name."""
+    if source is None:
+        return set()
+    out = set(source.constants) | set(source.defaults) | set(source.derive)
+    if source.thread is not None:
+        out |= {"interaction_id"}
+    return out
+
+
+def _source_names(header: list[str], mapping: dict[str, str], source: Source | None) -> dict[str, str]:
+    names = {dst: src for src, dst in mapping.items()}
+    if source is None:
+        return names
+    for col, rule in source.derive.items():
+        if rule.kind == "copy":
+            names[col] = " or ".join(rule.inputs)
+        elif rule.kind == "plus":
+            names[col] = f"{rule.start} + {rule.plus}"
+        else:
+            names[col] = " = ".join(rule.inputs)
+    for col in source.constants:
+        names[col] = f"{col} (constant)"
+    for col in source.defaults:
+        names.setdefault(col, f"{col} (default)")
+    if source.thread is not None:
+        names.setdefault("interaction_id", source.thread.by or source.thread.reply_to or "interaction_id")
+    return names
+
+
+def _extra_columns(path: Path, header: list[str], mapping: dict[str, str], source: Source | None) -> list[str]:
+    if source is None:
+        return []
+    wanted: list[str] = []
+    for col, rule in source.derive.items():
+        for name in rule.inputs:
+            if name in header:
+                wanted.append(name)
+            elif name not in mapping.values():
+                raise InputFileError(
+                    f"{path.name}: derive.{col} reads column {name!r}, which the file does not have; "
+                    f"found: {', '.join(header[:30])}"
+                )
+    if source.survey is not None:
+        for name in (source.survey.score, source.survey.comment):
+            if name is None:
+                continue
+            if name not in header:
+                raise InputFileError(f"{path.name}: survey reads column {name!r}, which the file does not have; "
+                                     f"found: {', '.join(header[:30])}")
+            wanted.append(name)
+    if source.thread is not None:
+        for name in (source.thread.by, source.thread.reply_to, source.thread.customer):
+            if name is None:
+                continue
+            if name not in header:
+                raise InputFileError(f"{path.name}: thread reads column {name!r}, which the file does not have; "
+                                     f"found: {', '.join(header[:30])}")
+            wanted.append(name)
+    return list(dict.fromkeys(wanted))
+
+
 def detect_entity(path: Path, mapped_cols: set[str], source: Source | None) -> str:
     if source and source.entity:
         return source.entity
@@ -200,9 +274,11 @@ def inspect(path: Path, config: Config) -> FileSpec:
         dupes = sorted({h for h in header if header.count(h) > 1})
         raise InputFileError(f"{path.name}: duplicate column names {dupes}")
     mapping = build_mapping(header, source, None)
-    entity = detect_entity(path, set(mapping.values()), source)
+    entity = detect_entity(path, set(mapping.values()) | _provided(source), source)
     mapping = build_mapping(header, source, entity)
-    missing = [c for c in required_columns(entity) if c not in mapping.values()]
+    if source is not None and source.constants:  # a constant wins over a same-named file column
+        mapping = {k: v for k, v in mapping.items() if v not in source.constants}
+    missing = [c for c in required_columns(entity) if c not in set(mapping.values()) | _provided(source)]
     if missing:
         hint = ""
         if fmt == "csv" and len(header) == 1:
@@ -211,15 +287,17 @@ def inspect(path: Path, config: Config) -> FileSpec:
             f"{path.name}: required column(s) missing for {entity}: {', '.join(missing)}; "
             f"found: {', '.join(header[:30])}{hint}"
         )
-    extra = [h for h in header if h not in mapping]
+    extra_cols = _extra_columns(path, header, mapping, source)
+    extra = [h for h in header if h not in mapping and h not in extra_cols]
     if extra:
         notes.append(f"ignored columns: {', '.join(extra[:20])}")
-    defaulted = [c for c in DEFAULTS[entity] if c not in mapping.values()]
+    defaulted = [c for c in DEFAULTS[entity] if c not in set(mapping.values()) | _provided(source)]
     if defaulted:
         notes.append(f"defaulted columns: {', '.join(defaulted)}")
     return FileSpec(
         path=path, entity=entity, fmt=fmt, encoding=encoding, delimiter=delimiter,
         timezone=source.timezone if source else None, mapping=mapping, header=header, notes=notes,
+        source=source, extra=extra_cols, source_names=_source_names(header, mapping, source),
     )
 
 
@@ -234,29 +312,93 @@ def _jsonl_header(path: Path, text: str) -> list[str]:
         except json.JSONDecodeError:
             continue
         if isinstance(obj, dict):
-            keys.update(dict.fromkeys(obj))
+            keys.update(dict.fromkeys(_flatten(obj)))
     if not keys:
         raise InputFileError(f"{path.name}: no JSON object found in the first lines; not a JSONL table")
     return list(keys)
 
 
+def _read_columns(spec: FileSpec) -> list[str]:
+    return list(dict.fromkeys([*spec.mapping, *spec.extra]))
+
+
+def _flatten(obj: dict, prefix: str = "") -> dict:
+    """Nested objects also as dotted keys (``via.channel``), beside the object itself."""
+    out = {}
+    for k, v in obj.items():
+        key = f"{prefix}{k}"
+        out[key] = v
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+    return out
+
+
 def _finish(spec: FileSpec, df: pd.DataFrame) -> pd.DataFrame:
-    """Rename to contract names, keep contract columns, add defaulted and absent optional ones."""
-    df = df.rename(columns=spec.mapping)
+    """Contract names, contract columns, defaulted and absent optional ones; extras as ``src::name``."""
+    by_contract = {dst: src for src, dst in spec.mapping.items()}
     cols = column_types(spec.entity)
     out = {}
     n = len(df)
     for col in cols:
-        if col in df.columns:
-            out[col] = df[col]
+        if col in by_contract and by_contract[col] in df.columns:
+            out[col] = df[by_contract[col]]
         elif col in DEFAULTS[spec.entity]:
             out[col] = pd.Series([DEFAULTS[spec.entity][col]] * n, index=df.index, dtype="str")
         else:
             out[col] = pd.Series([None] * n, index=df.index, dtype="str")
+    for name in spec.extra:
+        out[EXTRA + name] = df[name] if name in df.columns else pd.Series([None] * n, index=df.index, dtype="str")
     return pd.DataFrame(out, index=df.index)
 
 
 def iter_chunks(spec: FileSpec, chunk_rows: int = CHUNK_ROWS) -> Iterator[RawChunk]:
+    if spec.source is not None and spec.source.thread is not None:
+        yield from _iter_threaded(spec, chunk_rows)
+    else:
+        yield from _iter_plain(spec, chunk_rows)
+
+
+def _iter_threaded(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
+    """A one-row-per-message log: each message's ``interaction_id`` is its conversation (``thread.by``)
+    or the first message of its reply chain (``thread.reply_to``, read in a first pass over the file)."""
+    th = spec.source.thread  # type: ignore[union-attr]
+    if th.by is not None:
+        for chunk in _iter_plain(spec, chunk_rows):
+            chunk.frame["interaction_id"] = chunk.frame[EXTRA + th.by].str.strip()
+            yield chunk
+        return
+    parent: dict[str, str | None] = {}
+    for chunk in _iter_plain(spec, chunk_rows):
+        ids = chunk.frame["message_id"].str.strip()
+        parents = chunk.frame[EXTRA + th.reply_to].str.strip()
+        for i, p in zip(ids.tolist(), parents.tolist(), strict=True):
+            if isinstance(i, str) and i:
+                parent[i] = p if isinstance(p, str) and p else None
+    roots: dict[str, str] = {}
+
+    def root(i: str) -> str:
+        chain = []
+        cur = i
+        while cur not in roots:
+            chain.append(cur)
+            p = parent.get(cur)
+            if p is None or p not in parent or p in chain:  # the start, a parent not in the file, or a loop
+                roots[cur] = cur
+                break
+            cur = p
+        r = roots[cur]
+        for c in chain:
+            roots[c] = r
+        return r
+
+    for chunk in _iter_plain(spec, chunk_rows):
+        ids = chunk.frame["message_id"].str.strip()
+        chunk.frame["interaction_id"] = ids.map(lambda i: root(i) if isinstance(i, str) and i else None,
+                                                na_action="ignore").astype(ids.dtype)
+        yield chunk
+
+
+def _iter_plain(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
     try:
         if spec.fmt == "csv":
             yield from _iter_csv(spec, chunk_rows)
@@ -315,7 +457,7 @@ def _iter_csv(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
     conv_opts = pacsv.ConvertOptions(
         column_types={h: pa.string() for h in spec.header},
         strings_can_be_null=False, quoted_strings_can_be_null=False,
-        include_columns=list(spec.mapping),
+        include_columns=_read_columns(spec),
     )
     reader = pacsv.open_csv(spec.path, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
     next_no = 1
@@ -350,7 +492,7 @@ def _str_mapper(t: pa.DataType):
 
 
 def _iter_jsonl(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
-    keep = list(spec.mapping)
+    keep = _read_columns(spec)
     with spec.path.open("r", encoding=spec.encoding, newline="") as fh:
         records: list[dict] = []
         numbers: list[int] = []
@@ -368,6 +510,7 @@ def _iter_jsonl(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
             if not isinstance(obj, dict):
                 malformed.append((no, "json_object (the line is not a JSON object)", line[:2000]))
                 continue
+            obj = _flatten(obj)
             records.append({k: _jsonl_text(obj.get(k)) for k in keep})
             numbers.append(no)
             if len(records) >= chunk_rows:
@@ -398,8 +541,8 @@ def _jsonl_text(v) -> str | None:
 
 
 def _jsonl_chunk(spec: FileSpec, records: list[dict], numbers: list[int], malformed) -> RawChunk:
-    df = pd.DataFrame.from_records(records, columns=list(spec.mapping)) if records else pd.DataFrame(
-        columns=list(spec.mapping)
+    df = pd.DataFrame.from_records(records, columns=_read_columns(spec)) if records else pd.DataFrame(
+        columns=_read_columns(spec)
     )
     df = df.astype(pd.StringDtype("pyarrow", na_value=np.nan))
     return RawChunk(_finish(spec, df), np.asarray(numbers, dtype=np.int64), malformed)
@@ -408,7 +551,7 @@ def _jsonl_chunk(spec: FileSpec, records: list[dict], numbers: list[int], malfor
 def _iter_parquet(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
     pf = pq.ParquetFile(spec.path)
     next_no = 1
-    for batch in pf.iter_batches(batch_size=chunk_rows, columns=list(spec.mapping)):
+    for batch in pf.iter_batches(batch_size=chunk_rows, columns=_read_columns(spec)):
         cols = {}
         for name, arr in zip(batch.schema.names, batch.columns, strict=True):
             if pa.types.is_timestamp(arr.type):

@@ -11,6 +11,7 @@ import csv
 import json
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +21,7 @@ import pandera.pandas as pa
 from .config import Config
 from .contract import CROSS_CHECK_COLUMNS, FREE_TEXT, column_types, schema_for
 from .privacy import pseudonymise_series, redact_series, redact_text
-from .read import FileSpec, RawChunk
+from .read import EXTRA, FileSpec, RawChunk
 
 OFFSET_RE = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
 TRUE = {"true", "t", "1", "yes", "y"}
@@ -45,7 +46,35 @@ def _blank_to_na(s: pd.Series) -> pd.Series:
     return s.where(stripped.fillna("") != "", other=None)
 
 
-def parse_timestamps(s: pd.Series, tz: str | None) -> tuple[pd.Series, pd.Series]:
+def _parse_with_format(s: pd.Series, fmt: str | None, tz: str | None,
+                       out: pd.Series, check: pd.Series) -> pd.Series:
+    """Values read with the source's ``timestamp_format``; returns the values still to read as ISO 8601."""
+    if fmt is None or s.empty:
+        return s
+    if fmt in ("unix", "unix_ms"):
+        num = pd.to_numeric(s, errors="coerce")
+        ok = num.notna() & (num.abs() < (1e16 if fmt == "unix_ms" else 1e13))
+        if ok.any():
+            vals = pd.to_datetime(num[ok], unit="ms" if fmt == "unix_ms" else "s", utc=True)
+            out.loc[vals.index] = vals.dt.as_unit("us")
+        return s[~ok]
+    parsed = pd.to_datetime(s, format=fmt, errors="coerce", utc="%z" in fmt or "%Z" in fmt)
+    ok = parsed.notna()
+    if ok.any():
+        vals = parsed[ok]
+        if getattr(vals.dt, "tz", None) is not None:
+            vals = vals.dt.tz_convert("UTC")
+        elif tz is not None:
+            vals = vals.dt.tz_localize(tz, ambiguous=np.ones(len(vals), dtype=bool),
+                                       nonexistent="shift_forward").dt.tz_convert("UTC")
+        else:
+            check[vals.index] = "timestamp_has_offset"
+            return s[~ok]
+        out.loc[vals.index] = vals.dt.as_unit("us")
+    return s[~ok]
+
+
+def parse_timestamps(s: pd.Series, tz: str | None, fmt: str | None = None) -> tuple[pd.Series, pd.Series]:
     """Text -> UTC timestamps. Returns (values, failed check name per row or None).
 
     An ISO 8601 value with an offset (``Z``, ``+08:00``) is converted to UTC. A value without an
@@ -67,6 +96,10 @@ def parse_timestamps(s: pd.Series, tz: str | None) -> tuple[pd.Series, pd.Series
     if not present.any():
         return out, check
     text = s[present].str.strip()
+    text = _parse_with_format(text, fmt, tz, out, check)
+    text = text[check[text.index].isna().to_numpy()] if fmt is not None else text
+    if text.empty:
+        return out, check
     has_offset = text.str.contains(OFFSET_RE, regex=True)
     aware = text[has_offset]
     if len(aware):
@@ -126,6 +159,7 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
     t = time.perf_counter()
     text = chunk.frame.reset_index(drop=True)
     text = pd.DataFrame({c: _blank_to_na(text[c]) for c in text.columns})
+    text = apply_source(spec, text)
     timings["blank"] = time.perf_counter() - t
     t = time.perf_counter()
     text = protect(entity, text, config, key)
@@ -140,7 +174,7 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
             typed[col] = s
             continue
         if kind == "ts":
-            values, check = parse_timestamps(s, spec.timezone)
+            values, check = parse_timestamps(s, spec.timezone, _fmt(spec))
         elif kind == "bool":
             values, check = parse_booleans(s)
         else:
@@ -149,7 +183,11 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
         for name in check.dropna().unique():
             parse_fail.append((np.flatnonzero((check == name).to_numpy()), col, name))
     df = pd.DataFrame(typed)
+    _derive_plus(spec, text, df, parse_fail)
+    rating = _row_rating(spec, text, parse_fail)
     df = derive_missing(entity, spec, df)
+    if "topic" in df.columns:
+        df, text = _slug_topics(entity, df, text)
     timings["parse"] = time.perf_counter() - t
     t = time.perf_counter()
 
@@ -164,7 +202,7 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
     except pa.errors.SchemaErrors as err:
         # a value that failed to parse is null in the typed frame: don't report it twice
         records.extend(
-            r for r in _pandera_records(err.failure_cases, text)
+            r for r in _pandera_records(err.failure_cases, text, spec)
             if not (r[2] == "not_nullable" and (r[0], r[1]) in parsed_bad)
         )
     timings["pandera"] = time.perf_counter() - t
@@ -173,6 +211,16 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
     good_mask[bad_positions] = False
     good = df[good_mask].copy()
     good["_row_number"] = chunk.row_numbers[good_mask]
+    if rating is not None:  # for row_surveys
+        good["_survey_score"] = rating.to_numpy()[good_mask]
+        comment = spec.source.survey.comment  # type: ignore[union-attr]
+        good["_survey_comment"] = (redact_series(text[EXTRA + comment]).to_numpy()[good_mask] if comment
+                                   else pd.Series(None, index=text.index, dtype="str").to_numpy()[good_mask])
+    if spec.source is not None and spec.source.thread is not None:  # for thread_interactions
+        cust = text[EXTRA + spec.source.thread.customer]
+        if key is not None:
+            cust = pseudonymise_series(cust, key)
+        good["_thread_customer"] = cust.to_numpy()[good_mask]
     failures = _failure_frame(records, chunk, text, spec, key)
     return Validated(
         good=good.reset_index(drop=True),
@@ -181,6 +229,118 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
         rows_bad=len(bad_positions) + len(chunk.malformed),
         timings=timings,
     )
+
+
+def _fmt(spec: FileSpec) -> str | None:
+    return spec.source.timestamp_format if spec.source is not None else None
+
+
+def _column(text: pd.DataFrame, name: str) -> pd.Series:
+    """A file column carried as an extra, else the contract column of that name."""
+    return text[EXTRA + name] if EXTRA + name in text.columns else text[name]
+
+
+def apply_source(spec: FileSpec, text: pd.DataFrame) -> pd.DataFrame:
+    """The source's value maps, copies, comparisons, constants and defaults, on text (docs/SOURCES.md)."""
+    src = spec.source
+    if src is None:
+        return text
+    text = text.copy()
+    for col, rule in src.derive.items():
+        if rule.kind == "copy":
+            parts = [_column(text, name) for name in rule.inputs]
+            out = parts[0]
+            for p in parts[1:]:
+                out = out.fillna(p)
+            text[col] = out
+        elif rule.kind == "equal":
+            a, b = (_column(text, name) for name in rule.inputs)
+            same = (a == b).fillna(False).astype(bool)
+            out = pd.Series(rule.otherwise, index=text.index, dtype="str").where(~same, rule.then)
+            text[col] = out.where(a.notna() | b.notna(), None)
+    for col, mapping in src.values.items():
+        s = text[col]
+        if s.notna().any():
+            stripped = s.str.strip()
+            folded = {k.casefold(): v for k, v in mapping.items()}  # an exact key first, then any case
+            text[col] = stripped.map(lambda v, m=mapping, f=folded: m.get(v, f.get(v.casefold(), v)),
+                                     na_action="ignore").astype(s.dtype)
+    for col, value in src.constants.items():
+        text[col] = pd.Series(value, index=text.index, dtype=text[col].dtype if col in text else "str")
+    for col, value in src.defaults.items():
+        text[col] = text[col].fillna(value)
+    return text
+
+
+def _row_rating(spec: FileSpec, text: pd.DataFrame, parse_fail: list) -> pd.Series | None:
+    """The rating column of a ``survey`` source, parsed; a rating that is not an integer 1..5 fails the row."""
+    if spec.source is None or spec.source.survey is None:
+        return None
+    col = EXTRA + spec.source.survey.score
+    values, check = parse_integers(text[col])
+    for name in check.dropna().unique():
+        parse_fail.append((np.flatnonzero((check == name).to_numpy()), col, name))
+    out_of_range = (values.notna() & ((values < 1) | (values > 5))).fillna(False).to_numpy(dtype=bool)
+    if out_of_range.any():
+        parse_fail.append((np.flatnonzero(out_of_range), col, "score_in_range(1, 5)"))
+    return values
+
+
+_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+def _derive_plus(spec: FileSpec, text: pd.DataFrame, df: pd.DataFrame, parse_fail: list) -> None:
+    """``start + duration`` columns, after the start has been parsed; a bad duration fails the row."""
+    src = spec.source
+    if src is None:
+        return
+    by_file = {s: d for s, d in spec.mapping.items()}
+    for col, rule in src.derive.items():
+        if rule.kind != "plus":
+            continue
+        if rule.start in by_file and column_types(spec.entity).get(by_file[rule.start]) == "ts":
+            start = df[by_file[rule.start]]
+        elif EXTRA + rule.start in text.columns:
+            start, check = parse_timestamps(text[EXTRA + rule.start], spec.timezone, _fmt(spec))
+            for name in check.dropna().unique():
+                parse_fail.append((np.flatnonzero((check == name).to_numpy()), EXTRA + rule.start, name))
+        else:
+            start = df[rule.start]
+        raw = _column(text, rule.plus)
+        num = pd.to_numeric(raw.str.strip(), errors="coerce")
+        bad = (raw.notna() & num.isna()).to_numpy()
+        if bad.any():
+            parse_fail.append((np.flatnonzero(bad), EXTRA + rule.plus if EXTRA + rule.plus in text else rule.plus,
+                               "parse_duration"))
+        delta = pd.to_timedelta(num.astype("float64") * _UNIT_SECONDS[rule.unit], unit="s")
+        df[col] = (start + delta.to_numpy()).astype("datetime64[us, UTC]")
+
+
+SLUG_RE = re.compile(r"[^a-z0-9]+")
+MARKS_RE = re.compile(r"[\u0300-\u036f]+")  # combining accents, after NFKD: É -> E
+
+
+def slug(value: str) -> str:
+    """The topic slug rule: accents dropped, lower case, every run of other characters one underscore,
+    at most 64 characters."""
+    plain = MARKS_RE.sub("", unicodedata.normalize("NFKD", value)).lower()
+    return SLUG_RE.sub("_", plain).strip("_")[:64].rstrip("_")
+
+
+def _slug_topics(entity: str, df: pd.DataFrame, text: pd.DataFrame):
+    """Topic tags normalised to the slug rule (``Refund not showing up!`` -> ``refund_not_showing_up``),
+    the original kept in ``topic_label`` (interactions). A tag with nothing left (only other scripts)
+    stays as it is and fails ``str_matches``."""
+    original = df["topic"].astype(pd.StringDtype("pyarrow", na_value=np.nan))
+    slugged = (original.str.normalize("NFKD").str.replace(MARKS_RE.pattern, "", regex=True).str.lower()
+               .str.replace(SLUG_RE.pattern, "_", regex=True).str.strip("_")
+               .str.slice(0, 64).str.rstrip("_"))  # the vectorised slug()
+    slugged = slugged.where(slugged.fillna("") != "", original)
+    df = df.copy()
+    df["topic"] = slugged.astype(original.dtype)
+    if entity == "interactions":
+        df["topic_label"] = original
+    return df, text
 
 
 def derive_missing(entity: str, spec: FileSpec, df: pd.DataFrame) -> pd.DataFrame:
@@ -198,7 +358,7 @@ def derive_missing(entity: str, spec: FileSpec, df: pd.DataFrame) -> pd.DataFram
     return df
 
 
-def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame):
+def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame, spec: FileSpec):
     fc = fc[fc["index"].notna()]
     for row in fc.itertuples(index=False):
         pos = int(row.index)
@@ -213,8 +373,8 @@ def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame):
     cross = fc[(fc.schema_context == "DataFrameSchema") & fc.check.isin(list(CROSS_CHECK_COLUMNS))]
     for (pos, check), _ in cross.groupby(["index", "check"], sort=True):
         cols = CROSS_CHECK_COLUMNS[check]
-        value = "; ".join(f"{c}={_show(text[c].iloc[int(pos)])}" for c in cols)
-        yield int(pos), ",".join(cols), str(check), value
+        value = "; ".join(f"{spec.label(c)}={_show(text[c].iloc[int(pos)])}" for c in cols)
+        yield int(pos), ",".join(spec.label(c) for c in cols), str(check), value
 
 
 def protect_line(line: str, spec: FileSpec, key: bytes | None) -> dict:
@@ -255,11 +415,109 @@ def _failure_frame(records, chunk: RawChunk, text: pd.DataFrame, spec: FileSpec,
     for pos, col, check, value in records:
         if pos not in cache:
             cache[pos] = json.dumps(
-                {c: _show(text[c].iloc[pos]) or None for c in text.columns}, ensure_ascii=False
+                {c.removeprefix(EXTRA): _show(text[c].iloc[pos]) or None for c in text.columns}, ensure_ascii=False
             )
-        rows.append((int(chunk.row_numbers[pos]), col, check, _show(value) or None, cache[pos]))
+        label = col if col is None or "," in col else spec.label(col)  # cross checks are labelled already
+        rows.append((int(chunk.row_numbers[pos]), label, check, _show(value) or None, cache[pos]))
     for number, check, line in chunk.malformed:
         rows.append((int(number), None, check, None, json.dumps(protect_line(line, spec, key), ensure_ascii=False)))
     return pd.DataFrame(rows, columns=QUARANTINE_COLUMNS).astype(
         {"row_number": "int64", "column_name": "str", "check_name": "str", "failing_value": "str", "raw_row": "str"}
     )
+
+
+def thread_interactions(spec: FileSpec, messages: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """The interactions of a threaded message log (``[sources.X.thread]``), one per interaction_id.
+
+    created_at: the first customer message (else the first message); first_response_at: the first agent
+    message from then on; customer_id: the customer column of the message that opened the thread;
+    first_message: its (redacted) text; updated_at: the last message. With ``resolve_after_hours``, a
+    thread quiet that long before the log's last message is resolved at its last message (the first status
+    of class resolved/closed); otherwise it is open. Other columns come from ``thread.interaction``.
+    Raises InputFileError when the result breaks the contract (a constant that is not configured)."""
+    from .errors import InputFileError
+
+    th = spec.source.thread  # type: ignore[union-attr]
+    m = messages.sort_values(["interaction_id", "sent_at", "_row_number"])
+    g = m.groupby("interaction_id", sort=True)
+    first = g.head(1).set_index("interaction_id")
+    cust = m[m.sender_role == "customer"]
+    cust_first = cust.groupby("interaction_id").head(1).set_index("interaction_id")
+    out = pd.DataFrame(index=first.index)
+    out["created_at"] = cust_first.sent_at.reindex(out.index).fillna(first.sent_at)
+    agents = m[m.sender_role == "agent"].merge(out["created_at"], left_on="interaction_id", right_index=True)
+    agents = agents[agents.sent_at >= agents.created_at]
+    out["first_response_at"] = agents.groupby("interaction_id").sent_at.min().reindex(out.index)
+    last = g.sent_at.max()
+    out["updated_at"] = last
+    opener = first["_thread_customer"].where(first.sender_role == "customer")
+    out["customer_id"] = opener.fillna(cust_first["_thread_customer"].reindex(out.index)).fillna(
+        first["_thread_customer"])
+    out["first_message"] = cust_first.text.reindex(out.index)
+    done = config.contract.statuses_of("resolved", "closed")
+    still = config.contract.statuses_of("open")
+    if th.resolve_after_hours is not None and done:
+        quiet = last <= m.sent_at.max() - pd.Timedelta(hours=th.resolve_after_hours)
+    else:
+        quiet = pd.Series(False, index=out.index)
+    out["status"] = np.where(quiet, done[0] if done else None, still[0] if still else None)
+    out["resolved_at"] = last.where(quiet)
+    consts = dict(th.interaction)
+    prio = consts.pop("priority", "normal" if "normal" in config.contract.priorities else config.contract.priorities[0])
+    out["priority"] = prio
+    for col, value in consts.items():
+        out[col] = value
+    out = out.reset_index()
+    out["_row_number"] = first["_row_number"].to_numpy()
+    cols = column_types("interactions")
+    frame = {}
+    for col, kind in cols.items():
+        if col in out.columns:
+            frame[col] = out[col]
+        elif kind == "bool":
+            frame[col] = pd.Series(False, index=out.index, dtype="boolean")
+        elif kind == "int":
+            frame[col] = pd.Series(0, index=out.index, dtype="Int64")
+        else:
+            frame[col] = pd.Series(None, index=out.index, dtype="str")
+    df = pd.DataFrame(frame)
+    for col, kind in cols.items():
+        if kind == "ts":
+            df[col] = pd.to_datetime(df[col], utc=True).astype("datetime64[us, UTC]")
+        elif kind == "str":
+            df[col] = df[col].astype(pd.StringDtype("pyarrow", na_value=np.nan))
+    if df["status"].isna().any():
+        raise InputFileError(f"{spec.path.name}: threading needs a status of class open (and resolved/closed) "
+                             "in contract.status_classes")
+    try:
+        schema_for("interactions", config).validate(df, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        fc = err.failure_cases
+        first_fail = fc.iloc[0]
+        raise InputFileError(
+            f"{spec.path.name}: the interactions threaded from this file break the contract "
+            f"({first_fail.column}: {first_fail.check}, value {first_fail.failure_case!r}); "
+            "check the source's thread.interaction constants (channel, language, ...)"
+        ) from err
+    df["topic_label"] = pd.Series(None, index=df.index, dtype="str")
+    df["_row_number"] = out["_row_number"].to_numpy()
+    return df
+
+
+def row_surveys(spec: FileSpec, rows: pd.DataFrame) -> pd.DataFrame:
+    """CSAT surveys from the rated rows of an interactions file (``[sources.X.survey]``): survey_id =
+    interaction_id, sent and answered at the row's ``survey.sent_at`` column. Rows without a rating or
+    without that time give none."""
+    sv = spec.source.survey  # type: ignore[union-attr]
+    rated = rows[rows["_survey_score"].notna() & rows[sv.sent_at].notna()]
+    out = pd.DataFrame({
+        "survey_id": rated["interaction_id"].astype(pd.StringDtype("pyarrow", na_value=np.nan)),
+        "interaction_id": rated["interaction_id"].astype(pd.StringDtype("pyarrow", na_value=np.nan)),
+        "sent_at": rated[sv.sent_at].astype("datetime64[us, UTC]"),
+        "responded_at": rated[sv.sent_at].astype("datetime64[us, UTC]"),
+        "score": rated["_survey_score"].astype("Int64"),
+        "comment": rated["_survey_comment"].astype(pd.StringDtype("pyarrow", na_value=np.nan)),
+        "updated_at": rated[sv.sent_at].astype("datetime64[us, UTC]"),
+        "_row_number": rated["_row_number"].astype("int64"),
+    })
+    return out.reset_index(drop=True)

@@ -23,6 +23,9 @@ BERLIN_24 = Schedule(timezone="Europe/Berlin", blocks=[Block(days="mon-sun", sta
 BERLIN_NIGHT = Schedule(timezone="Europe/Berlin", blocks=[Block(days="mon-sun", start="22:00", end="06:00")])
 NY_OFFICE = Schedule(timezone="America/New_York", blocks=[Block(days="mon-sun", start="00:00", end="04:00")])
 HOLIDAY = Schedule(timezone="Asia/Shanghai", blocks=OFFICE.blocks, holidays=["2026-11-04"])
+# 2026 Spring Festival: closed Sun 02-15 .. Mon 02-23, Saturday 02-14 and 02-28 are make-up working days
+SPRING = Schedule(timezone="Asia/Shanghai", blocks=OFFICE.blocks, holidays=["2026-02-15..2026-02-23"],
+                  workdays=["2026-02-14", "2026-02-28"])
 
 CASES = [
     # schedule, start, end, expected seconds, why
@@ -39,7 +42,53 @@ CASES = [
     (BERLIN_NIGHT, "2026-10-24T21:00:00+02:00", "2026-10-25T07:00:00+01:00", 9 * H, "22:00-06:00 on the long night"),
     (BERLIN_NIGHT, "2026-11-02T05:00:00+01:00", "2026-11-02T23:00:00+01:00", 2 * H, "overnight block: 05-06 + 22-23"),
     (NY_OFFICE, "2026-03-08T00:00:00-05:00", "2026-03-08T05:00:00-04:00", 3 * H, "00:00-04:00 loses the 02:00 hour"),
+    (SPRING, "2026-02-13T17:00:00+08:00", "2026-02-24T10:00:00+08:00", 10 * H, "Fri 1 h + make-up Sat 8 h + Tue 1 h"),
+    (SPRING, "2026-02-27T17:00:00+08:00", "2026-03-02T10:00:00+08:00", 10 * H, "make-up Saturday 02-28 works"),
+    (SPRING, "2026-02-16T10:00:00+08:00", "2026-02-24T10:00:00+08:00", 1 * H, "asked inside the closure"),
 ]
+
+
+def test_make_up_day_overlapping_a_holiday_is_refused():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="both"):
+        Schedule(timezone="UTC", blocks=OFFICE.blocks, holidays=["2026-02-14..2026-02-16"], workdays=["2026-02-14"])
+
+
+def test_first_instant_inside_a_closure_at_the_calendar_start_has_a_clock():
+    """A calendar that starts inside Spring Festival (the first load's data starts there): an instant
+    before the first open interval reads clock 0, never NULL."""
+    cal = calendar_frame({"s": SPRING}, dt.date(2026, 2, 16), dt.date(2026, 3, 31))
+    con = duckdb.connect()
+    con.execute("set timezone = 'UTC'")
+    con.register("cal", cal)
+    got = con.execute(
+        """select (cb.cum_seconds + least(greatest(epoch(p.b) - epoch(cb.open_at), 0), cb.seconds))
+                - (ca.cum_seconds + least(greatest(epoch(p.a) - epoch(ca.open_at), 0), ca.seconds))
+           from (select 's' as schedule, '2026-02-16T10:00:00+08:00'::timestamptz as a,
+                        '2026-02-24T10:00:00+08:00'::timestamptz as b) as p
+           asof left join cal ca on ca.schedule = p.schedule and p.a >= ca.open_at
+           asof left join cal cb on cb.schedule = p.schedule and p.b >= cb.open_at"""
+    ).fetchone()[0]
+    assert got == 1 * H
+
+
+def test_default_config_carries_the_2026_mainland_china_arrangement():
+    """Every 2026 day of the shipped support_hours schedule is open exactly when the `chinese-calendar`
+    package says it is a working day (its holidays and make-up working days, 调休)."""
+    chinese_calendar = pytest.importorskip("chinese_calendar")
+    from csqa.pipeline.config import load_config
+
+    sched = load_config().schedules["support_hours"]
+    day = dt.date(2026, 1, 1)
+    wrong = []
+    while day <= dt.date(2026, 12, 31):
+        start = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        is_open = business_seconds(sched, start, start + dt.timedelta(days=1)) > 0
+        if is_open != chinese_calendar.is_workday(day):
+            wrong.append(day)
+        day += dt.timedelta(days=1)
+    assert wrong == []
 
 
 @pytest.mark.parametrize(("sched", "a", "b", "expected", "why"), CASES, ids=[c[4] for c in CASES])
@@ -71,7 +120,7 @@ def test_reference_cases_in_sql(sched, a, b, expected, why):
 def test_always_open_equals_calendar_time():
     always = Schedule(timezone="UTC", blocks=[Block(days="mon-sun", start="00:00", end="24:00")])
     cal = calendar_frame({"a": always}, dt.date(2026, 1, 1), dt.date(2026, 12, 31))
-    assert len(cal) == 1  # merged into one interval
+    assert len(cal[cal.seconds > 0]) == 1  # merged into one interval (after the zero-length 1970 sentinel)
     a, b = utc("2026-02-03T04:05:06Z"), utc("2026-09-10T11:12:13Z")
     assert business_seconds(always, a, b) == (b - a).total_seconds()
     assert sql_business_seconds(always, a.isoformat(), b.isoformat()) == (b - a).total_seconds()

@@ -6,13 +6,18 @@ with source as (
 settings as (
     select * from staging.settings
 ),
+status_classes as (
+    -- what each configured status means (contract.status_classes): open, pending, resolved or closed
+    select * from staging.status_classes
+),
 renamed as (
     select
         s.interaction_id,
         s.channel,
         s.priority,
         s.status,
-        s.status in ('resolved', 'closed') as is_resolved,
+        sc.status_class,
+        coalesce(sc.status_class in ('resolved', 'closed'), false) as is_resolved,
         s.created_at,
         s.first_response_at as reported_first_response_at,
         s.resolved_at,
@@ -23,6 +28,7 @@ renamed as (
         s.language,
         s.region,
         s.topic,
+        s.topic_label,
         s.subject,
         s.first_message,
         s.handled_by_bot,
@@ -32,5 +38,6 @@ renamed as (
         cast(timezone(st.reporting_timezone, s.resolved_at) as date) as resolved_day,
     from source as s
     cross join settings as st
+    left join status_classes as sc on sc.status = s.status
 )
 select * from renamed

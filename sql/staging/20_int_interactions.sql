@@ -126,6 +126,7 @@ final as (
             when fm.is_faq_matched then 'faq_match'
         end as topic_source,
         d.topic as agent_topic,
+        d.topic_label,
         fm.faq_article_id,
         fm.faq_match_score,
         coalesce(fm.is_faq_matched, false) as is_faq_matched,
@@ -154,18 +155,27 @@ final as (
         d.resolution_target_seconds,
         case
             when d.first_response_target_seconds is null then 'no_target'
+            -- a NULL business time is never turned into a verdict: 'unknown' (docs/METRICS.md)
             when d.first_response_at is not null then
-                case when d.first_response_business_seconds <= d.first_response_target_seconds
-                    then 'met' else 'breached' end
+                case
+                    when d.first_response_business_seconds is null then 'unknown'
+                    when d.first_response_business_seconds <= d.first_response_target_seconds then 'met'
+                    else 'breached'
+                end
             when d.is_resolved then 'not_applicable'
+            when d.open_business_seconds is null then 'unknown'
             when d.open_business_seconds > d.first_response_target_seconds then 'breached'
             else 'open'
         end as first_response_sla_status,
         case
             when d.resolution_target_seconds is null then 'no_target'
             when d.is_resolved then
-                case when d.resolution_business_seconds <= d.resolution_target_seconds
-                    then 'met' else 'breached' end
+                case
+                    when d.resolution_business_seconds is null then 'unknown'
+                    when d.resolution_business_seconds <= d.resolution_target_seconds then 'met'
+                    else 'breached'
+                end
+            when d.open_business_seconds is null then 'unknown'
             when d.open_business_seconds > d.resolution_target_seconds then 'breached'
             else 'open'
         end as resolution_sla_status,
