@@ -422,12 +422,16 @@ class FirstResponse(_Strict):
 class Faq(_Strict):
     """FAQ matching and gap detection (docs/FAQ.md)."""
 
-    match_threshold: float = Field(0.35, ge=0, le=1)
+    match_threshold: float = Field(0.1, ge=0, le=1)
     match_threshold_by_language: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
     window_days: int = Field(28, ge=7)
     min_cluster_size: int = Field(5, ge=2)
     deflection_weeks: int = Field(4, ge=1, le=26)
     low_csat_margin: float = Field(0.10, ge=0, le=1)
+    max_tagged_per_topic: int = Field(300, ge=0)
+    cluster_min_cohesion: float = Field(0.4, ge=0, le=1)
+    cluster_max_article_similarity: float = Field(0.3, ge=0, le=1)
+    cluster_merge_similarity: float = Field(0.7, ge=0, le=1)
 
 
 class Goals(_Strict):

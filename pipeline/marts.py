@@ -29,6 +29,7 @@ import re
 import time
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from .business_time import calendar_frame
@@ -182,9 +183,9 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         _write_calendar(con, config, lo, hi)
     _write_settings(con, config, as_of, new_hash)
     con.execute(
-        """create table if not exists staging.faq_matches (
+        f"""create {"or replace table" if full else "table if not exists"} staging.faq_matches (
                interaction_id varchar, faq_article_id varchar, faq_topic varchar,
-               faq_match_score double, is_faq_matched boolean)"""
+               faq_match_score double, is_topic_confident boolean, is_faq_matched boolean)"""
     )
     # the refresh scope: the intermediate views read only these interactions
     con.execute("create or replace table staging.refresh_interactions (interaction_id varchar)")
@@ -218,12 +219,15 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
     ).fetchall()[0]
     timings = {}
     tm = time.perf_counter()
-    _match_questions(con, config, full)
+    if not full:
+        con.execute("delete from staging.faq_matches where interaction_id in "
+                    "(select interaction_id from staging.refresh_interactions)")
+    model = _match_questions(con, config, full)
     timings["faq_matches"] = round(time.perf_counter() - tm, 3)
     for name, mode, key, sql in mart_models():
         if name == "faq_gaps":  # clusters, built in Python, feed the gap ranking
             tm = time.perf_counter()
-            _build_clusters(con, config, as_of)
+            _build_clusters(con, config, as_of, model)
             timings["faq_clusters"] = round(time.perf_counter() - tm, 3)
         tm = time.perf_counter()
         table = f"marts.{name}"
@@ -242,65 +246,99 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
     return info
 
 
-def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool, chunk: int = 200_000) -> None:
-    """Match the questions of the interactions in scope to the published FAQ articles.
+def _fit_faq_model(con: duckdb.DuckDBPyConnection, config: Config):
+    """The FAQ model of this refresh: published articles, agents' tagged questions (a deterministic sample
+    of at most ``faq.max_tagged_per_topic`` distinct questions per topic) and a deterministic sample of
+    20,000 of the warehouse's questions (lexical vocabulary and the neighbour pool)."""
+    from .faq import FaqModel
 
-    Each distinct (question, language) is matched once, in chunks, so memory stays flat however many
-    interactions there are; the results are joined back to the interactions in SQL."""
-    from .faq import FaqMatcher, match_frame
-
-    scope = "" if full else "where interaction_id in (select interaction_id from staging.refresh_interactions)"
     articles = con.execute(
         "select article_id, topic, language, title, body from staging.stg_faq_articles where is_published "
         "order by article_id"
     ).df()
-    if full:
-        con.execute("delete from staging.faq_matches")
-    else:
-        con.execute("delete from staging.faq_matches where interaction_id in "
-                    "(select interaction_id from staging.refresh_interactions)")
+    tagged = con.execute(
+        """select question, topic from (
+               select coalesce(first_message, subject) as question, topic,
+                      row_number() over (partition by topic order by hash(coalesce(first_message, subject)),
+                                         coalesce(first_message, subject)) as n
+               from (select distinct first_message, subject, topic from staging.stg_interactions
+                     where topic is not null and coalesce(first_message, subject) is not null))
+           where n <= ? order by topic, question""",
+        [config.faq.max_tagged_per_topic],
+    ).df()
+    # the whole warehouse's questions, not the refresh scope's: the model depends on the data only, so an
+    # incremental refresh scores a question as a full rebuild of the same data would
+    corpus = con.execute(
+        """select question, min(faq_language) as faq_language
+           from staging.stg_questions where question is not null
+           group by question order by hash(question), question limit 20000"""
+    ).df()
+    return FaqModel.fit(articles, tagged, corpus=corpus.question.tolist(),
+                        corpus_languages=corpus.faq_language.fillna("").tolist())
+
+
+def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool, chunk: int = 200_000):
+    """Predict the topic of the questions of the interactions in scope and match them to published articles.
+
+    Each distinct (question, language) is scored once, in chunks, so memory stays flat however many
+    interactions there are; the results are joined back to the interactions in SQL. Returns the model
+    (None without articles or tags), which the clusters reuse."""
+    scope = "" if full else "where interaction_id in (select interaction_id from staging.refresh_interactions)"
     con.execute(
         """create or replace temp table _faq_unique (question varchar, faq_language varchar,
-               faq_article_id varchar, faq_topic varchar, faq_match_score double, is_faq_matched boolean)"""
+               faq_article_id varchar, faq_topic varchar, faq_match_score double, is_topic_confident boolean,
+               is_faq_matched boolean)"""
     )
-    matcher = FaqMatcher.fit(articles)
-    if matcher is not None:
+    model = _fit_faq_model(con, config)
+    if model is not None:
         reader = con.sql(
             f"""select question, faq_language from staging.stg_questions {scope}
                 group by question, faq_language having question is not null
                 order by question, faq_language"""
         ).to_arrow_reader(chunk)
+        by_lang = config.faq.match_threshold_by_language
         # read every chunk before writing on the same connection; distinct questions only, so small
         for part in [b.to_pandas() for b in reader]:
-            m = match_frame(part, matcher, config.faq.match_threshold, config.faq.match_threshold_by_language)
+            langs = part.faq_language.fillna("").to_numpy()
+            bar = np.array([by_lang.get(x, config.faq.match_threshold) for x in langs], dtype=float)
+            m = pd.concat([part.reset_index(drop=True),
+                           model.predict(part.question.tolist(), langs, bar)], axis=1)
             con.register("_m", m)
             con.execute("insert into _faq_unique by name select * from _m")
             con.unregister("_m")
     con.execute(
         f"""insert into staging.faq_matches
-            select q.interaction_id, u.faq_article_id, u.faq_topic, u.faq_match_score, u.is_faq_matched
+            select q.interaction_id, u.faq_article_id, u.faq_topic, u.faq_match_score, u.is_topic_confident,
+                   u.is_faq_matched
             from (select * from staging.stg_questions {scope}) as q
             join _faq_unique as u on u.question = q.question and u.faq_language is not distinct from q.faq_language"""
     )
     con.execute("drop table _faq_unique")
+    return model
 
 
-def _build_clusters(con: duckdb.DuckDBPyConnection, config: Config, as_of) -> None:
-    """Cluster the questions nobody tagged and no article matched, over the last faq.window_days
-    (rebuilt whole each refresh): where an emerging topic shows up before anyone tags it."""
+def _build_clusters(con: duckdb.DuckDBPyConnection, config: Config, as_of, model) -> None:
+    """Cluster the questions without a topic (nobody tagged them, the model was unsure) over the last
+    faq.window_days (rebuilt whole each refresh): where an emerging topic shows up before anyone tags it."""
     from .faq import cluster_questions
 
     df = con.execute(
-        """select f.interaction_id, coalesce(f.first_message, f.subject) as question, f.language, f.created_at
+        """select f.interaction_id, coalesce(f.first_message, f.subject) as question, f.language, f.created_at,
+                  f.faq_match_score
            from marts.fct_interactions as f cross join staging.settings as s
            where f.topic is null and coalesce(f.first_message, f.subject) is not null
              and f.created_at > s.as_of_at - to_days(s.faq_window_days)
            order by f.interaction_id"""
     ).df()
-    clusters, members = cluster_questions(df, as_of=pd.Timestamp(as_of) if as_of else pd.Timestamp.now(tz="UTC"),
-                                          min_size=config.faq.min_cluster_size)
+    faq = config.faq
+    clusters, members = cluster_questions(
+        df, as_of=pd.Timestamp(as_of) if as_of else pd.Timestamp.now(tz="UTC"), model=model,
+        min_size=faq.min_cluster_size, min_cohesion=faq.cluster_min_cohesion,
+        max_article_similarity=faq.cluster_max_article_similarity, merge_similarity=faq.cluster_merge_similarity,
+        bar={"": faq.match_threshold, **faq.match_threshold_by_language})
     clusters = clusters.astype({"cluster_id": "str", "language": "str", "title_terms": "str",
-                                "example_1": "object", "example_2": "object", "example_3": "object"})
+                                "example_1": "object", "example_2": "object", "example_3": "object",
+                                "nearest_article_id": "object", "nearest_topic": "object", "is_gap": "bool"})
     con.register("_clusters", clusters)
     con.register("_members", members.astype({"interaction_id": "str", "cluster_id": "str"}))
     con.execute("create or replace table marts.faq_cluster_members as select * from _members")
@@ -311,6 +349,11 @@ def _build_clusters(con: duckdb.DuckDBPyConnection, config: Config, as_of) -> No
                   cast(c.trend_ratio as double) as trend_ratio, c.title_terms,
                   cast(c.example_1 as varchar) as example_1, cast(c.example_2 as varchar) as example_2,
                   cast(c.example_3 as varchar) as example_3,
+                  cast(c.cohesion as double) as cohesion, cast(c.nearest_article_id as varchar) as nearest_article_id,
+                  cast(c.nearest_topic as varchar) as nearest_topic,
+                  cast(c.nearest_similarity as double) as nearest_similarity,
+                  cast(c.mean_match_score as double) as mean_match_score, cast(c.rank_factor as double) as rank_factor,
+                  cast(c.is_gap as boolean) as is_gap,
                   count(f.csat_score) as count_rated, count(case when f.is_satisfied then 1 end) as count_satisfied,
            from _clusters as c
            left join _members as m on m.cluster_id = c.cluster_id

@@ -36,9 +36,11 @@ gaps as (
     where c.has_article_in_language and c.count_rated >= s.min_sample
       and c.count_satisfied / c.count_rated < o.satisfied_share - s.faq_low_csat_margin
     union all
+    -- only clusters judged as gaps: cohesive, and far from every article and covered tag (pipeline/faq/clusters.py)
     select 'unmatched_cluster', null, k.language, k.cluster_id, k.count_questions, k.count_last_7d, k.count_prev_7d,
            k.count_rated, k.count_satisfied
     from marts.faq_clusters as k
+    where k.is_gap
 ),
 examples as (
     select topic, language, list(question order by n desc, question)[1:3] as example_questions
@@ -65,10 +67,14 @@ scored as (
         g.count_satisfied / nullif(g.count_rated, 0) as satisfied_share,
         least(greatest((g.count_last_7d + 1.0) / (g.count_prev_7d + 1.0), 0.5), 3.0) as trend_factor,
         1 + (1 - coalesce(g.count_satisfied / nullif(g.count_rated, 0), o.satisfied_share, 0.5)) as dissatisfaction_factor,
-    from gaps as g cross join overall as o
+        -- a cluster counts as much as it is coherent and unanswered (pipeline/faq/clusters.py: rank_factor)
+        coalesce(k.rank_factor, 1.0) as cluster_factor,
+    from gaps as g
+    cross join overall as o
+    left join marts.faq_clusters as k on k.cluster_id = g.cluster_id
 )
 select
-    row_number() over (order by s.count_contacts * s.trend_factor * s.dissatisfaction_factor desc,
+    row_number() over (order by s.count_contacts * s.trend_factor * s.dissatisfaction_factor * s.cluster_factor desc,
                        s.gap_type, s.topic, s.language, s.cluster_id) as priority_rank,
     s.gap_type,
     s.topic,
@@ -81,7 +87,10 @@ select
     s.satisfied_share,
     s.trend_factor,
     s.dissatisfaction_factor,
-    round(s.count_contacts * s.trend_factor * s.dissatisfaction_factor, 2) as priority_score,
+    s.cluster_factor,
+    round(s.count_contacts * s.trend_factor * s.dissatisfaction_factor * s.cluster_factor, 2) as priority_score,
+    k.nearest_article_id,
+    k.nearest_similarity,
     k.title_terms as suggested_title_terms,
     coalesce(
         case when s.gap_type = 'unmatched_cluster' then

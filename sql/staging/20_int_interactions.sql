@@ -119,11 +119,13 @@ final as (
         d.team,
         d.language,
         d.region,
-        -- the agent's tag wins; a confident FAQ match assigns the topic where there is none
-        coalesce(d.topic, case when fm.is_faq_matched then fm.faq_topic end) as topic,
+        -- the agent's tag wins; a confident prediction assigns the topic where there is none
+        -- (matched to an article: 'faq_match'; a topic agents tag but no article covers: 'predicted')
+        coalesce(d.topic, case when fm.is_topic_confident then fm.faq_topic end) as topic,
         case
             when d.topic is not null then 'agent'
             when fm.is_faq_matched then 'faq_match'
+            when fm.is_topic_confident then 'predicted'
         end as topic_source,
         d.topic as agent_topic,
         d.topic_label,

@@ -1,0 +1,260 @@
+"""The FAQ model: which topic a question is about, whether a published article answers it, and how sure.
+
+Fitted at every refresh (about a second) from two kinds of labelled text:
+
+- **article pieces**: each published article's title, its topic name and each sentence or line of its
+  body (an article's "related questions" are usually its best phrasings), labelled with its topic;
+- **agents' tags**: distinct questions whose agent set a topic (up to ``max_tagged_per_topic`` per
+  topic, a deterministic sample), labelled with that topic, whether or not the topic has an article.
+
+A multinomial logistic regression over the embedding (``text.Featurizer``) gives ``P(topic | question)``
+(a second one over the lexical features was measured: +0.01 top-1 warm, none cold, at 20× the fitting
+time, so it was dropped). The predicted topic is the most probable one. A classifier always picks *some*
+topic, so its probability is tempered by how close the question really is to that topic's examples,
+then blended with the question's nearest neighbours (``predict``):
+
+    faq_match_score = P(topic) × max(0, similarity to the nearest example of that topic)
+
+A question **has a topic** when the score reaches its language's bar; it **is matched** to an article
+when, in addition, the topic has a published article in the question's FAQ language. Below the bar the
+matcher is unsure: the question stays without a topic and may join a cluster of unanswered questions.
+A predicted topic that agents tag but no article covers is a gap of its own (``no_article``), with its
+untagged look-alikes counted in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import os
+import re
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
+
+from .text import Features, Featurizer, clean
+
+_SPLIT_RE = re.compile(  # sentence ends (Chinese and Latin), line breaks, "related questions" headings
+    r"(?<=[\u3002\uff01\uff1f\uff1b!?;])|[\r\n]+|(?<=[.?!])\s+|\u5e38\u89c1\u95ee\u9898[:\uff1a]|Related questions:",
+    re.I)
+
+
+PARALLEL_MIN = 40_000  # questions; below this one process is faster than starting workers
+
+
+def faq_language(tag: str | None) -> str:
+    """The FAQ language key, as in SQL: zh-* keeps its region (the script differs), others the primary subtag."""
+    tag = tag or ""
+    return tag if tag.lower().startswith("zh") else tag.split("-", 1)[0]
+
+
+def article_pieces(articles: pd.DataFrame) -> pd.DataFrame:
+    """One row per piece of text an article offers: title, topic name, each sentence or line of the body."""
+    rows = []
+    for a in articles.itertuples(index=False):
+        topic_name = str(a.topic).replace("_", " ")
+        parts = [a.title or "", topic_name, f"{a.title or ''} {topic_name}"]
+        parts += [p for p in _SPLIT_RE.split(str(a.body or "")) if p]
+        seen = set()
+        for p in parts:
+            p = clean(p).strip(" ,\uff0c:\uff1a-")
+            if len(p) >= 2 and p not in seen:
+                seen.add(p)
+                rows.append((a.article_id, a.topic, p))
+    return pd.DataFrame(rows, columns=["article_id", "topic", "text"])
+
+
+def _stable_rank(texts: pd.Series) -> np.ndarray:
+    return np.array([int(hashlib.blake2b(t.encode(), digest_size=8).hexdigest(), 16) for t in texts], dtype=np.uint64)
+
+
+@dataclass
+class FaqModel:
+    featurizer: Featurizer
+    classes: np.ndarray  # topic names
+    clf: LogisticRegression | None
+    article_of: dict[tuple[str, str], str]  # (topic, FAQ language) -> article id
+    ref_features: Features  # every labelled example: article pieces and tagged questions
+    ref_topic: np.ndarray  # class index of each example
+    ref_is_article: np.ndarray  # bool: the example is an article piece
+    ref_article: np.ndarray  # article id of a piece (None for a tagged question)
+    covered_topics: set[str] = field(default_factory=set)
+    pool_emb: np.ndarray | None = None  # neighbours: embeddings of a sample of the questions being matched
+    pool_p: np.ndarray | None = None  # ... their topic probabilities
+    pool_score: np.ndarray | None = None  # ... and their own answered score (0 where no article answers)
+    neighbours: int = 10
+    own_weight: float = 0.5
+
+    @classmethod
+    def fit(cls, articles: pd.DataFrame, tagged: pd.DataFrame | None = None, *, corpus: list[str] | None = None,
+            corpus_languages: list[str] | None = None, pool_size: int = 4000,
+            lexical_weight: float = 0.5, lexical_weight_cjk: float = 0.7, c: float = 10.0,
+            max_tagged_per_topic: int = 300) -> FaqModel | None:
+        """articles: article_id, topic, language, title, body (published only); tagged: question, topic.
+        corpus: the questions about to be matched (their words join the lexical vocabulary).
+        None when there is nothing to learn from."""
+        articles = articles.reset_index(drop=True)
+        pieces = article_pieces(articles) if not articles.empty else pd.DataFrame(columns=["article_id", "topic",
+                                                                                            "text"])
+        tagged = tagged if tagged is not None else pd.DataFrame(columns=["question", "topic"])
+        tagged = tagged.assign(question=tagged.question.map(clean)).query("question != ''")
+        tagged = tagged.drop_duplicates(["question", "topic"])
+        if len(tagged):
+            tagged = tagged.assign(_r=_stable_rank(tagged.question)).sort_values(["topic", "_r"], kind="stable")
+            tagged = tagged[tagged.groupby("topic").cumcount() < max_tagged_per_topic]
+        texts = pieces.text.tolist() + tagged.question.tolist()
+        labels = np.array(pieces.topic.tolist() + tagged.topic.tolist(), dtype=object)
+        if not texts:
+            return None
+        featurizer = Featurizer.fit(texts + list(corpus or []), lexical_weight=lexical_weight,
+                                    lexical_weight_cjk=lexical_weight_cjk)
+        feats = featurizer.transform(texts)
+        classes, y = np.unique(labels.astype(str), return_inverse=True)
+        clf = None
+        if len(classes) > 1:
+            # one BLAS thread: the matrices are small, and threads fighting over two cores made fitting 50× slower
+            with warnings.catch_warnings(), threadpool_limits(1):
+                warnings.simplefilter("ignore")  # convergence chatter on tiny catalogues
+                clf = LogisticRegression(C=c, max_iter=1000).fit(feats.emb, y)
+        article_of = {}
+        for a in articles.sort_values("article_id").itertuples(index=False):
+            article_of.setdefault((str(a.topic), faq_language(a.language)), a.article_id)
+        model = cls(featurizer, classes, clf, article_of, feats, y,
+                    np.r_[np.ones(len(pieces), bool), np.zeros(len(tagged), bool)],
+                    np.array(pieces.article_id.tolist() + [None] * len(tagged), dtype=object),
+                    set(articles.topic.astype(str)))
+        if corpus and pool_size > 0:
+            langs = corpus_languages if corpus_languages is not None else [None] * len(corpus)
+            pool = pd.DataFrame({"text": [clean(t) for t in corpus], "lang": langs}).query("text != ''")
+            pool = pool.drop_duplicates("text").assign(_r=lambda d: _stable_rank(d.text))
+            pool = pool.sort_values(["_r", "text"]).head(pool_size)
+            f = featurizer.transform(pool.text.tolist())
+            model.pool_emb = f.emb
+            model.pool_p = model.probabilities(f)
+            model.pool_score = model._scores(f, model.pool_p, pool.lang.tolist())[2]
+        return model
+
+    # -- prediction -------------------------------------------------------------------------------------------
+    def probabilities(self, f: Features) -> np.ndarray:
+        """P(topic | question), one column per class."""
+        if self.clf is None:
+            return np.ones((len(f), len(self.classes)))
+        return self.clf.predict_proba(f.emb)
+
+    def topic_similarity(self, f: Features, topic_idx: np.ndarray) -> np.ndarray:
+        """Similarity of each question to the nearest labelled example of the given topic."""
+        out = np.zeros(len(f), dtype=np.float32)
+        for k in np.unique(topic_idx):
+            rows = np.flatnonzero(topic_idx == k)
+            refs = np.flatnonzero(self.ref_topic == k)
+            out[rows] = self.featurizer.similarity(f.take(rows), self.ref_features.take(refs)).max(axis=1)
+        return np.clip(out, 0, 1)
+
+    def _scores(self, f: Features, p: np.ndarray, languages) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(topic index, P(topic) × similarity, answered score: the same where the topic has an article in the
+        language, else 0) for probabilities ``p``."""
+        n = len(f)
+        if not n:
+            return np.zeros(0, dtype=int), np.zeros(0), np.zeros(0)
+        best = p.argmax(axis=1)
+        score = p[np.arange(n), best] * self.topic_similarity(f, best)
+        article = np.array([self._article(t, lang) for t, lang in zip(self.classes[best], languages, strict=True)],
+                           dtype=object)
+        return best, score, np.where(pd.notna(article), score, 0.0)
+
+    def _article(self, topic: str, language: str | None):
+        if language is None:  # unknown language: any article of the topic
+            return next((a for (t, _), a in sorted(self.article_of.items()) if t == topic), None)
+        return self.article_of.get((topic, faq_language(language)))
+
+    def _neighbours(self, f: Features) -> np.ndarray | None:
+        """Indices of each question's ``neighbours`` nearest pool questions (embedding cosine), or None."""
+        k = self.neighbours
+        if self.pool_emb is None or len(self.pool_emb) < k or not len(f):
+            return None
+        out = np.empty((len(f), k), dtype=np.int64)
+        for lo in range(0, len(f), 4096):  # bounded memory: 4096 × pool similarities at a time
+            s = f.emb[lo:lo + 4096] @ self.pool_emb.T
+            out[lo:lo + 4096] = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        return out
+
+    def predict(self, texts: list[str], languages: list[str] | np.ndarray,
+                bar: np.ndarray | float = 0.2) -> pd.DataFrame:
+        """``_predict`` over two or more processes for large batches (the featurising is single-threaded
+        Python and NumPy); the result is identical to one process's."""
+        n = len(texts)
+        workers = min(os.cpu_count() or 1, 4)
+        if n < PARALLEL_MIN or workers < 2:
+            return self._predict(texts, languages, bar)
+        bars = np.broadcast_to(np.asarray(bar, dtype=float), (n,))
+        size = -(-n // workers)
+        parts = [(list(texts[i:i + size]), list(languages[i:i + size]), bars[i:i + size].copy())
+                 for i in range(0, n, size)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            frames = list(pool.map(self._predict_args, parts))
+        return pd.concat(frames, ignore_index=True)
+
+    def _predict_args(self, args) -> pd.DataFrame:
+        return self._predict(*args)
+
+    def _predict(self, texts: list[str], languages: list[str] | np.ndarray,
+                 bar: np.ndarray | float = 0.2) -> pd.DataFrame:
+        """For each text: faq_topic, faq_match_score, faq_article_id (the topic's article in the text's FAQ
+        language, if any), is_topic_confident (score ≥ bar), is_faq_matched (confident and an article exists).
+
+        The question's ``neighbours`` nearest questions in the pool (a sample of the questions being matched)
+        have their say, with weight 1 − ``own_weight``: its topic probabilities are blended with theirs, and
+        ``faq_match_score`` = own_weight × P(topic) × similarity + (1 − own_weight) × their mean answered score
+        (a question whose look-alikes no article answers is probably not answered either)."""
+        n = len(texts)
+        cleaned = [clean(t) for t in texts]
+        f = self.featurizer.transform(cleaned)
+        langs = [faq_language(x) for x in languages]
+        p = self.probabilities(f)
+        near = self._neighbours(f)
+        if near is not None:
+            p = self.own_weight * p + (1 - self.own_weight) * self.pool_p[near].mean(axis=1)
+        best, score, _ = self._scores(f, p, langs)
+        if near is not None:
+            score = self.own_weight * score + (1 - self.own_weight) * self.pool_score[near].mean(axis=1)
+        score = np.round(score, 4)
+        empty = np.array([not t for t in cleaned], dtype=bool)
+        score[empty] = 0.0
+        topic = self.classes[best].astype(object) if n else np.zeros(0, dtype=object)
+        article = np.array([self.article_of.get((t, lang)) for t, lang in zip(topic, langs, strict=True)],
+                           dtype=object)
+        confident = (score >= bar) & ~empty
+        topic[empty] = None
+        article[empty] = None
+        return pd.DataFrame({
+            "faq_topic": topic,
+            "faq_match_score": np.where(empty, np.nan, score),
+            "faq_article_id": article,
+            "is_topic_confident": confident,
+            "is_faq_matched": confident & pd.notna(article),
+        })
+
+
+def score_pairs(questions: list[str], article_texts: list[str], *, corpus: list[str] | None = None,
+                lexical_weight: float = 0.5, lexical_weight_cjk: float = 0.7) -> np.ndarray:
+    """Similarity of each (question, article text) pair, with the featuriser and blend the pipeline uses
+    for ``faq_match_score``'s similarity factor and for clusters' distance to articles.
+
+    The lexical vocabulary is fitted on ``corpus`` (default: the pairs' own texts), as the pipeline fits it
+    on the catalogue and the questions it matches. Returns one float per pair, in [0, 1]."""
+    if len(questions) != len(article_texts):
+        raise ValueError("questions and article_texts must have the same length")
+    if not questions:
+        return np.zeros(0)
+    fz = Featurizer.fit(list(corpus) if corpus is not None else list(questions) + list(article_texts),
+                        lexical_weight=lexical_weight, lexical_weight_cjk=lexical_weight_cjk)
+    a, b = fz.transform(list(questions)), fz.transform(list(article_texts))
+    w = fz.weights(a)
+    lex = np.asarray(a.lex.multiply(b.lex).sum(axis=1)).ravel()
+    emb = (a.emb * b.emb).sum(axis=1)
+    return np.clip((1 - w) * emb + w * lex, 0, 1)
