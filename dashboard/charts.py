@@ -96,7 +96,11 @@ def duration_boxes(q: pd.DataFrame, targets: pd.DataFrame | None, title: str, ta
         fig.add_trace(go.Box(
             name=name, x=[name], q1=[r.p25 / div], median=[r.p50 / div], q3=[r.p75 / div],
             lowerfence=[r.p10 / div], upperfence=[r.p90 / div], marker_color=channel_color(r.channel),
-            customdata=[[r.channel]], hovertemplate=tip + "<extra></extra>", showlegend=False), row=1, col=i)
+            hoverinfo="skip", showlegend=False), row=1, col=i)
+        # a box cannot be clicked: a see-through bar over it (p10–p90) carries the channel and the tooltip
+        fig.add_trace(go.Bar(x=[name], y=[max((r.p90 - r.p10) / div, 1e-9)], base=[r.p10 / div], width=0.6,
+                             marker={"color": channel_color(r.channel), "opacity": 0.02}, showlegend=False,
+                             customdata=[[r.channel]], hovertemplate=tip + "<extra></extra>"), row=1, col=i)
         top = max(r.p90 or 0, target or 0) / div * 1.15 or 1
         if target is not None:
             fig.add_scatter(x=[name], y=[target / div], mode="markers", name=t("sla_target", L),

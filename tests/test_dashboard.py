@@ -264,7 +264,7 @@ def test_a_channels_box_opens_exactly_the_conversations_it_counts(app):
     at.run()
     at.switch_page("pages/response_times.py").run()
     for tr in figure(at, 0)["data"]:
-        if tr["type"] != "box":
+        if tr["type"] != "bar":  # the clickable layer over each box
             continue
         channel = tr["customdata"][0][0]
         n = int(tr["hovertemplate"].split("n=")[1].split("<")[0].replace(",", ""))
