@@ -8,7 +8,8 @@ from dashboard.i18n import t
 
 L = lang()
 st.set_page_config(page_title=t("tab_title", L), layout="wide")  # no icon: it would be fetched from a CDN
-st.markdown("<style>.block-container{padding-top:2.2rem}</style>", unsafe_allow_html=True)
+st.markdown("<style>[data-testid='stMainBlockContainer'],.block-container{padding-top:1.5rem}</style>",
+            unsafe_allow_html=True)  # no big blank above the title
 pages = [  # no icons: a page's icon becomes the tab's icon, fetched from a font CDN
     st.Page("pages/overview.py", title=t("overview", L), default=True),
     st.Page("pages/response_times.py", title=t("response_times", L)),

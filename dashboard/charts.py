@@ -142,6 +142,7 @@ def weekly_quantiles(df: pd.DataFrame, title: str, L: str = "en", labels: dict |
             fig.add_hline(y=target / div, line_dash="dash", line_color=GOAL, row=r, col=c)
         top = max(float(part.p90.max() or 0), target or 0) / div * 1.15 or 1
         fig.update_yaxes(range=[0, top], title_text=t(ukey, L), row=r, col=c)
+    fig.update_xaxes(type="category")  # "11-09" is a week's Monday, not a date for plotly to parse
     fig.update_layout(title=title, **{**LAYOUT, "height": 260 * rows + 80})
     return fig
 
@@ -174,7 +175,8 @@ def sla_heatmap(df: pd.DataFrame, title: str, L: str = "en", labels: dict | None
                              ["decided"] * len(cells), cells.total, [f"{100 * v:.1f}" for v in cells.rate]], axis=1),
         hovertemplate=(f"%{{y}} · {t('week_of', L)} %{{x}}: %{{customdata[4]}}% {t('met', L)} "
                        f"(n=%{{customdata[3]:,}}) · {t('goal', L)} {g:.0f}%<extra></extra>"))
-    fig.update_layout(title=title, xaxis_type="category", **{**LAYOUT, "height": max(300, 40 * len(chans) + 120)})
+    fig.update_layout(title=title, xaxis_type="category", yaxis_autorange="reversed",
+                      **{**LAYOUT, "height": max(300, 40 * len(chans) + 120)})
     return fig
 
 

@@ -31,7 +31,7 @@ LABELS = {
     "warehouse": ("warehouse", "数仓"),
     # cards
     "volume": ("Contacts", "咨询量"),
-    "sla_met": ("First-response SLA met", "首响 SLA 达成率"),
+    "sla_met": ("First-reply SLA met", "首响 SLA 达成率"),
     "res_sla_met": ("Resolution SLA met", "解决 SLA 达成率"),
     "csat": ("Satisfied (CSAT)", "满意率 (CSAT)"),
     "reopen_rate": ("Reopen rate", "重开率"),
@@ -125,6 +125,8 @@ LABELS = {
     "zeros_note": ("{n:,} first responses ({share:.1f}%) are 0 in business time: the whole wait fell outside support "
                    "hours (docs/METRICS.md, Business time of zero). Read the calendar time beside them.",
                    "{n:,} 个首次响应({share:.1f}%)的工作时间为 0:整个等待都在服务时段之外(见 docs/METRICS.md)。请同时参考自然时间。"),
+    "zeros_short": ("A business-time median of 0 s: most waits fell outside support hours (see Response times).",
+                    "工作时间中位数为 0 秒:多数等待落在服务时段之外(见“响应时间”)。"),
     "zeros_tip": ("{n:,} at 0 ({share:.1f}%): outside support hours", "{n:,} 个为 0({share:.1f}%):在服务时段外"),
     "last_loaded": ("Data last loaded {at} · newest data {newest}", "数据加载于 {at} · 最新数据 {newest}"),
     "open_rows": ("Open the conversations behind a bar or point by clicking it.", "点击柱或点可查看对应会话。"),

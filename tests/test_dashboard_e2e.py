@@ -92,6 +92,8 @@ def opened(browser, url: str, text: str, shot: str):
         page.get_by_text(text, exact=False).first.wait_for(timeout=45_000)
         yield page
         page.wait_for_timeout(1500)
+        page.set_viewport_size({"width": 1440, "height": 3200})  # the whole page in the screenshot
+        page.wait_for_timeout(1000)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.locator('[data-testid="stAlertContentError"]').count() == 0
         page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)

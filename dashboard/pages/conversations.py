@@ -14,6 +14,7 @@ from dashboard.common import (
     page_start,
 )
 from dashboard.i18n import t, value_label
+from dashboard.theme import human_duration
 
 L, f = page_start("conversations")
 labels = data.channel_labels()
@@ -51,8 +52,15 @@ if not n:
     footer(L)
     st.stop()
 st.caption(t("open_row", L))
-show = rows.assign(channel=[value_label("channel", v, L, labels) for v in rows.channel],
-                   created_at=rows.created_at.dt.strftime("%Y-%m-%d %H:%M"))
+show = rows.assign(  # for reading: labels and human units (the CSV keeps codes and seconds)
+    channel=[value_label("channel", v, L, labels) for v in rows.channel],
+    priority=[value_label("priority", v, L, {}) for v in rows.priority],
+    status=[value_label("status", v, L, {}) for v in rows.status],
+    first_response_sla_status=[value_label("sla", v, L, {}) for v in rows.first_response_sla_status],
+    resolution_sla_status=[value_label("sla", v, L, {}) for v in rows.resolution_sla_status],
+    created_at=rows.created_at.dt.strftime("%Y-%m-%d %H:%M"),
+    **{c: [human_duration(v, L) for v in rows[c]] for c in
+       ("first_response_seconds", "first_response_business_seconds", "resolution_seconds")})
 event = st.dataframe(show, hide_index=True, key="cv_rows", on_select="rerun", selection_mode="single-row",
                      column_config={k: st.column_config.Column(t(f"col_{k}", L)) for k in show.columns})
 open_conversation_on_select(event, rows.interaction_id, f)

@@ -76,8 +76,11 @@ table = summary.assign(
     target=[human_duration(v, L) for v in summary.target_seconds],
     met_share=[pct(m / (m + b)) if m + b else "–" for m, b in zip(summary.met, summary.breached, strict=True)],
 )[["channel", "contacts", "median_calendar", "median_business", "target", "met_share"]]
-st.dataframe(table, hide_index=True, key="ov_channels", column_config={
-    k: st.column_config.Column(t(f"col_{k}", L)) for k in table.columns})
+cfg = {k: st.column_config.Column(t(f"col_{k}", L)) for k in table.columns}
+cfg["contacts"] = st.column_config.NumberColumn(t("col_contacts", L), format="localized")
+st.dataframe(table, hide_index=True, key="ov_channels", column_config=cfg)
+if (summary.median_business == 0).any():
+    st.caption(t("zeros_short", L))
 
 daily = data.daily_volume(f)
 event = st.plotly_chart(charts.daily_volume(daily, t("daily_volume", L), L, labels), key="ov_daily",
