@@ -320,6 +320,9 @@ VALUES = {
     ("has", "resolution_seconds"): ("a resolution", "已解决"),
     ("has", "resolution_business_seconds"): ("a resolution", "已解决"),
     ("region", "unknown"): ("unknown", "未知"),
+    ("gap", "unmatched_cluster"): ("Unmatched questions", "未匹配问题"),
+    ("gap", "no_article"): ("No article", "无文章"),
+    ("gap", "missing_translation"): ("Missing translation", "缺少译文"),
     ("topic", "untagged"): ("untagged", "未标记"),
     ("team", "unassigned"): ("unassigned", "未分配"),
 }

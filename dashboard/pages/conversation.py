@@ -19,7 +19,7 @@ if row.empty:
 r = row.iloc[0]
 st.subheader(f"{r.interaction_id} · {value_label('channel', r.channel, L, labels)} · "
              f"{value_label('priority', r.priority, L, {})} · {value_label('status', r.status, L, {})}")
-st.caption(f"{t('col_created_at', L)}: {pd.Timestamp(r.created_at):%Y-%m-%d %H:%M %Z} · {t('team', L)}: {r.team} · "
+st.caption(f"{t('col_created_at', L)}: {pd.Timestamp(r.created_at):%Y-%m-%d %H:%M} UTC · {t('team', L)}: {r.team} · "
            f"{t('col_agent_id', L)}: {r.agent_id} · {t('topic', L)}: {r.topic} · {t('language', L)}: {r.language}")
 if pd.notna(r.subject):
     st.markdown(f"**{t('col_subject', L)}:** {r.subject}")
@@ -48,6 +48,9 @@ sv = data.conversation_surveys(cid)
 if sv.empty:
     st.info(t("no_survey", L))
 else:
+    sv = sv.assign(sent_at=sv.sent_at.dt.strftime("%Y-%m-%d %H:%M"),
+                   responded_at=sv.responded_at.dt.strftime("%Y-%m-%d %H:%M").fillna("–"),
+                   score=[str(int(v)) if pd.notna(v) else "–" for v in sv.score], comment=sv.comment.fillna("–"))
     st.dataframe(sv, hide_index=True, key="cv1_survey",
                  column_config={k: st.column_config.Column(t(f"col_{k}", L)) for k in sv.columns})
 footer(L)
