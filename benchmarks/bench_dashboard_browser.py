@@ -4,8 +4,8 @@
     csqa load /tmp/wh-src --db /tmp/wh.duckdb
     python benchmarks/bench_dashboard_browser.py --db /tmp/wh.duckdb
 
-"Ready" = no running indicator, the footer ("Data last loaded") shown, every plotly chart drawn, held for
-two polls in a row (50 ms apart). For each page, in this order:
+"Ready" = no running indicator, no stale (greyed) element, the footer ("Data last loaded") shown, every
+plotly chart drawn, held for two polls in a row (50 ms apart). For each page, in this order:
   - first visit: a new browser context (no browser cache) right after the server started (Streamlit's data
     cache empty);
   - second visit: a new tab (a new Streamlit session) in the same browser context on the warm server (the
@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 PAGES = ["", "response_times", "satisfaction", "agents", "faq_gaps", "data_quality", "conversations"]
 READY_JS = """() => {
-    if (document.querySelector('[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]')
+    if (document.querySelector('[data-testid^="stStatusWidgetRunning"]')
+        || document.querySelector('[data-stale="true"]')
         || document.querySelector('[data-testid="stSkeleton"]')) return false;
     const foot = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
         .some(e => e.innerText.includes('Data last loaded'));

@@ -110,7 +110,7 @@ def duration_boxes(q: pd.DataFrame, targets: pd.DataFrame | None, title: str, ta
                             row=1, col=i)
         fig.update_yaxes(range=[0, top], title_text=t(ukey, L), row=1, col=i)
         fig.update_xaxes(showticklabels=False, row=1, col=i)
-    fig.update_layout(title=title, **LAYOUT)
+    fig.update_layout(title=title, **{**LAYOUT, "margin": {**LAYOUT["margin"], "t": 75}})  # room for panel titles
     return fig
 
 
@@ -143,7 +143,8 @@ def weekly_quantiles(df: pd.DataFrame, title: str, L: str = "en", labels: dict |
         top = max(float(part.p90.max() or 0), target or 0) / div * 1.15 or 1
         fig.update_yaxes(range=[0, top], title_text=t(ukey, L), row=r, col=c)
     fig.update_xaxes(type="category")  # "11-09" is a week's Monday, not a date for plotly to parse
-    fig.update_layout(title=title, **{**LAYOUT, "height": 260 * rows + 80})
+    margin = {**LAYOUT["margin"], "t": 75}  # room for the panel titles
+    fig.update_layout(title=title, **{**LAYOUT, "height": 260 * rows + 80, "margin": margin})
     return fig
 
 
