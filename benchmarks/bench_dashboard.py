@@ -73,7 +73,8 @@ def main() -> None:
             times.append(1000 * (time.perf_counter() - t))
         flag = "" if statistics.median(times) <= 100 else "  > 100 ms"
         print(f"{name:<36}{statistics.median(times):10.0f}{max(times):10.0f}{flag}")
-    pages = ["pages/overview.py", "pages/response_times.py", "pages/satisfaction.py", "pages/faq_gaps.py",
+    pages = ["pages/overview.py", "pages/response_times.py", "pages/satisfaction.py", "pages/agents.py",
+             "pages/faq_gaps.py",
              "pages/data_quality.py", "pages/conversations.py"]
     print(f"\n{'page (server side, cold cache)':<36}{'median s':>10}{'max s':>10}")
     for page in pages:

@@ -1,18 +1,26 @@
-"""csqa dashboard: the entry file only routes. Run with ``csqa dashboard`` (binds to localhost)."""
+"""csqa dashboard: the entry file routes, and draws what every page shares (language and filters, kept in
+the URL) so they carry across pages. Run with ``csqa dashboard`` (binds to localhost)."""
 
 import streamlit as st
 
-from csqa.dashboard.common import lang
+from csqa.dashboard.common import keep_only_page_params, lang, shared_state
 from csqa.dashboard.i18n import t
 
-st.set_page_config(page_title="csqa · support quality", page_icon=":material/support_agent:", layout="wide")
 L = lang()
-pages = [
-    st.Page("pages/overview.py", title=t("overview", L), icon=":material/dashboard:", default=True),
-    st.Page("pages/response_times.py", title=t("response_times", L), icon=":material/timer:"),
-    st.Page("pages/satisfaction.py", title=t("satisfaction", L), icon=":material/sentiment_satisfied:"),
-    st.Page("pages/faq_gaps.py", title=t("faq_gaps", L), icon=":material/help_center:"),
-    st.Page("pages/data_quality.py", title=t("data_quality", L), icon=":material/fact_check:"),
-    st.Page("pages/conversations.py", title=t("conversations", L), icon=":material/forum:"),
+st.set_page_config(page_title=t("tab_title", L), layout="wide")  # no icon: it would be fetched from a CDN
+st.markdown("<style>[data-testid='stMainBlockContainer'],.block-container{padding-top:1.5rem}</style>",
+            unsafe_allow_html=True)  # no big blank above the title
+pages = [  # no icons: a page's icon becomes the tab's icon, fetched from a font CDN
+    st.Page("pages/overview.py", title=t("overview", L), default=True),
+    st.Page("pages/response_times.py", title=t("response_times", L)),
+    st.Page("pages/satisfaction.py", title=t("satisfaction", L)),
+    st.Page("pages/agents.py", title=t("agents", L)),
+    st.Page("pages/faq_gaps.py", title=t("faq_gaps", L)),
+    st.Page("pages/data_quality.py", title=t("data_quality", L)),
+    st.Page("pages/conversations.py", title=t("conversations", L)),
+    st.Page("pages/conversation.py", title=t("conversation", L), visibility="hidden"),
 ]
-st.navigation(pages).run()
+shared_state()
+page = st.navigation(pages)
+keep_only_page_params(page.url_path)
+page.run()

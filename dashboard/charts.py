@@ -1,17 +1,25 @@
-"""Chart builders: DataFrame in, plotly figure out. No Streamlit here, so they are easy to test."""
+"""Chart builders: DataFrame in, plotly figure out. No Streamlit here, so they are easy to test.
+
+Every builder takes the language ``L`` (axes, legends and tooltips go through the translation table) and,
+where channels show, their labels. Durations are drawn on a linear axis from zero in the unit their size
+reads in (a business time of zero is a real value, never dropped by a log axis). Weeks are ISO weeks
+labelled by their Monday; a week the date range cuts short is marked partial."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-from .theme import channel_color
+from .i18n import t, value_label, weekdays
+from .theme import CALM, GOAL, THIN, channel_color, human_duration, unit_for
 
-WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 360, "legend": {"orientation": "h", "y": -0.15}}
+LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 360,
+          "legend": {"orientation": "h", "y": -0.18}, "font": {"family": "sans-serif"}}
 
 
 def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
@@ -23,153 +31,283 @@ def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
     return (centre - half, centre + half)
 
 
-def minutes(seconds):
-    return np.asarray(seconds, dtype=float) / 60.0
+def _chan(ch: str, L: str, labels: dict | None) -> str:
+    return value_label("channel", ch, L, labels or {})
 
 
-def daily_volume(df: pd.DataFrame, title: str) -> go.Figure:
+def week_label(monday, start: dt.date | None = None, end: dt.date | None = None, L: str = "en") -> str:
+    """A week by its Monday (``11-09``); ``*`` marks a week the date range cuts short."""
+    d = pd.Timestamp(monday).date()
+    partial = (start is not None and start > d) or (end is not None and end < d + dt.timedelta(days=6))
+    return f"{d:%m-%d}" + (f" ({t('partial', L)})" if partial else "")
+
+
+def empty_figure(L: str, title: str) -> go.Figure:
     fig = go.Figure()
-    for ch in sorted(df.channel.unique()):
-        part = df[df.channel == ch]
-        fig.add_bar(x=part.created_day, y=part.contacts, name=ch, marker_color=channel_color(ch),
-                    customdata=np.stack([part.channel, part.created_day.astype(str)], axis=1),
-                    hovertemplate="%{customdata[1]} · %{customdata[0]}: %{y:,} contacts<extra></extra>")
-    fig.update_layout(barmode="stack", title=title, yaxis_title="contacts", **LAYOUT)
+    fig.add_annotation(text=t("empty", L), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, **LAYOUT)
     return fig
 
 
-def hour_of_week(df: pd.DataFrame, title: str) -> go.Figure:
+def daily_volume(df: pd.DataFrame, title: str, L: str = "en", labels: dict | None = None) -> go.Figure:
+    fig = go.Figure()
+    unit = t("contacts_unit", L)
+    for ch in sorted(df.channel.unique()):
+        part = df[df.channel == ch]
+        name = _chan(ch, L, labels)
+        fig.add_bar(x=part.created_day, y=part.contacts, name=name, marker_color=channel_color(ch),
+                    customdata=np.stack([part.channel, part.created_day.astype(str)], axis=1),
+                    hovertemplate=f"%{{customdata[1]}} · {name}: %{{y:,}} {unit}<extra></extra>")
+    fig.update_layout(barmode="stack", title=title, yaxis_title=t("contacts_axis", L), xaxis_tickformat="%m-%d",
+                      **LAYOUT)
+    return fig
+
+
+def hour_of_week(df: pd.DataFrame, title: str, L: str = "en") -> go.Figure:
     grid = np.zeros((7, 24))
     for r in df.itertuples():
         grid[int(r.weekday) - 1, int(r.hour)] = r.contacts
-    fig = go.Figure(go.Heatmap(z=grid, x=list(range(24)), y=WEEKDAYS, colorscale="Blues",
-                               hovertemplate="%{y} %{x}:00 · %{z:,} contacts<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title="hour", yaxis_autorange="reversed", **LAYOUT)
+    unit = t("contacts_unit", L)
+    fig = go.Figure(go.Heatmap(z=grid, x=list(range(24)), y=weekdays(L), colorscale="Blues",
+                               colorbar={"title": t("contacts_axis", L)},
+                               hovertemplate=f"%{{y}} %{{x}}:00 · %{{z:,}} {unit}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title=t("hour", L), yaxis_autorange="reversed", **LAYOUT)
     return fig
 
 
-def duration_boxes(q: pd.DataFrame, targets: pd.DataFrame | None, title: str, target_col: str | None) -> go.Figure:
-    """Precomputed box per channel: whiskers p10–p90, box p25–p75, line at the median (minutes)."""
-    fig = go.Figure()
-    for r in q.itertuples():
+def duration_boxes(q: pd.DataFrame, targets: pd.DataFrame | None, title: str, target_col: str | None,
+                   L: str = "en", labels: dict | None = None) -> go.Figure:
+    """One panel per channel (channels differ by orders of magnitude): box p25–p75, whiskers p10–p90, line
+    at the median, each on a linear axis from zero in its own unit; the target drawn when given."""
+    n = max(len(q), 1)
+    fig = make_subplots(rows=1, cols=n, subplot_titles=[_chan(c, L, labels) for c in q.channel],
+                        horizontal_spacing=0.04 if n > 1 else 0.2)
+    tgt = targets.set_index("channel")[target_col] if targets is not None and target_col else pd.Series(dtype=float)
+    for i, r in enumerate(q.itertuples(), start=1):
+        target = tgt.get(r.channel) if r.channel in tgt.index else None
+        target = None if target is None or pd.isna(target) else float(target)
+        div, ukey = unit_for(max(r.p90 or 0, target or 0))
+        name = _chan(r.channel, L, labels)
+        tip = (f"{name} · n={r.n:,}<br>p10 {human_duration(r.p10, L)} · p25 {human_duration(r.p25, L)}"
+               f"<br>{t('median', L)} {human_duration(r.p50, L)}<br>p75 {human_duration(r.p75, L)}"
+               f" · p90 {human_duration(r.p90, L)}")
+        if getattr(r, "zeros", 0):
+            tip += "<br>" + t("zeros_tip", L, n=int(r.zeros), share=100 * r.zeros / r.n)
         fig.add_trace(go.Box(
-            name=r.channel, x=[r.channel], q1=[r.p25 / 60], median=[r.p50 / 60], q3=[r.p75 / 60],
-            lowerfence=[r.p10 / 60], upperfence=[r.p90 / 60], marker_color=channel_color(r.channel),
-            customdata=[[r.channel, r.n]],
-            hovertemplate=f"{r.channel}: n={r.n:,}<extra></extra>", showlegend=False,
-        ))
-    if targets is not None and target_col:
-        t = targets.set_index("channel")[target_col]
-        xs = [c for c in q.channel if c in t.index and pd.notna(t[c])]
-        fig.add_scatter(x=xs, y=[t[c] / 60 for c in xs], mode="markers", name="SLA target",
-                        marker={"symbol": "line-ew-open", "size": 34, "color": "red", "line": {"width": 3}})
-    fig.update_layout(title=title, yaxis_title="minutes (log scale)", yaxis_type="log", **LAYOUT)
+            name=name, x=[name], q1=[r.p25 / div], median=[r.p50 / div], q3=[r.p75 / div],
+            lowerfence=[r.p10 / div], upperfence=[r.p90 / div], marker_color=channel_color(r.channel),
+            hoverinfo="skip", showlegend=False), row=1, col=i)
+        # a box cannot be clicked: a see-through bar over it (p10–p90) carries the channel and the tooltip
+        fig.add_trace(go.Bar(x=[name], y=[max((r.p90 - r.p10) / div, 1e-9)], base=[r.p10 / div], width=0.6,
+                             marker={"color": channel_color(r.channel), "opacity": 0.02}, showlegend=False,
+                             customdata=[[r.channel]], hovertemplate=tip + "<extra></extra>"), row=1, col=i)
+        top = max(r.p90 or 0, target or 0) / div * 1.15 or 1
+        if target is not None:
+            fig.add_scatter(x=[name], y=[target / div], mode="markers", name=t("sla_target", L),
+                            marker={"symbol": "line-ew-open", "size": 40, "color": GOAL, "line": {"width": 3}},
+                            showlegend=i == 1, legendgroup="target", customdata=[[r.channel]],
+                            hovertemplate=f"{t('sla_target', L)}: {human_duration(target, L)}<extra></extra>",
+                            row=1, col=i)
+        fig.update_yaxes(range=[0, top], title_text=t(ukey, L), row=1, col=i)
+        fig.update_xaxes(showticklabels=False, row=1, col=i)
+    fig.update_layout(title=title, **{**LAYOUT, "margin": {**LAYOUT["margin"], "t": 75}})  # room for panel titles
     return fig
 
 
-def weekly_quantiles(df: pd.DataFrame, title: str) -> go.Figure:
-    fig = go.Figure()
-    for ch in sorted(df.channel.unique()):
+def weekly_quantiles(df: pd.DataFrame, title: str, L: str = "en", labels: dict | None = None,
+                     start: dt.date | None = None, end: dt.date | None = None,
+                     targets: pd.Series | None = None) -> go.Figure:
+    """Weekly p50 (solid) and p90 (dotted), one panel per channel on its own linear axis from zero."""
+    chans = sorted(df.channel.unique())
+    cols = min(4, max(len(chans), 1))
+    rows = max(1, math.ceil(len(chans) / cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_chan(c, L, labels) for c in chans],
+                        vertical_spacing=0.18 if rows > 1 else 0.1, horizontal_spacing=0.06)
+    for i, ch in enumerate(chans):
+        r, c = i // cols + 1, i % cols + 1
         part = df[df.channel == ch]
-        fig.add_scatter(x=part.week, y=minutes(part.p50), name=f"{ch} p50", mode="lines+markers",
-                        line={"color": channel_color(ch)}, legendgroup=ch)
-        fig.add_scatter(x=part.week, y=minutes(part.p90), name=f"{ch} p90", mode="lines",
-                        line={"color": channel_color(ch), "dash": "dot"}, legendgroup=ch)
-    fig.update_layout(title=title, yaxis_title="minutes (log scale)", yaxis_type="log", **LAYOUT)
+        target = None if targets is None or ch not in targets.index or pd.isna(targets[ch]) else float(targets[ch])
+        div, ukey = unit_for(max(float(part.p90.max() or 0), target or 0))
+        x = [week_label(w, start, end, L) for w in part.week]
+        partial = [("(" in s) for s in x]
+        for q, dash, label in (("p50", None, t("median", L)), ("p90", "dot", "p90")):
+            fig.add_scatter(x=x, y=part[q] / div, mode="lines+markers", name=label, legendgroup=q,
+                            showlegend=i == 0, line={"color": channel_color(ch), "dash": dash},
+                            marker={"symbol": ["circle-open" if p else "circle" for p in partial]},
+                            customdata=np.stack([part.n, [human_duration(v, L) for v in part[q]]], axis=1),
+                            hovertemplate=f"%{{x}} · {label} %{{customdata[1]}} "
+                                          "(n=%{customdata[0]:,})<extra></extra>",
+                            row=r, col=c)
+        if target is not None:
+            fig.add_hline(y=target / div, line_dash="dash", line_color=GOAL, row=r, col=c)
+        top = max(float(part.p90.max() or 0), target or 0) / div * 1.15 or 1
+        fig.update_yaxes(range=[0, top], title_text=t(ukey, L), row=r, col=c)
+    fig.update_xaxes(type="category")  # "11-09" is a week's Monday, not a date for plotly to parse
+    margin = {**LAYOUT["margin"], "t": 75}  # room for the panel titles
+    fig.update_layout(title=title, **{**LAYOUT, "height": 260 * rows + 80, "margin": margin})
     return fig
 
 
-def sla_heatmap(df: pd.DataFrame, title: str) -> go.Figure:
-    df = df.assign(rate=df.met / (df.met + df.breached).replace(0, np.nan))
-    piv = df.pivot_table(index="channel", columns="week", values="rate")
-    n = df.assign(total=df.met + df.breached).pivot_table(index="channel", columns="week", values="total")
-    fig = go.Figure(go.Heatmap(
-        z=piv.values * 100, x=[str(c)[:10] for c in piv.columns], y=list(piv.index), colorscale="RdYlGn",
-        zmin=50, zmax=100, customdata=n.reindex_like(piv).values,
-        hovertemplate="%{y} · week of %{x}: %{z:.1f}% met (n=%{customdata:,})<extra></extra>",
-        colorbar={"title": "% met"}))
-    fig.update_layout(title=title, **LAYOUT)
+def sla_heatmap(df: pd.DataFrame, title: str, L: str = "en", labels: dict | None = None, goal: float = 0.9,
+                start: dt.date | None = None, end: dt.date | None = None) -> go.Figure:
+    """Share met per channel and week; the colour scale turns from red to green at the goal. Each cell is
+    also a clickable marker (heatmaps cannot be selected) carrying its channel and week."""
+    df = df.assign(total=df.met + df.breached)
+    df = df.assign(rate=df.met / df.total.replace(0, np.nan))
+    weeks = sorted(df.week.unique())
+    chans = sorted(df.channel.unique())
+    xs = [week_label(w, start, end, L) for w in weeks]
+    ys = [_chan(c, L, labels) for c in chans]
+    piv = df.pivot_table(index="channel", columns="week", values="rate").reindex(index=chans, columns=weeks)
+    g = 100 * goal
+    lo = max(0.0, g - (100 - g))  # symmetric around the goal
+    scale = [[0, "#d73027"], [0.5, "#f7f7f7"], [1, "#1a9850"]]
+    text = [["" if pd.isna(v) else f"{100 * v:.1f}%" for v in row] for row in piv.to_numpy()]
+    fig = go.Figure(go.Heatmap(z=piv.to_numpy() * 100, x=xs, y=ys, colorscale=scale, zmin=lo, zmax=100, zmid=g,
+                               text=text, texttemplate="%{text}", hoverinfo="skip",
+                               colorbar={"title": t("pct_met", L)}))
+    cells = df[df.total > 0]
+    wk = {w: s for w, s in zip(weeks, xs, strict=True)}
+    ch = {c: s for c, s in zip(chans, ys, strict=True)}
+    fig.add_scatter(
+        x=[wk[w] for w in cells.week], y=[ch[c] for c in cells.channel], mode="markers",
+        marker={"symbol": "square", "size": 28, "opacity": 0.01, "color": "#000"}, showlegend=False,
+        customdata=np.stack([cells.channel, [pd.Timestamp(w).date().isoformat() for w in cells.week],
+                             ["decided"] * len(cells), cells.total, [f"{100 * v:.1f}" for v in cells.rate]], axis=1),
+        hovertemplate=(f"%{{y}} · {t('week_of', L)} %{{x}}: %{{customdata[4]}}% {t('met', L)} "
+                       f"(n=%{{customdata[3]:,}}) · {t('goal', L)} {g:.0f}%<extra></extra>"))
+    fig.update_layout(title=title, xaxis_type="category", yaxis_autorange="reversed",
+                      **{**LAYOUT, "height": max(300, 40 * len(chans) + 120)})
     return fig
 
 
-def share_over_time(df: pd.DataFrame, title: str, min_sample: int) -> go.Figure:
-    """Weekly satisfied share with the Wilson band; thin weeks drawn hollow."""
+def share_over_time(df: pd.DataFrame, title: str, min_sample: int, L: str = "en", goal: float | None = None,
+                    start: dt.date | None = None, end: dt.date | None = None) -> go.Figure:
+    """Weekly satisfied share with the Wilson band on a 0–100% axis (a dip is not exaggerated); thin weeks
+    drawn hollow; the goal as a line."""
+    x = [week_label(w, start, end, L) for w in df.week]
     bounds = [wilson(k, n) for k, n in zip(df.satisfied, df.rated, strict=True)]
     lo, hi = [b[0] for b in bounds], [b[1] for b in bounds]
     share = df.satisfied / df.rated.replace(0, np.nan)
     fig = go.Figure()
-    fig.add_scatter(x=list(df.week) + list(df.week)[::-1], y=[100 * v for v in hi] + [100 * v for v in lo][::-1],
-                    fill="toself", fillcolor="rgba(31,119,180,0.15)", line={"width": 0}, name="95% interval",
-                    mode="lines",
-                    hoverinfo="skip")
+    fig.add_scatter(x=x + x[::-1], y=[100 * v for v in hi] + [100 * v for v in lo][::-1],
+                    fill="toself", fillcolor="rgba(76,120,168,0.15)", line={"width": 0}, name=t("interval95", L),
+                    mode="lines", hoverinfo="skip")
     thin = df.rated < min_sample
-    fig.add_scatter(x=df.week, y=100 * share, mode="lines+markers", name="satisfied share",
+    fig.add_scatter(x=x, y=100 * share, mode="lines+markers", name=t("satisfied_share", L), line={"color": CALM},
                     marker={"symbol": np.where(thin, "circle-open", "circle"), "size": 9},
-                    customdata=df.rated, hovertemplate="week of %{x}: %{y:.1f}% (n=%{customdata})<extra></extra>")
-    fig.update_layout(title=title, yaxis_title="% satisfied", **LAYOUT)
+                    customdata=df.rated,
+                    hovertemplate=f"{t('week_of', L)} %{{x}}: %{{y:.1f}}% (n=%{{customdata:,}})<extra></extra>")
+    if goal is not None:
+        fig.add_hline(y=100 * goal, line_dash="dash", line_color=GOAL,
+                      annotation_text=f"{t('goal', L)} {100 * goal:.0f}%", annotation_position="bottom right")
+    fig.update_layout(title=title, yaxis_title=t("pct_satisfied", L), yaxis_range=[0, 100], xaxis_type="category",
+                      **LAYOUT)
     return fig
 
 
-def mean_over_time(df: pd.DataFrame, title: str) -> go.Figure:
+def mean_over_time(df: pd.DataFrame, title: str, L: str = "en", start: dt.date | None = None,
+                   end: dt.date | None = None) -> go.Figure:
+    x = [week_label(w, start, end, L) for w in df.week]
     n = df.rated.replace(0, np.nan)
     mean = df.sum_score / n
     var = ((df.sum_sq - df.sum_score ** 2 / n) / (n - 1)).clip(lower=0)
     half = 1.96 * np.sqrt(var / n)
     fig = go.Figure()
-    fig.add_scatter(x=list(df.week) + list(df.week)[::-1], y=list(mean + half) + list(mean - half)[::-1],
-                    fill="toself", fillcolor="rgba(44,160,44,0.15)", line={"width": 0}, name="95% interval",
-                    mode="lines",
-                    hoverinfo="skip")
-    fig.add_scatter(x=df.week, y=mean, mode="lines+markers", name="mean score", line={"color": "#2ca02c"})
-    fig.update_layout(title=title, yaxis_title="mean score (1–5)", yaxis_range=[1, 5], **LAYOUT)
+    fig.add_scatter(x=x + x[::-1], y=list(mean + half) + list(mean - half)[::-1],
+                    fill="toself", fillcolor="rgba(84,162,75,0.15)", line={"width": 0}, name=t("interval95", L),
+                    mode="lines", hoverinfo="skip")
+    fig.add_scatter(x=x, y=mean, mode="lines+markers", name=t("mean_score", L), line={"color": "#54a24b"},
+                    customdata=df.rated,
+                    hovertemplate=f"{t('week_of', L)} %{{x}}: %{{y:.2f}} (n=%{{customdata:,}})<extra></extra>")
+    fig.update_layout(title=title, yaxis_title=t("mean_score_axis", L), yaxis_range=[1, 5], xaxis_type="category",
+                      **LAYOUT)
     return fig
 
 
-def share_by(df: pd.DataFrame, title: str, min_sample: int) -> go.Figure:
+def share_by(df: pd.DataFrame, title: str, min_sample: int, L: str = "en", dim: str = "channel",
+             labels: dict | None = None, goal: float | None = None) -> go.Figure:
     df = df[df.rated > 0].copy()
     df["share"] = df.satisfied / df.rated
     bounds = [wilson(k, n) for k, n in zip(df.satisfied, df.rated, strict=True)]
     df["lo"] = [b[0] for b in bounds]
     df["hi"] = [b[1] for b in bounds]
-    colors = ["#bbbbbb" if n < min_sample else channel_color(str(v))
-              for v, n in zip(df.value, df.rated, strict=True)]
+    colors = [THIN if n < min_sample else CALM for n in df.rated]
+    names = [value_label(dim, str(v), L, labels or {}) for v in df.value]
     fig = go.Figure(go.Bar(
-        x=df.value, y=100 * df.share, marker_color=colors, customdata=df.rated,
+        x=names, y=100 * df.share, marker_color=colors, customdata=np.stack([df.value, df.rated], axis=1),
         error_y={"type": "data", "symmetric": False, "array": 100 * (df.hi - df.share),
-                 "arrayminus": 100 * (df.share - df.lo)},
-        hovertemplate="%{x}: %{y:.1f}% satisfied (n=%{customdata})<extra></extra>"))
-    fig.update_layout(title=title, yaxis_title="% satisfied", yaxis_range=[0, 100], **LAYOUT)
+                 "arrayminus": 100 * (df.share - df.lo), "color": "#888"},
+        hovertemplate=f"%{{x}}: %{{y:.1f}}% {t('satisfied_word', L)} (n=%{{customdata[1]:,}})<extra></extra>"))
+    if goal is not None:
+        fig.add_hline(y=100 * goal, line_dash="dash", line_color=GOAL,
+                      annotation_text=f"{t('goal', L)} {100 * goal:.0f}%", annotation_position="top right")
+    fig.update_layout(title=title, yaxis_title=t("pct_satisfied", L), yaxis_range=[0, 100], **LAYOUT)
     return fig
 
 
-def coverage_matrix(df: pd.DataFrame, title: str) -> go.Figure:
+def backlog(df: pd.DataFrame, title: str, L: str = "en", labels: dict | None = None) -> go.Figure:
+    """Open at the end of each day, stacked by channel."""
+    fig = go.Figure()
+    unit = t("open_unit", L)
+    for ch in sorted(df.channel.unique()):
+        part = df[df.channel == ch]
+        name = _chan(ch, L, labels)
+        fig.add_scatter(x=part.day, y=part.count_open_at_end, name=name, mode="lines", stackgroup="one",
+                        line={"color": channel_color(ch), "width": 1},
+                        hovertemplate=f"%{{x|%Y-%m-%d}} · {name}: %{{y:,}} {unit}<extra></extra>")
+    fig.update_layout(title=title, yaxis_title=t("open_axis", L), xaxis_tickformat="%m-%d", **LAYOUT)
+    return fig
+
+
+def sla_by_priority(df: pd.DataFrame, title: str, L: str = "en", goal: float = 0.9) -> go.Figure:
+    fig = go.Figure()
+    names = [value_label("priority", p, L, {}) for p in df.priority]
+    for metric, met, br, color in (("first_response", "fr_met", "fr_breached", CALM),
+                                   ("resolution", "res_met", "res_breached", "#72b7b2")):
+        total = (df[met] + df[br]).replace(0, np.nan)
+        fig.add_bar(x=names, y=100 * df[met] / total, name=t(f"m_{metric}", L), marker_color=color,
+                    customdata=np.stack([df[met] + df[br]], axis=1),
+                    hovertemplate=f"%{{x}} · {t(f'm_{metric}', L)}: %{{y:.1f}}% "
+                                  "(n=%{customdata[0]:,})<extra></extra>")
+    fig.add_hline(y=100 * goal, line_dash="dash", line_color=GOAL,
+                  annotation_text=f"{t('goal', L)} {100 * goal:.0f}%", annotation_position="bottom right")
+    fig.update_layout(title=title, barmode="group", yaxis_title=t("pct_met", L), yaxis_range=[0, 100], **LAYOUT)
+    return fig
+
+
+def coverage_matrix(df: pd.DataFrame, title: str, L: str = "en") -> go.Figure:
     piv = df.pivot_table(index="topic", columns="language", values="count_contacts", fill_value=0)
     has = df.pivot_table(index="topic", columns="language", values="has_article_in_language",
                          aggfunc="max").reindex_like(piv)
     text = [[("✗ " if has.iloc[i, j] is False or (isinstance(has.iloc[i, j], float) and has.iloc[i, j] == 0)
               else "") + (f"{int(piv.iloc[i, j]):,}" if piv.iloc[i, j] else "")
              for j in range(piv.shape[1])] for i in range(piv.shape[0])]
+    unit = t("contacts_unit", L)
     fig = go.Figure(go.Heatmap(z=np.log1p(piv.values), x=list(piv.columns), y=list(piv.index), text=text,
                                texttemplate="%{text}", colorscale="Oranges", showscale=False,
                                customdata=piv.values,
-                               hovertemplate="%{y} · %{x}: %{customdata:,} contacts<extra></extra>"))
+                               hovertemplate=f"%{{y}} · %{{x}}: %{{customdata:,}} {unit}<extra></extra>"))
     fig.update_layout(title=title, **{**LAYOUT, "height": max(360, 28 * len(piv) + 120)})
     return fig
 
 
-def deflection(df: pd.DataFrame, title: str) -> go.Figure:
+def deflection(df: pd.DataFrame, title: str, L: str = "en") -> go.Figure:
     fig = go.Figure()
-    for (aid, title_), part in df.groupby(["article_id", "title"]):
+    for (aid, _title), part in df.groupby(["article_id", "title"]):
         part = part[part.is_complete_week]
-        fig.add_scatter(x=part.week_offset, y=part.count_contacts, mode="lines+markers",
-                        name=f"{aid} {title_} ({part.language.iloc[0] if len(part) else ''})")
-    fig.add_vline(x=-0.5, line_dash="dash", line_color="grey", annotation_text="published")
-    fig.update_layout(title=title, xaxis_title="weeks since publication", yaxis_title="contacts per week", **LAYOUT)
+        fig.add_scatter(x=part.week_offset, y=part.count_contacts, mode="lines+markers", name=str(aid),
+                        hovertemplate=f"{aid} · %{{x}}: %{{y:,}}<extra></extra>")
+    fig.add_vline(x=-0.5, line_dash="dash", line_color="grey", annotation_text=t("published", L))
+    fig.update_layout(title=title, xaxis_title=t("weeks_since", L), yaxis_title=t("contacts_per_week", L),
+                      **{**LAYOUT, "legend": {"orientation": "v", "x": 1.02, "y": 1}})
     return fig
 
 
-def quarantine_bars(df: pd.DataFrame, title: str) -> go.Figure:
+def quarantine_bars(df: pd.DataFrame, title: str, L: str = "en") -> go.Figure:
     df = df.assign(label=df.entity + " · " + df.column_name + " · " + df.check_name.str.slice(0, 40))
-    fig = go.Figure(go.Bar(x=df.rows, y=df.label, orientation="h", marker_color="#d62728"))
-    fig.update_layout(title=title, yaxis_autorange="reversed", **{**LAYOUT, "height": max(300, 24 * len(df) + 100)})
+    fig = go.Figure(go.Bar(x=df.rows, y=df.label, orientation="h", marker_color="#b07a5a",
+                           hovertemplate=f"%{{y}}: %{{x:,}} {t('rows_unit', L)}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title=t("rows_unit", L), yaxis_autorange="reversed",
+                      **{**LAYOUT, "height": max(300, 24 * len(df) + 100)})
     return fig

@@ -1,5 +1,6 @@
-"""What every page shares: the language, the sidebar filters (kept in the URL), the empty-warehouse
-screen, the footer with the load time, and the click-through to the conversations page."""
+"""What every page shares: the language and the sidebar filters (drawn once, by the entry file, so they carry
+across pages; their state lives in the URL so a link reproduces the view), the empty-warehouse screen, the
+footer with the load time, and the click-through to the conversations and to one conversation."""
 
 from __future__ import annotations
 
@@ -10,12 +11,19 @@ import pandas as pd
 import streamlit as st
 
 from . import data
-from .i18n import t
+from .i18n import METRIC_SECTIONS, t, value_label
 
 DRILL_PREFIX = "drill_"
+LANG_KEY = "ui_lang"
+PAGE_PARAMS = {"conversations": ("drill_",), "conversation": ("id",), "response_times": ("basis",),
+               "satisfaction": ("dim",)}
 
 
 def lang() -> str:
+    """The language: the sidebar's choice of this run (so a switch shows on the same click), else the link's."""
+    v = st.session_state.get(LANG_KEY)
+    if v in ("en", "zh"):
+        return v
     return "zh" if st.query_params.get("lang") == "zh" else "en"
 
 
@@ -39,25 +47,80 @@ def _set_qp(name: str, value: str | None) -> None:
         del st.query_params[name]
 
 
-def language_switch() -> None:
-    choice = st.sidebar.radio("Language / 语言", ["English", "中文"], index=1 if lang() == "zh" else 0,
-                              horizontal=True, key="ui_lang")
-    _set_qp("lang", "zh" if choice == "中文" else None)
+def keep_only_page_params(url_path: str) -> None:
+    """Page-specific parameters (a drill-down, a conversation id) do not follow the user to other pages."""
+    mine = PAGE_PARAMS.get(url_path, ())
+    for k in list(st.query_params):
+        for owner, prefixes in PAGE_PARAMS.items():
+            if owner != url_path and any(k.startswith(pre) for pre in prefixes) \
+                    and not any(k.startswith(pre) for pre in mine):
+                del st.query_params[k]
+                break
 
 
-def sidebar_filters() -> data.Filters:
-    """Filters from the sidebar; their state lives in the URL so a link reproduces the view.
-    Values from the URL are kept only when they are known options (never passed on as text)."""
-    L = lang()
+def url_choice(label: str, options: list[str], key: str, param: str, format_func) -> str:
+    """A page's own choice (a radio: one option is always chosen), kept in the URL under ``param`` when it is
+    not the first option, and kept across language switches and page changes."""
+    _restore(key)
+    if st.session_state.get(key) not in options:
+        asked = st.query_params.get(param)
+        st.session_state[key] = asked if asked in options else options[0]
+    value = st.radio(label, options, format_func=format_func, horizontal=True, key=key, on_change=_keep, args=(key,))
+    _keep(key)
+    _set_qp(param, value if value != options[0] else None)
+    return value
+
+
+def language_switch() -> str:
+    _restore(LANG_KEY)
+    if LANG_KEY not in st.session_state:
+        st.session_state[LANG_KEY] = "zh" if st.query_params.get("lang") == "zh" else "en"
+    st.sidebar.radio("Language / 语言", ["en", "zh"], format_func=lambda v: "中文" if v == "zh" else "English",
+                     horizontal=True, key=LANG_KEY, on_change=_keep, args=(LANG_KEY,))
+    L = st.session_state[LANG_KEY]
+    _keep(LANG_KEY)
+    _set_qp("lang", "zh" if L == "zh" else None)
+    return L
+
+
+KEEP = "_keep_"  # a widget's value mirrored under a plain key: Streamlit drops widget state on a page change
+
+
+def _restore(key: str) -> None:
+    if KEEP + key in st.session_state:
+        st.session_state[key] = st.session_state[KEEP + key]
+
+
+def _keep(key: str) -> None:
+    st.session_state[KEEP + key] = st.session_state[key]
+
+
+def _changed(key: str) -> None:
+    _keep(key)
+    st.session_state.pop("_bad_filters", None)
+
+
+def sidebar_filters(L: str) -> data.Filters:
+    """Filters from the sidebar; their state lives in the URL so a link reproduces the view. A link's values
+    are kept only when they are known options (never passed on as text); the others are named in a notice."""
     opts = data.filter_options()
+    labels = data.channel_labels()
     lo, hi = data.data_bounds()
     st.sidebar.header(t("filters", L))
+    bad: list[str] = []
+    _restore("f_dates")
     if "f_dates" not in st.session_state:
-        start = _qp_date("start") or max(lo, hi - dt.timedelta(days=27))
-        end = _qp_date("end") or hi
+        start, end = _qp_date("start"), _qp_date("end")
+        for name, got in (("start", start), ("end", end)):
+            if name in st.query_params and got is None:
+                bad.append(f"{name} = {str(st.query_params[name])[:64]}")
+        start = start or max(lo, hi - dt.timedelta(days=27))
+        end = end or hi
         start, end = min(max(start, lo), hi), min(max(end, lo), hi)
         st.session_state["f_dates"] = (min(start, end), max(start, end))
-    picked = st.sidebar.date_input(t("date_range", L), min_value=lo, max_value=hi, key="f_dates")
+    picked = st.sidebar.date_input(t("date_range", L), min_value=lo, max_value=hi, key="f_dates",
+                                   on_change=_changed, args=("f_dates",))
+    _keep("f_dates")
     if isinstance(picked, tuple | list) and len(picked) == 2:
         start, end = picked
     else:  # the user has picked only the first day so far
@@ -67,13 +130,38 @@ def sidebar_filters() -> data.Filters:
     values: dict[str, tuple[str, ...]] = {}
     for name in data.FILTER_COLUMNS:
         key = f"f_{name}"
+        _restore(key)
         if key not in st.session_state:
-            st.session_state[key] = [v for v in _qp_list(name) if v in opts[name]]
-        chosen = st.sidebar.multiselect(t(name, L), opts[name], key=key)
+            asked = _qp_list(name)
+            st.session_state[key] = [v for v in asked if v in opts[name]]
+            bad += [f"{name} = {v[:64]}" for v in asked if v not in opts[name]]
+        chosen = st.sidebar.multiselect(t(name, L), opts[name], key=key, on_change=_changed, args=(key,),
+                                        format_func=lambda v, n=name: value_label(n, v, L, labels),
+                                        placeholder=t("all", L))
+        _keep(key)
         _set_qp(name, ",".join(chosen))
         if chosen:
             values[name] = tuple(chosen)
+    if bad:
+        st.session_state["_bad_filters"] = bad
     return data.Filters(start, end, values)
+
+
+def shared_state() -> str:
+    """Called by the entry file on every run, before the page: language and filters, kept in the URL."""
+    L = language_switch()
+    st.session_state["_status"] = "ok"
+    st.session_state["_filters"] = None
+    try:
+        if not data.has_marts():
+            st.session_state["_status"] = "nodata"
+        else:
+            st.session_state["_filters"] = sidebar_filters(L)
+    except data.NoData:
+        st.session_state["_status"] = "nodata"
+    except data.WarehouseBusy:
+        st.session_state["_status"] = "busy"
+    return L
 
 
 def filter_params(f: data.Filters) -> dict[str, str]:
@@ -93,23 +181,27 @@ def no_data_screen(L: str, detail: str = "") -> None:
 
 
 def page_start(title_key: str, *, filters: bool = True) -> tuple[str, data.Filters | None]:
-    """Title, language switch and filters; shows the empty-warehouse screen and stops when there is
+    """Title and the state the entry file prepared; shows the empty-warehouse screen and stops when there is
     nothing to show. Returns (language, filters)."""
     L = lang()
-    language_switch()
-    try:
-        if not data.has_marts():
-            no_data_screen(L, f"warehouse: {data.db_path()}")
-            st.stop()
-        f = sidebar_filters() if filters else None
-    except data.NoData:
-        no_data_screen(L, f"warehouse: {data.db_path()}")
+    status = st.session_state.get("_status")
+    if status is None:  # run on its own (not through the entry file)
+        shared_state()
+        status = st.session_state["_status"]
+    if status == "nodata":
+        no_data_screen(L, f"{t('warehouse', L)}: {data.db_path()}")
         st.stop()
-    except data.WarehouseBusy:
+    if status == "busy":
         st.title(t("title", L))
         st.info(t("busy", L))
         st.stop()
     st.title(t(title_key, L))
+    bad = st.session_state.get("_bad_filters")
+    if bad:
+        st.warning(t("bad_filters", L, what="; ".join(bad)))
+    f = st.session_state.get("_filters")
+    if not filters:
+        st.caption(t("not_filtered", L))
     return L, f
 
 
@@ -120,27 +212,62 @@ def footer(L: str) -> None:
     st.caption(t("last_loaded", L, at=at, newest=newest))
 
 
-def rows_caption(L: str, n: int) -> None:
-    st.caption(t("rows_behind", L, n=int(n)))
+def rows_caption(L: str, n: int, what: str = "counts_contacts") -> None:
+    """What a chart counts, so two charts' totals never differ without saying why."""
+    st.caption(t(what, L, n=int(n)))
 
 
-def drill_on_select(event, f: data.Filters, fields: list[str]) -> None:
-    """A click on a point opens the conversations behind it. ``fields`` name the point's customdata
-    (e.g. ["channel", "day"]); only known drill fields are passed on."""
+def definition(L: str, key: str) -> None:
+    """The metric's definition one click away, with the section of docs/METRICS.md that pins it."""
+    with st.popover(t("definition", L), icon=":material/info:"):
+        st.markdown(t(f"def_{key}", L))
+        st.caption(f"docs/METRICS.md § {METRIC_SECTIONS[key]}")
+
+
+def empty_state(L: str) -> None:
+    st.info(t("empty", L), icon=":material/filter_alt_off:")
+
+
+def drill_on_select(event, f: data.Filters, pick) -> None:
+    """A click on a point opens the conversations behind it. ``pick(point)`` names the point's drill values
+    (e.g. {"channel": "email", "day": "2026-11-10"}), or None when the point stands for nothing."""
     try:
         points = event.selection.points if event else []
     except AttributeError:
         points = []
     if not points:
         return
-    custom = points[0].get("customdata") or []
+    values = pick(points[0])
+    if not values:
+        return
     params = filter_params(f)
-    for name, value in zip(fields, custom, strict=False):
+    for name, value in values.items():
         params[DRILL_PREFIX + name] = str(value)[:64]
     st.switch_page("pages/conversations.py", query_params=params)
 
 
-SLA_STATUSES = ("met", "breached", "open", "not_applicable", "no_target")
+def customdata(fields: list[str]):
+    def pick(point):
+        custom = point.get("customdata") or []
+        return {n: v for n, v in zip(fields, custom, strict=False) if v is not None}
+    return pick
+
+
+def open_conversation_on_select(event, ids, f: data.Filters) -> None:
+    """A selected table row opens that conversation's own view."""
+    try:
+        rows = event.selection.rows if event else []
+    except AttributeError:
+        rows = []
+    if not rows:
+        return
+    params = filter_params(f)
+    params["id"] = str(list(ids)[rows[0]])
+    st.switch_page("pages/conversation.py", query_params=params)
+
+
+SLA_STATUSES = ("met", "breached", "open", "not_applicable", "no_target", "decided")
+PRIORITIES = ("low", "normal", "high", "urgent")
 _ISO_WEEK = re.compile(r"(\d{4})-?W(\d{2})(?:-?([1-7]))?")
 BAD_LINK = ("This link holds a value that is not valid, so no conversation matches it: {what}. "
             "Clear the drill-down or pick a point on a chart again.",
@@ -174,6 +301,14 @@ def drill_values(params, options: dict[str, list[str]]) -> tuple[dict, list[str]
                 good[name] = parse_week(value)
             elif name == "sla":
                 if value not in SLA_STATUSES:
+                    raise ValueError(value)
+                good[name] = value
+            elif name == "priority":
+                if value not in PRIORITIES:
+                    raise ValueError(value)
+                good[name] = value
+            elif name == "has":
+                if value not in data.HAS_COLUMNS:
                     raise ValueError(value)
                 good[name] = value
             elif name in data.FILTER_COLUMNS:

@@ -79,6 +79,10 @@ def source() -> tuple[str, float]:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _cached(sql: str, params: tuple, path: str, version: float) -> pd.DataFrame:
+    return _run(sql, params, path)
+
+
+def _run(sql: str, params: tuple, path: str) -> pd.DataFrame:
     try:  # the same locked-down, read-only session as csqa sql: no host file, no attach, no extension
         con = connect_reader(path, timezone="UTC")
     except WarehouseError as e:
@@ -93,6 +97,12 @@ def query(sql: str, params: list | tuple = ()) -> pd.DataFrame:
     path, version = source()
     frozen = tuple(tuple(p) if isinstance(p, list) else p for p in params)
     return _cached(sql, frozen, path, version)
+
+
+def query_uncached(sql: str, params: list | tuple = ()) -> pd.DataFrame:
+    """For exports: every row, never kept in the cache."""
+    path, _ = source()
+    return _run(sql, tuple(tuple(p) if isinstance(p, list) else p for p in params), path)
 
 
 def where(f: Filters, *, date_col: str = "created_day", prefix: str = "") -> tuple[str, list]:
@@ -145,6 +155,12 @@ def kpis(f: Filters) -> dict:
     w, p = where(f)
     df = query(
         f"""select count(*) as volume,
+                   count(*) filter (where resolution_sla_status = 'met') as res_met,
+                   count(*) filter (where resolution_sla_status = 'breached') as res_breached,
+                   count(*) filter (where reopen_count > 0) as reopened,
+                   count(*) filter (where is_resolved or reopen_count > 0) as reopen_eligible,
+                   count(*) filter (where is_one_touch) as one_touch,
+                   count(is_one_touch) filter (where is_resolved) as one_touch_eligible,
                    quantile_cont(first_response_seconds, 0.5) as median_frt,
                    quantile_cont(first_response_seconds, 0.9) as p90_frt,
                    count(*) filter (where first_response_sla_status = 'met') as sla_met,
@@ -161,7 +177,39 @@ def kpis(f: Filters) -> dict:
     met, breached = df["sla_met"], df["sla_breached"]
     df["sla_rate"] = met / (met + breached) if met + breached else None
     df["csat_share"] = df["satisfied"] / df["rated"] if df["rated"] else None
+    decided = df["res_met"] + df["res_breached"]
+    df["res_rate"] = df["res_met"] / decided if decided else None
+    df["reopen_rate"] = df["reopened"] / df["reopen_eligible"] if df["reopen_eligible"] else None
+    df["one_touch_rate"] = df["one_touch"] / df["one_touch_eligible"] if df["one_touch_eligible"] else None
     return df
+
+
+def channel_summary(f: Filters) -> pd.DataFrame:
+    """Per channel: contacts, first-response medians in both bases, the normal-priority target, SLA met share.
+    Channels with different targets are never mixed into one median."""
+    w, p = where(f, prefix="f.")
+    return query(
+        f"""select f.channel, count(*) as contacts, count(f.first_response_seconds) as answered,
+                   quantile_cont(f.first_response_seconds, 0.5) as median_calendar,
+                   quantile_cont(f.first_response_business_seconds, 0.5) as median_business,
+                   any_value(t.first_response_target_seconds) as target_seconds,
+                   count(*) filter (where f.first_response_sla_status = 'met') as met,
+                   count(*) filter (where f.first_response_sla_status = 'breached') as breached
+            from marts.fct_interactions as f
+            left join staging.sla_targets as t on t.channel = f.channel and t.priority = 'normal'
+            where {w} group by f.channel order by contacts desc""", p)
+
+
+def backlog_trend(f: Filters) -> pd.DataFrame:
+    """Open at the end of each day (marts.backlog_daily): filtered by day and channel only (the mart has no
+    other dimension)."""
+    p: list = [f.start, f.end]
+    extra = ""
+    if f.values.get("channel"):
+        extra = " and channel in (select unnest(?::varchar[]))"
+        p.append(list(f.values["channel"]))
+    return query(f"""select day, channel, count_created, count_resolved, count_open_at_end
+                     from marts.backlog_daily where day between ? and ?{extra} order by day, channel""", p)
 
 
 def daily_volume(f: Filters) -> pd.DataFrame:
@@ -191,7 +239,7 @@ def duration_quantiles(f: Filters, metric: str, basis: str) -> pd.DataFrame:
     col = _col(metric, basis)
     w, p = where(f)
     return query(
-        f"""select channel, count({col}) as n,
+        f"""select channel, count({col}) as n, count(*) filter (where {col} = 0) as zeros,
                    quantile_cont({col}, 0.1) as p10, quantile_cont({col}, 0.25) as p25,
                    quantile_cont({col}, 0.5) as p50, quantile_cont({col}, 0.75) as p75,
                    quantile_cont({col}, 0.9) as p90
@@ -208,6 +256,7 @@ def weekly_quantiles(f: Filters, basis: str) -> pd.DataFrame:
     w, p = where(f)
     return query(
         f"""select date_trunc('week', created_day) as week, channel, count({col}) as n,
+                   min(created_day) as first_day, max(created_day) as last_day,
                    quantile_cont({col}, 0.5) as p50, quantile_cont({col}, 0.9) as p90
             from marts.fct_interactions where {w} and {col} is not null group by all order by 1, 2""", p)
 
@@ -221,15 +270,50 @@ def sla_weekly(f: Filters) -> pd.DataFrame:
             from marts.fct_interactions where {w} group by all order by 1, 2""", p)
 
 
-def worst_breaches(f: Filters, limit: int = 20) -> pd.DataFrame:
+def worst_breaches(f: Filters, limit: int = 50) -> pd.DataFrame:
+    """First-response and resolution breaches ranked by overrun relative to the target (business time, the
+    basis targets are in): 3 h late on a 1 h target ranks above 10 h late on a 24 h one."""
     w, p = where(f)
     return query(
-        f"""select interaction_id, channel, priority, team, agent_id, created_at,
-                   first_response_business_seconds, first_response_target_seconds,
-                   first_response_business_seconds - first_response_target_seconds as over_target_seconds
-            from marts.fct_interactions
-            where {w} and first_response_sla_status = 'breached' and first_response_business_seconds is not null
-            order by over_target_seconds desc limit ?""", [*p, limit])
+        f"""with b as (
+                select interaction_id, 'first_response' as metric, channel, priority, team, agent_id, created_at,
+                       first_response_business_seconds as waited_seconds,
+                       first_response_target_seconds as target_seconds
+                from marts.fct_interactions
+                where {w} and first_response_sla_status = 'breached'
+                  and first_response_business_seconds is not null and first_response_target_seconds > 0
+                union all
+                select interaction_id, 'resolution', channel, priority, team, agent_id, created_at,
+                       resolution_business_seconds, resolution_target_seconds
+                from marts.fct_interactions
+                where {w} and resolution_sla_status = 'breached'
+                  and resolution_business_seconds is not null and resolution_target_seconds > 0)
+            select *, waited_seconds - target_seconds as over_target_seconds,
+                   waited_seconds / target_seconds - 1 as over_target_ratio
+            from b order by over_target_ratio desc, interaction_id limit ?""", [*p, *p, limit])
+
+
+def sla_by_priority(f: Filters) -> pd.DataFrame:
+    w, p = where(f)
+    return query(
+        f"""select priority,
+                   count(*) filter (where first_response_sla_status = 'met') as fr_met,
+                   count(*) filter (where first_response_sla_status = 'breached') as fr_breached,
+                   count(*) filter (where resolution_sla_status = 'met') as res_met,
+                   count(*) filter (where resolution_sla_status = 'breached') as res_breached
+            from marts.fct_interactions where {w} group by priority
+            order by list_position(['urgent', 'high', 'normal', 'low'], priority)""", p)
+
+
+def next_reply(f: Filters, basis: str) -> pd.DataFrame:
+    s = "sum_next_reply_business_seconds" if basis == "business" else "sum_next_reply_seconds"
+    m = "max_next_reply_business_seconds" if basis == "business" else "max_next_reply_seconds"
+    w, p = where(f)
+    return query(
+        f"""select channel, sum(count_reply_waits) as waits, sum(count_next_replies) as replies,
+                   sum({s}) / nullif(sum(count_next_replies), 0) as mean_seconds,
+                   quantile_cont({m}, 0.9) as p90_longest_seconds
+            from marts.fct_interactions where {w} group by channel order by channel""", p)
 
 
 # ---- satisfaction -----------------------------------------------------------------------------
@@ -260,7 +344,8 @@ def min_sample() -> int:
 def low_comments(f: Filters, limit: int = 50) -> pd.DataFrame:
     w, p = where(f)
     return query(
-        f"""select csat_responded_at, channel, language, coalesce(topic, 'untagged') as topic, csat_score, csat_comment
+        f"""select interaction_id, csat_responded_at, channel, language, coalesce(topic, 'untagged') as topic,
+                   csat_score, csat_comment
             from marts.fct_interactions where {w} and csat_score <= 2 and csat_comment is not null
             order by csat_responded_at desc limit ?""", [*p, limit])
 
@@ -321,21 +406,121 @@ CONVERSATION_COLUMNS = """interaction_id, created_at, channel, priority, status,
     first_response_sla_status, resolution_seconds, resolution_sla_status, csat_score, subject, first_message,
     faq_article_id, faq_match_score"""
 # ISO weeks (Monday) of the reporting-zone day; values arrive parsed (dates, known statuses, known options)
-DRILL_COLUMNS = {"day": "created_day", "sla": "first_response_sla_status", "week": "date_trunc('week', created_day)"}
+DRILL_COLUMNS = {"day": "created_day", "sla": "first_response_sla_status", "week": "date_trunc('week', created_day)",
+                 "priority": "priority"}
+# drill_has=<column>: only interactions where that duration exists (what a duration chart counts)
+HAS_COLUMNS = ("first_response_seconds", "first_response_business_seconds", "resolution_seconds",
+               "resolution_business_seconds")
 
 
 def conversations(f: Filters, drill: dict, limit: int) -> tuple[pd.DataFrame, int]:
     w, p = where(f)
+    extra, ep = _drill_sql(drill)
+    cond = " and ".join([w, *extra])
+    n = int(query(f"select count(*) as n from marts.fct_interactions where {cond}", [*p, *ep]).n.iloc[0])
+    rows = query(f"select {CONVERSATION_COLUMNS} from marts.fct_interactions where {cond} "
+                 "order by created_at desc, interaction_id limit ?", [*p, *ep, limit])
+    return rows, n
+
+
+def conversations_csv(f: Filters, drill: dict, chunk: int = 50_000):
+    """Every row of the view as CSV, built in chunks (no cap): the header first, then ``chunk`` rows at a time."""
+    _, n = conversations(f, drill, limit=0)
+    first = True
+    for offset in range(0, max(n, 1), chunk):
+        part = _conversation_page(f, drill, offset, chunk)
+        yield part.to_csv(index=False, header=first)
+        first = False
+
+
+def _conversation_page(f: Filters, drill: dict, offset: int, limit: int) -> pd.DataFrame:
+    w, p = where(f)
+    extra, ep = _drill_sql(drill)
+    cond = " and ".join([w, *extra])
+    return query_uncached(f"select {CONVERSATION_COLUMNS} from marts.fct_interactions where {cond} "
+                          "order by created_at desc, interaction_id limit ? offset ?", [*p, *ep, limit, offset])
+
+
+def _drill_sql(drill: dict) -> tuple[list[str], list]:
     extra, ep = [], []
     for k, v in sorted(drill.items()):
-        if k in DRILL_COLUMNS:
+        if k == "sla" and v == "decided":
+            extra.append("first_response_sla_status in ('met', 'breached')")
+        elif k == "has" and v in HAS_COLUMNS:
+            extra.append(f"{v} is not null")
+        elif k in DRILL_COLUMNS:
             extra.append(f"{DRILL_COLUMNS[k]} = ?")
             ep.append(v)
         elif k in FILTER_COLUMNS:
             extra.append(f"{col(k)} = ?")
             ep.append(v)
-    cond = " and ".join([w, *extra])
-    n = int(query(f"select count(*) as n from marts.fct_interactions where {cond}", [*p, *ep]).n.iloc[0])
-    rows = query(f"select {CONVERSATION_COLUMNS} from marts.fct_interactions where {cond} "
-                 "order by created_at desc limit ?", [*p, *ep, limit])
-    return rows, n
+    return extra, ep
+
+
+# ---- one conversation -------------------------------------------------------------------------
+
+def conversation(interaction_id: str) -> pd.DataFrame:
+    return query("""select interaction_id, created_at, channel, priority, status, language, region,
+                           coalesce(topic, 'untagged') as topic, team, agent_id, subject, first_message,
+                           first_response_at, first_response_seconds, first_response_business_seconds,
+                           first_response_target_seconds, first_response_sla_status,
+                           resolved_at, resolution_seconds, resolution_business_seconds, resolution_target_seconds,
+                           resolution_sla_status, reopen_count, count_reply_waits, count_next_replies,
+                           max_next_reply_seconds, csat_score, csat_comment, csat_responded_at
+                    from marts.fct_interactions where interaction_id = ?""", [interaction_id])
+
+
+def conversation_messages(interaction_id: str) -> pd.DataFrame:
+    """The messages in order; each customer message carries its wait for the next public agent reply."""
+    return query("""with m as (select message_id, sender_role, sent_at, is_public, text
+                              from raw.messages where interaction_id = ?),
+                    w as (select m.message_id, min(r.sent_at) as reply_at
+                          from m join m as r on r.sender_role = 'agent' and r.is_public and r.sent_at > m.sent_at
+                          where m.sender_role = 'customer' group by m.message_id)
+                    select m.sent_at, m.sender_role, m.is_public, m.text,
+                           epoch(w.reply_at - m.sent_at) as wait_seconds
+                    from m left join w using (message_id)
+                    order by m.sent_at, m.message_id""", [interaction_id])
+
+
+def conversation_surveys(interaction_id: str) -> pd.DataFrame:
+    return query("""select sent_at, responded_at, score, comment from raw.csat_surveys
+                    where interaction_id = ? order by sent_at""", [interaction_id])
+
+
+# ---- agents and teams -------------------------------------------------------------------------
+
+def agents(f: Filters) -> pd.DataFrame:
+    """marts.agent_daily over the date range (the mart is per day and agent: other filters do not apply)."""
+    return query("""select agent_id, sum(count_interactions) as contacts,
+                           sum(sum_first_response_seconds) / nullif(sum(count_first_responses), 0) as mean_frt_seconds,
+                           sum(count_first_response_met) / nullif(sum(count_first_response_met)
+                               + sum(count_first_response_breached), 0) as sla_rate,
+                           sum(count_resolved) as resolved,
+                           sum(count_reopened) / nullif(sum(count_reopen_eligible), 0) as reopen_rate,
+                           sum(count_one_touch) / nullif(sum(count_one_touch_eligible), 0) as one_touch_rate,
+                           sum(count_rated) as rated,
+                           sum(count_satisfied) / nullif(sum(count_rated), 0) as csat_share
+                    from marts.agent_daily where created_day between ? and ?
+                    group by agent_id order by contacts desc, agent_id""", [f.start, f.end])
+
+
+def teams(f: Filters) -> pd.DataFrame:
+    w, p = where(f)
+    return query(
+        f"""select coalesce(team, 'unassigned') as team, count(*) as contacts,
+                   quantile_cont(first_response_seconds, 0.5) as median_frt_seconds,
+                   count(*) filter (where first_response_sla_status = 'met') / nullif(count(*) filter
+                       (where first_response_sla_status in ('met', 'breached')), 0) as sla_rate,
+                   count(*) filter (where reopen_count > 0) / nullif(count(*) filter
+                       (where is_resolved or reopen_count > 0), 0) as reopen_rate,
+                   count(*) filter (where is_one_touch) / nullif(count(is_one_touch) filter (where is_resolved), 0)
+                       as one_touch_rate,
+                   count(csat_score) as rated,
+                   count(*) filter (where is_satisfied) / nullif(count(csat_score), 0) as csat_share
+            from marts.fct_interactions where {w} group by all order by contacts desc""", p)
+
+
+def channel_labels() -> dict[str, str]:
+    df = query("select distinct channel, channel_label from staging.sla_targets")
+    return dict(zip(df.channel, df.channel_label, strict=True))

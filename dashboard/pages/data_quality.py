@@ -19,13 +19,14 @@ else:
 
 loads = data.recent_loads()
 c = st.columns(4)
-c[0].metric("rows read", f"{int(loads.rows_read.sum()):,}")
-c[1].metric("loaded", f"{int(loads.rows_loaded.sum()):,}")
-c[2].metric("quarantined", f"{int(loads.rows_quarantined.sum()):,}")
-c[3].metric("duplicate", f"{int(loads.rows_duplicate.sum()):,}")
+c[0].metric(t("rows_read", L), f"{int(loads.rows_read.sum()):,}")
+c[1].metric(t("rows_loaded", L), f"{int(loads.rows_loaded.sum()):,}")
+c[2].metric(t("rows_quarantined", L), f"{int(loads.rows_quarantined.sum()):,}")
+c[3].metric(t("rows_duplicate", L), f"{int(loads.rows_duplicate.sum()):,}")
 st.subheader(t("loads", L))
-st.dataframe(loads, hide_index=True, key="dq_loads")
+st.dataframe(loads, hide_index=True, key="dq_loads",
+             column_config={k: st.column_config.Column(t(f"col_{k}", L)) for k in loads.columns})
 q = data.quarantine_by_check()
 if len(q):
-    st.plotly_chart(charts.quarantine_bars(q, t("rejects", L)), key="dq_rejects")
+    st.plotly_chart(charts.quarantine_bars(q, t("rejects", L), L), key="dq_rejects")
 footer(L)

@@ -4,31 +4,47 @@ import streamlit as st
 
 from csqa.dashboard import charts, data
 from csqa.dashboard.common import footer, page_start
-from csqa.dashboard.i18n import t
+from csqa.dashboard.i18n import t, value_label
+from csqa.dashboard.theme import pct
 
 L, _ = page_start("faq_gaps", filters=False)
 days = data.faq_window_days()
 st.subheader(t("gap_backlog", L, days=days))
 gaps = data.faq_gaps()
-st.dataframe(gaps, hide_index=True, key="fg_gaps",
-             column_config={"satisfied_share": st.column_config.ProgressColumn(min_value=0, max_value=1,
-                                                                              format="percent"),
-                            "priority_score": st.column_config.NumberColumn(format="%.1f")})
-st.download_button(t("download", L), gaps.to_csv(index=False).encode("utf-8"), "faq_gaps.csv", "text/csv",
+# the score and the examples first, so they show without scrolling sideways; long text wraps in its column
+order = ["priority_rank", "priority_score", "topic_or_cluster", "language", "example_questions", "gap_type",
+         "count_contacts", "count_last_7d", "count_prev_7d", "satisfied_share", "suggested_title_terms"]
+gaps = gaps[[c for c in order if c in gaps.columns]]
+csv = gaps.to_csv(index=False).encode("utf-8")
+gaps = gaps.assign(gap_type=[value_label("gap", v, L, {}) for v in gaps.gap_type])
+cfg = {k: st.column_config.Column(t(f"col_{k}", L)) for k in gaps.columns}
+cfg.update({
+    "priority_rank": st.column_config.NumberColumn(t("col_priority_rank", L), width="small"),
+    "priority_score": st.column_config.NumberColumn(t("col_priority_score", L), format="%.1f"),
+    "example_questions": st.column_config.TextColumn(t("col_example_questions", L), width="large"),
+    "satisfied_share": st.column_config.ProgressColumn(t("col_satisfied_share", L), min_value=0, max_value=1,
+                                                       format="percent"),
+})
+st.dataframe(gaps, hide_index=True, key="fg_gaps", column_config=cfg)
+st.download_button(t("download", L), csv, "faq_gaps.csv", "text/csv",
                    key="fg_download")
 
 cov = data.faq_coverage()
-st.plotly_chart(charts.coverage_matrix(cov, t("coverage", L)), key="fg_cov")
-st.caption(t("rows_behind", L, n=int(cov.count_contacts.sum())).split("·")[0] + f"· last {days} days")
+st.plotly_chart(charts.coverage_matrix(cov, t("coverage", L), L), key="fg_cov")
+st.caption(t("coverage_counts", L, n=int(cov.count_contacts.sum()), days=days))
 
 st.subheader(t("clusters", L))
-st.dataframe(data.faq_clusters(), hide_index=True, key="fg_clusters")
+cl = data.faq_clusters()
+cfg = {k: st.column_config.Column(t(f"col_{k}", L)) for k in cl.columns}
+cfg["trend_ratio"] = st.column_config.NumberColumn(t("col_trend_ratio", L), format="%.2f")
+st.dataframe(cl, hide_index=True, key="fg_clusters", column_config=cfg)
 
 defl = data.faq_deflection()
 if len(defl):
-    st.plotly_chart(charts.deflection(defl, t("deflection", L)), key="fg_defl")
+    st.plotly_chart(charts.deflection(defl, t("deflection", L), L), key="fg_defl")
     summary = defl.drop_duplicates("article_id")[["article_id", "title", "topic", "language", "change_rate",
                                                    "is_beyond_noise"]]
-    st.dataframe(summary, hide_index=True, key="fg_defl_summary",
-                 column_config={"change_rate": st.column_config.NumberColumn(format="percent")})
+    cfg = {k: st.column_config.Column(t(f"col_{k}", L)) for k in summary.columns}
+    summary = summary.assign(change_rate=[pct(v) for v in summary.change_rate])
+    st.dataframe(summary, hide_index=True, key="fg_defl_summary", column_config=cfg)
 footer(L)

@@ -1,0 +1,44 @@
+"""Agents and teams: contacts, first response, SLA, reopen rate, one-touch rate and CSAT per agent
+(marts.agent_daily) and per team (the interactions, with every filter)."""
+
+import streamlit as st
+
+from csqa.dashboard import data
+from csqa.dashboard.common import definition, empty_state, footer, page_start
+from csqa.dashboard.i18n import t
+from csqa.dashboard.theme import human_duration, pct
+
+L, f = page_start("agents")
+ms = data.min_sample()
+
+
+def table(df, name_col: str, frt_col: str):
+    out = df.assign(**{frt_col: [human_duration(v, L) for v in df[frt_col]]})
+    for k in ("sla_rate", "reopen_rate", "one_touch_rate", "csat_share"):
+        out[k] = [pct(v) for v in df[k]]
+    out["csat_share"] = [s + (f" ({t('small_sample_mark', L)})" if n < ms else "")
+                         for s, n in zip(out.csat_share, df.rated, strict=True)]
+    return out
+
+
+st.subheader(t("teams", L))
+tm = data.teams(f)
+if tm.empty:
+    empty_state(L)
+    footer(L)
+    st.stop()
+show = table(tm, "team", "median_frt_seconds")
+st.dataframe(show, hide_index=True, key="ag_teams",
+             column_config={k: st.column_config.Column(t(f"col_{k}", L)) for k in show.columns})
+st.caption(t("teams_counts", L))
+
+st.subheader(t("agents_table", L))
+ag = data.agents(f)
+show = table(ag, "agent_id", "mean_frt_seconds")
+st.dataframe(show, hide_index=True, key="ag_agents",
+             column_config={k: st.column_config.Column(t(f"col_{k}", L)) for k in show.columns})
+st.caption(t("agents_counts", L))
+st.download_button(t("download", L), ag.to_csv(index=False).encode("utf-8"), "agents.csv", "text/csv",
+                   key="ag_download")
+definition(L, "agents")
+footer(L)
