@@ -10,7 +10,10 @@ Each mart file's second line says how it refreshes:
   are deleted and recomputed;
 - ``-- refresh: by created_day``: rows of the days in ``staging.refresh_days`` are deleted and
   recomputed (the model filters on that table itself);
-- ``-- refresh: full``: rebuilt whole (small outputs).
+- ``-- refresh: by resolved_day``: the same, for the resolved days of the interactions in scope
+  (``staging.refresh_resolved_days``, before and after);
+- ``-- refresh: full``: rebuilt whole (small outputs, or small inputs: ``backlog_daily`` reads two daily
+  rollups, not the fact table).
 
 What changed decides the scope: the interactions this batch inserted or changed, those whose
 messages or surveys changed, and every open interaction whose SLA is still running (its clock moves
@@ -214,6 +217,17 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
            union select created_day from marts.fct_interactions
            where interaction_id in (select interaction_id from staging.refresh_interactions)""")
     )
+    # the resolved days of the same interactions, before and after (marts refreshed by resolved_day)
+    con.execute(
+        """create or replace table staging.refresh_resolved_days as
+           select distinct resolved_day as day from staging.stg_interactions
+           where resolved_day is not null
+             and interaction_id in (select interaction_id from staging.refresh_interactions)"""
+        + ("" if full else """
+           union select resolved_day from marts.fct_interactions
+           where resolved_day is not null
+             and interaction_id in (select interaction_id from staging.refresh_interactions)""")
+    )
     scope = con.execute(
         "select (select count(*) from staging.refresh_interactions), (select count(*) from staging.refresh_days)"
     ).fetchall()[0]
@@ -234,8 +248,9 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         if full or mode == "full":  # not full: every mart exists
             con.execute(f"create or replace table {table} as {sql}")
         else:
-            scope_sql = ("select interaction_id from staging.refresh_interactions" if key == "interaction_id"
-                         else "select day from staging.refresh_days")
+            scope_sql = {"interaction_id": "select interaction_id from staging.refresh_interactions",
+                         "resolved_day": "select day from staging.refresh_resolved_days"}.get(
+                key, "select day from staging.refresh_days")
             con.execute(f"delete from {table} where {key} in ({scope_sql})")
             con.execute(f"insert into {table} by name {sql}")
         timings[name] = round(time.perf_counter() - tm, 3)
