@@ -209,25 +209,20 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         )
     for f in _model_files("staging"):
         con.execute(f.read_text(encoding="utf-8"))
+    # the created and resolved days of the scope, before (the fact table) and after (staging): one pass each
     con.execute(
-        """create or replace table staging.refresh_days as
-           select distinct created_day as day from staging.stg_interactions
+        """create or replace temp table _scope_days as
+           select created_day, resolved_day from staging.stg_interactions
            where interaction_id in (select interaction_id from staging.refresh_interactions)"""
         + ("" if full else """
-           union select created_day from marts.fct_interactions
+           union all select created_day, resolved_day from marts.fct_interactions
            where interaction_id in (select interaction_id from staging.refresh_interactions)""")
     )
-    # the resolved days of the same interactions, before and after (marts refreshed by resolved_day)
-    con.execute(
-        """create or replace table staging.refresh_resolved_days as
-           select distinct resolved_day as day from staging.stg_interactions
-           where resolved_day is not null
-             and interaction_id in (select interaction_id from staging.refresh_interactions)"""
-        + ("" if full else """
-           union select resolved_day from marts.fct_interactions
-           where resolved_day is not null
-             and interaction_id in (select interaction_id from staging.refresh_interactions)""")
-    )
+    con.execute("create or replace table staging.refresh_days as select distinct created_day as day from _scope_days")
+    # marts refreshed by resolved_day
+    con.execute("create or replace table staging.refresh_resolved_days as "
+                "select distinct resolved_day as day from _scope_days where resolved_day is not null")
+    con.execute("drop table _scope_days")
     scope = con.execute(
         "select (select count(*) from staging.refresh_interactions), (select count(*) from staging.refresh_days)"
     ).fetchall()[0]
