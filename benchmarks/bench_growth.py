@@ -26,6 +26,7 @@ def main() -> None:
     ap.add_argument("--base", type=int, default=10_000_000)
     ap.add_argument("--batch", type=int, default=100_000)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/csqa-bench"))
+    ap.add_argument("--repeat", type=int, default=1, help="measure the two batch loads this many times (spread)")
     args = ap.parse_args()
     base_dir = args.workdir / f"base-{args.base}"
     files = []
@@ -51,6 +52,23 @@ def main() -> None:
               f"(goal <= 1,536 MiB); marts {s['marts_seconds']:.1f} s; steps {s['steps']}")
     else:
         print(f"base: reusing {base_db}")
+    print(f"machine: {machine()}")
+    ratios = []
+    for rep in range(args.repeat):
+        e_secs, e, b_secs, b = _batch_pair(args, base_db, base_dir, batch)
+        print(f"run {rep + 1}: batch of {args.batch:,} into an empty warehouse: {e_secs:7.2f} s")
+        print(f"    steps {e['steps']}")
+        print(f"    marts {e.get('marts_models')}")
+        print(f"run {rep + 1}: batch of {args.batch:,} into {args.base:,}: {b_secs:7.2f} s")
+        print(f"    steps {b['steps']}")
+        print(f"    marts {b.get('marts_models')}")
+        ratios.append(b_secs / e_secs)
+        print(f"run {rep + 1}: ratio {ratios[-1]:.2f} (goal <= 1.3); marts scope in the big one: {b['marts_scope']}")
+    print(f"ratio over {len(ratios)} run(s): min {min(ratios):.2f}, median {sorted(ratios)[len(ratios) // 2]:.2f}, "
+          f"max {max(ratios):.2f}")
+
+
+def _batch_pair(args, base_db: Path, base_dir: Path, batch: Path):
     empty_db = args.workdir / "wh-empty" / "csqa.duckdb"
     shutil.rmtree(empty_db.parent, ignore_errors=True)
     big_db = args.workdir / "wh-big" / "csqa.duckdb"
@@ -60,15 +78,9 @@ def main() -> None:
     shutil.copyfile(base_db.with_name("csqa.duckdb.key"), big_db.with_name("csqa.duckdb.key"))
     # "empty": no interactions yet, but the FAQ catalogue is there, as in any running warehouse
     csqa("load", str(base_dir / "faq" / "faq_articles.csv"), "--db", str(empty_db))
-    e_secs, e_rss, e = csqa("load", str(batch), "--db", str(empty_db))
-    b_secs, b_rss, b = csqa("load", str(batch), "--db", str(big_db))
-    print(f"machine: {machine()}")
-    print(f"batch of {args.batch:,} into an empty warehouse: {e_secs:7.2f} s  peak RSS {e_rss:,} MiB")
-    print(f"    steps {e['steps']}")
-    print(f"batch of {args.batch:,} into {args.base:,}: {b_secs:7.2f} s  peak RSS {b_rss:,} MiB")
-    print(f"    steps {b['steps']}")
-    print(f"ratio: {b_secs / e_secs:.2f} (goal <= 1.3); marts scope in the big one: {b['marts_scope']}")
-
+    e_secs, _, e = csqa("load", str(batch), "--db", str(empty_db))
+    b_secs, _, b = csqa("load", str(batch), "--db", str(big_db))
+    return e_secs, e, b_secs, b
 
 if __name__ == "__main__":
     main()

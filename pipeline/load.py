@@ -85,6 +85,7 @@ class LoadSummary:
             "seconds": round(self.seconds, 3),
             "marts_seconds": round(self.marts_seconds, 3),
             "marts_scope": {k: v for k, v in self.marts.items() if k != "models"},
+            "marts_models": self.marts.get("models", {}),
             "snapshot": self.snapshot,
             "steps": {k: round(v, 3) for k, v in self.steps.items()},
             "files": [

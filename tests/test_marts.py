@@ -171,6 +171,33 @@ def test_backlog_counts_what_is_open_at_the_end_of_each_day(tmp_path, db, cfg):
     assert got == [("2026-11-02", 1), ("2026-11-03", 2), ("2026-11-04", 1), ("2026-11-05", 1)]
 
 
+def test_backlog_follows_a_resolution_that_moves_to_another_day(tmp_path, cfg):
+    """backlog_daily reads the daily rollups, not the fact table: a later export that reopens an interaction
+    and resolves it two days later must move its resolution, the old day's count included, exactly as a
+    warehouse built from the final rows alone."""
+    first = [interaction_row("A", created="2026-11-02T10:00:00Z", first="2026-11-02T10:01:00Z",
+                             resolved="2026-11-03T10:00:00Z"),
+             interaction_row("B", created="2026-11-02T11:00:00Z", first="2026-11-02T11:01:00Z", resolved="",
+                             status="pending",
+                             updated="2026-11-02T12:00:00Z")]
+    final = [interaction_row("A", created="2026-11-02T10:00:00Z", first="2026-11-02T10:01:00Z",
+                             resolved="2026-11-05T10:00:00Z", reopen="1"),
+             interaction_row("B", created="2026-11-02T11:00:00Z", first="2026-11-02T11:01:00Z",
+                             resolved="2026-11-04T09:00:00Z")]
+    inc, whole = tmp_path / "inc.duckdb", tmp_path / "whole.duckdb"
+    build(tmp_path / "one", inc, cfg, first)
+    s = build(tmp_path / "two", inc, cfg, final)
+    assert not s.marts["full"]
+    build(tmp_path / "whole", whole, cfg, final)
+    sql = "select cast(day as varchar), count_created, count_resolved, count_open_at_end from marts.backlog_daily " \
+          "where channel = 'web_chat' and day <= '2026-11-05' order by day"
+    got = query(inc, sql)
+    assert got == query(whole, sql)
+    assert got == [("2026-11-02", 2, 0, 2), ("2026-11-03", 0, 0, 2), ("2026-11-04", 0, 1, 1), ("2026-11-05", 0, 1, 0)]
+    assert query(inc, "select * from marts.resolved_daily order by all") == \
+        query(whole, "select * from marts.resolved_daily order by all")
+
+
 def test_incremental_refresh_equals_a_full_rebuild(tmp_path, config):
     """Deliver the sample in pieces (interactions in two halves, surveys last) and compare every
     mart with a warehouse built in one go."""

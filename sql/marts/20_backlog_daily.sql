@@ -1,11 +1,16 @@
 -- one row per day and channel from the first created day to the as-of day: interactions open at the end of the day
 -- refresh: full
-with facts as (
-    select channel, created_day, resolved_day, is_resolved from marts.fct_interactions
+-- reads the two daily rollups (created per channel_response_times, resolved per resolved_daily), never the fact
+-- table: its cost is days x channels, whatever the warehouse's size
+with created as (
+    select created_day as day, channel, count_interactions as n from marts.channel_response_times
+),
+resolved as (
+    select resolved_day as day, channel, count_resolved as n from marts.resolved_daily
 ),
 bounds as (
-    select min(created_day) as first_day, max(cast(timezone(s.reporting_timezone, s.as_of_at) as date)) as last_day
-    from facts cross join staging.settings as s
+    select min(c.day) as first_day, max(cast(timezone(s.reporting_timezone, s.as_of_at) as date)) as last_day
+    from created as c cross join staging.settings as s
 ),
 -- DuckDB-only: range() makes the day series (Spark: sequence())
 days as (
@@ -13,13 +18,7 @@ days as (
     from bounds as b, range(b.first_day, b.last_day + interval 1 day, interval 1 day) as r
 ),
 channels as (
-    select distinct channel from facts
-),
-created as (
-    select created_day as day, channel, count(*) as n from facts group by created_day, channel
-),
-resolved as (
-    select resolved_day as day, channel, count(*) as n from facts where is_resolved group by resolved_day, channel
+    select distinct channel from created
 ),
 daily as (
     select
