@@ -146,3 +146,37 @@ def test_cli_without_java_exits_2_with_a_clear_message(tmp_path):
     assert r.returncode == 2
     assert "Java was not found" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "lake").exists()
+
+
+def test_cross_file_checks_match_duckdb(spark, tmp_path, config):
+    """A message id reused under another interaction and a survey sent before its interaction was created:
+    quarantined by both engines with the same rows, columns, checks and failing values (raw_row is each
+    engine's JSON of the staged row, so it is not compared here)."""
+    from csqa.pipeline.spark.engine import load as spark_load
+    from tests.conftest import INTERACTION_HEADER, interaction_row, write
+
+    src = tmp_path / "in"
+    write(src / "a_interactions.csv", "\n".join([INTERACTION_HEADER, interaction_row("I1"),
+                                                  interaction_row("I2", created="2026-11-03T09:00:00Z",
+                                                                  first="2026-11-03T09:01:00Z",
+                                                                  resolved="2026-11-03T09:05:00Z")]) + "\n")
+    write(src / "b_messages.csv", "message_id,interaction_id,sender_role,sent_at,is_public,text\n"
+          "M1,I1,customer,2026-11-02T09:00:00Z,true,hi\nM2,I2,customer,2026-11-03T09:00:00Z,true,hello\n"
+          "M1,I2,agent,2026-11-03T09:01:00Z,true,reused id\n")
+    write(src / "c_csat_surveys.csv", "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
+          "S1,I1,2026-11-02T10:00:00Z,2026-11-02T11:00:00Z,5,good\nS2,I2,2026-11-01T10:00:00Z,,,\n")
+    db, lake = tmp_path / "wh.duckdb", tmp_path / "lake"
+    duck = load([src], db, config)
+    sp = spark_load([src], lake, config, spark=spark)
+    cols = "source_file, entity, row_number, column_name, check_name, failing_value"
+    expected = sorted(duckdb.connect(str(db), read_only=True).execute(f"select {cols} from audit.quarantine")
+                      .fetchall())
+    got = sorted(_lake_con(lake).execute(f"select {cols} from quarantine").fetchall())
+    assert {r[4] for r in got} == {"message_key_conflict", "survey_not_before_creation"}
+    assert got == expected
+    keep = ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate")
+    assert {k: sp.as_dict()[k] for k in keep} == {k: duck.as_dict()[k] for k in keep}
+    lk = _lake_con(lake)
+    assert sorted(lk.execute("select message_id, interaction_id from messages").fetchall()) == [
+        ("M1", "I1"), ("M2", "I2")]
+    assert lk.execute("select survey_id from csat_surveys").fetchall() == [("S1",)]

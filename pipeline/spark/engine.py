@@ -209,6 +209,66 @@ def _winners(staged: DataFrame, stored: DataFrame | None, entity: str, force: bo
     return best.join(blocked, key, "left_anti")
 
 
+def _micros(us: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(us))
+
+
+def _cross_entity_checks(spark: SparkSession, lake: Path, staged: dict, quarantine: list, by_seq: dict,
+                         specs: dict) -> None:
+    """``load._cross_entity_checks`` on Spark: ``message_key_conflict`` and ``survey_not_before_creation``,
+    with the same columns, check names and failing values. The bad rows are few: they are collected."""
+    def label(seq: int, col: str) -> str:
+        spec = specs.get(seq)
+        return spec.label(col) if spec is not None else col
+
+    rows = []
+    if "messages" in staged:
+        s = staged["messages"].withColumn("_first", F.first("interaction_id").over(
+            Window.partitionBy("message_id").orderBy("_file_seq", "_row_number")))
+        stored = _read_raw(spark, lake, "messages")
+        if stored is not None:
+            s = s.join(stored.select("message_id", F.col("interaction_id").alias("_stored")), "message_id", "left")
+        else:
+            s = s.withColumn("_stored", F.lit(None).cast("string"))
+        owner = F.coalesce(F.col("_stored"), F.col("_first"))
+        for r in s.where(F.col("interaction_id") != owner).select(
+                "_file_seq", "_row_number", "message_id", "interaction_id", owner.alias("owner")).collect():
+            rows.append((r[0], r[1], "messages", label(r[0], "message_id"), "message_key_conflict",
+                         f"{r[2]} (already under interaction {r[4]}, here under {r[3]})"))
+    if "csat_surveys" in staged:
+        parts = [f.select("interaction_id", "created_at") for f in
+                 (staged.get("interactions"), _read_raw(spark, lake, "interactions")) if f is not None]
+        if parts:
+            known = functools.reduce(DataFrame.unionByName, parts).groupBy("interaction_id").agg(
+                F.min("created_at").alias("_created"))
+            bad = staged["csat_surveys"].join(known, "interaction_id").where(F.col("sent_at") < F.col("_created"))
+            for r in bad.select("_file_seq", "_row_number", F.unix_micros("sent_at"),
+                                F.unix_micros("_created")).collect():
+                sent, created = _micros(r[2]), _micros(r[3])
+                rows.append((r[0], r[1], "csat_surveys", f"{label(r[0], 'sent_at')},created_at (interaction)",
+                             "survey_not_before_creation",
+                             f"{label(r[0], 'sent_at')}={sent.isoformat()}; created_at={created.isoformat()}"))
+    if not rows:
+        return
+    schema = "_file_seq int, _row_number long, entity string, column_name string, check_name string, " \
+             "failing_value string"
+    xbad = spark.createDataFrame(rows, schema)
+    for entity in ("messages", "csat_surveys"):
+        bad = xbad.where(F.col("entity") == entity).drop("entity")
+        if entity not in staged or not any(r[2] == entity for r in rows):
+            continue
+        frame = staged[entity]
+        raw = frame.select("_file_seq", "_row_number", F.to_json(F.struct(*frame.columns)).alias("raw_row"))
+        quarantine.append(bad.join(raw, ["_file_seq", "_row_number"]).select(
+            F.lit(entity).alias("entity"), "_file_seq", F.col("_row_number").alias("row_number"),
+            "column_name", "check_name", "failing_value", "raw_row"))
+        staged[entity] = frame.join(bad.select("_file_seq", "_row_number"), ["_file_seq", "_row_number"],
+                                    "left_anti")
+    for seq in {r[0] for r in rows}:
+        if seq in by_seq:
+            by_seq[seq].rows_quarantined += len({r[1] for r in rows if r[0] == seq})
+
+
 def load(paths: list[str | Path], lake: str | Path, config: Config, *, master: str = "local[2]",
          force: bool = False, spark: SparkSession | None = None) -> LoadSummary:
     t0 = time.perf_counter()
@@ -229,6 +289,7 @@ def load(paths: list[str | Path], lake: str | Path, config: Config, *, master: s
     by_entity: dict[str, list[tuple[int, str]]] = {}
     by_seq: dict[int, FileResult] = {}
     batch_shas: set[str] = set()
+    specs: dict = {}
     for seq, path in enumerate(files, start=1):
         res = FileResult(source_file=str(path), status="loaded", started_at=dt.datetime.now(dt.UTC))
         results.append(res)
@@ -243,7 +304,8 @@ def load(paths: list[str | Path], lake: str | Path, config: Config, *, master: s
             continue
         batch_shas.add(res.sha256)
         try:
-            res.entity = inspect(path, config).entity  # the header only; tasks read the file
+            specs[seq] = inspect(path, config)  # the header only; tasks read the file
+            res.entity = specs[seq].entity
         except InputFileError as e:
             res.status, res.error = "rejected", str(e)
             continue
@@ -281,6 +343,8 @@ def load(paths: list[str | Path], lake: str | Path, config: Config, *, master: s
             F.lit(entity).alias("entity"), "_file_seq", F.col("q_row_number").alias("row_number"),
             "column_name", "check_name", "failing_value", "raw_row"))
 
+    specs = {seq: spec for seq, spec in specs.items() if seq in by_seq and by_seq[seq].status == "loaded"}
+    _cross_entity_checks(spark, lake, staged, quarantine, by_seq, specs)
     source_files = spark.createDataFrame(pd.DataFrame({"_file_seq": list(by_seq),
                                                        "source_file": [r.source_file for r in by_seq.values()]}))
     for entity, frame in staged.items():
