@@ -21,7 +21,7 @@ from csqa.pipeline.load import load
 from csqa.pipeline.spark import missing
 from tests.conftest import SAMPLE
 
-pytestmark = pytest.mark.skipif(missing() is not None, reason=f"Spark cannot run here: {missing()}")
+needs_spark = pytest.mark.skipif(missing() is not None, reason=f"Spark cannot run here: {missing()}")
 
 Q_COLS = "source_file, entity, row_number, column_name, check_name, failing_value, raw_row"
 
@@ -85,6 +85,7 @@ def _assert_parity(db: Path, lake: Path) -> dict:
     return counts
 
 
+@needs_spark
 def test_sample_data_parity(spark, tmp_path, config):
     from csqa.pipeline.spark.engine import load as spark_load
 
@@ -98,6 +99,7 @@ def test_sample_data_parity(spark, tmp_path, config):
     assert summary["rows_duplicate"] > 0  # the dirty export resends older versions: the upsert chose
 
 
+@needs_spark
 def test_faulty_set_parity_and_idempotent_reload(spark, tmp_path, config, faulty_set):
     from csqa.pipeline.spark.engine import load as spark_load
 
@@ -118,6 +120,7 @@ def test_faulty_set_parity_and_idempotent_reload(spark, tmp_path, config, faulty
     assert _assert_parity(db, lake) == {**counts, "quarantine": 2 * counts["quarantine"]}  # a batch's own quarantine
     assert forced.as_dict()["rows_loaded"] == duck.as_dict()["rows_loaded"] > 0
 
+@needs_spark
 def test_lake_layout_is_partitioned_by_day_with_microsecond_timestamps(spark, tmp_path, config, faulty_set):
     import pyarrow.parquet as pq
 
@@ -138,6 +141,7 @@ def test_lake_layout_is_partitioned_by_day_with_microsecond_timestamps(spark, tm
     assert (lake / "audit" / "load_batches" / "batch-000001.parquet").is_file()
 
 
+@needs_spark
 def test_cli_without_java_exits_2_with_a_clear_message(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
     env["PATH"] = str(Path(sys.executable).parent)  # the venv's csqa, no java
@@ -148,6 +152,7 @@ def test_cli_without_java_exits_2_with_a_clear_message(tmp_path):
     assert not (tmp_path / "lake").exists()
 
 
+@needs_spark
 def test_cross_file_checks_match_duckdb(spark, tmp_path, config):
     """A message id reused under another interaction and a survey sent before its interaction was created:
     quarantined by both engines with the same rows, columns, checks and failing values (raw_row is each
@@ -180,3 +185,21 @@ def test_cross_file_checks_match_duckdb(spark, tmp_path, config):
     assert sorted(lk.execute("select message_id, interaction_id from messages").fetchall()) == [
         ("M1", "I1"), ("M2", "I2")]
     assert lk.execute("select survey_id from csat_surveys").fetchall() == [("S1",)]
+
+
+def test_only_the_spark_package_imports_pyspark():
+    """pyspark is optional: no module of csqa.pipeline outside pipeline/spark/ imports it, and that package's
+    __init__ does not either (only its engine, loaded by `csqa spark`)."""
+    import ast
+
+    from tests.conftest import ROOT
+
+    offenders = []
+    for path in (ROOT / "pipeline").rglob("*.py"):
+        if path.parent.name == "spark" and path.name != "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] == "pyspark"]
+    assert offenders == []
