@@ -1,6 +1,11 @@
 """csqa pipeline: read, validate, redact and load support interaction logs into DuckDB."""
 
+import warnings
 from importlib.metadata import PackageNotFoundError, version
+
+# With csqa[spark] installed, `import pandera` imports pyspark.pandas, which warns that pandas 3 is not fully
+# supported; csqa uses no pandas-on-Spark API (the Spark engine's Arrow path is tested in tests/test_spark.py).
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 try:
     __version__ = version("csqa")  # the installed distribution's version (pyproject.toml)

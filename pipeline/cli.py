@@ -152,6 +152,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help="print the stable path of the newest snapshot (open it read-only from your own tools) "
                          "and exit")
 
+    sp = sub.add_parser("spark", help="run the load on Apache Spark into a Parquet lake (optional: csqa[spark])",
+                        epilog=EPILOG, formatter_class=fmt)
+    sp_sub = sp.add_subparsers(dest="spark_command", required=True, parser_class=_Parser)
+    spl = sp_sub.add_parser("load", help="validate and upsert files into a Parquet lake with Spark", epilog=EPILOG,
+                            formatter_class=fmt,
+                            description="The same contract, quarantine and upsert rule as csqa load, run on Spark; "
+                                        "writes DIR/raw, DIR/quarantine and DIR/audit as Parquet (docs/SCALE.md).")
+    spl.add_argument("paths", nargs="+", help="files or folders")
+    spl.add_argument("--lake", required=True, metavar="DIR", help="lake folder (created if missing)")
+    spl.add_argument("--master", default="local[2]", help="Spark master (default local[2]; a URL on a cluster)")
+    spl.add_argument("--force", action="store_true", help="reload files already loaded")
+    spl.add_argument("--source", metavar="NAME", help="a ready-made source, as for csqa load")
+    spl.add_argument("--config", help="TOML config file (default: $CSQA_CONFIG or ./csqa.toml)")
+    spl.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
+    spl.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+
     ck = sub.add_parser("check", help="run the data tests in sql/tests against a warehouse", epilog=EPILOG,
                         formatter_class=fmt)
     _common(ck)
@@ -205,6 +221,34 @@ def _cmd_load(args) -> int:
         print(json.dumps(report, ensure_ascii=False, default=str) if args.json else render_dry_run(report))
         return EXIT_INPUT_REJECTED if report["files_rejected"] else EXIT_OK
     summary = load(args.paths, _db(args, config), config, force=args.force)
+    data = summary.as_dict()
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, default=str))
+    else:
+        for f in summary.files:
+            line = f"{f.status:<9} {f.source_file}"
+            if f.status == "loaded":
+                line += (f"  [{f.entity}] read {f.rows_read:,} loaded {f.rows_loaded:,} "
+                         f"quarantined {f.rows_quarantined:,} duplicate {f.rows_duplicate:,}")
+            elif f.error:
+                line += f"  {f.error}"
+            print(line)
+        print(f"batch {data['batch_id']}: {data['rows_loaded']:,} rows loaded, "
+              f"{data['rows_quarantined']:,} quarantined, {data['rows_duplicate']:,} duplicate, "
+              f"{data['files_rejected']} file(s) rejected, {data['files_skipped']} skipped "
+              f"in {data['seconds']:.1f}s -> {data['db']}")
+    return EXIT_INPUT_REJECTED if data["files_rejected"] else EXIT_OK
+
+
+def _cmd_spark(args) -> int:
+    from .config import load_config
+    from .spark import require_pyspark
+
+    require_pyspark()  # exit code 2 with a clear message when pyspark or Java is missing
+    from .spark.engine import load as spark_load
+
+    config = load_config(args.config, source=args.source)
+    summary = spark_load(args.paths, args.lake, config, master=args.master, force=args.force)
     data = summary.as_dict()
     if args.json:
         print(json.dumps(data, ensure_ascii=False, default=str))
@@ -397,6 +441,7 @@ COMMANDS = {
     "nightly": _cmd_nightly,
     "sql": _cmd_sql,
     "dashboard": _cmd_dashboard,
+    "spark": _cmd_spark,
 }
 
 
