@@ -367,9 +367,10 @@ def faq_coverage() -> pd.DataFrame:
 
 
 def faq_clusters() -> pd.DataFrame:
-    return query("""select cluster_id, language, count_questions, count_last_7d, count_prev_7d, trend_ratio,
-                           title_terms, example_1, example_2, example_3
-                    from marts.faq_clusters order by count_questions desc""")
+    return query("""select cluster_id, language, is_gap, count_questions, count_last_7d, count_prev_7d, trend_ratio,
+                           cohesion, nearest_article_id, nearest_similarity, title_terms, example_1, example_2,
+                           example_3
+                    from marts.faq_clusters order by is_gap desc, count_questions desc, cluster_id""")
 
 
 def faq_deflection() -> pd.DataFrame:

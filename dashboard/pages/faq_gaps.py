@@ -37,7 +37,11 @@ st.subheader(t("clusters", L))
 cl = data.faq_clusters()
 cfg = {k: st.column_config.Column(t(f"col_{k}", L)) for k in cl.columns}
 cfg["trend_ratio"] = st.column_config.NumberColumn(t("col_trend_ratio", L), format="%.2f")
+cfg["cohesion"] = st.column_config.NumberColumn(t("col_cohesion", L), format="%.2f")
+cfg["nearest_similarity"] = st.column_config.NumberColumn(t("col_nearest_similarity", L), format="%.2f")
+cfg["is_gap"] = st.column_config.CheckboxColumn(t("col_is_gap", L))
 st.dataframe(cl, hide_index=True, key="fg_clusters", column_config=cfg)
+st.caption(t("clusters_judged", L))
 
 defl = data.faq_deflection()
 if len(defl):
