@@ -221,8 +221,13 @@ def _cmd_load(args) -> int:
         print(json.dumps(report, ensure_ascii=False, default=str) if args.json else render_dry_run(report))
         return EXIT_INPUT_REJECTED if report["files_rejected"] else EXIT_OK
     summary = load(args.paths, _db(args, config), config, force=args.force)
+    return _print_summary(summary, args.json)
+
+
+def _print_summary(summary, as_json: bool) -> int:
+    """A load's summary (csqa load and csqa spark load): one JSON line, or a line a file and a total."""
     data = summary.as_dict()
-    if args.json:
+    if as_json:
         print(json.dumps(data, ensure_ascii=False, default=str))
     else:
         for f in summary.files:
@@ -249,23 +254,7 @@ def _cmd_spark(args) -> int:
 
     config = load_config(args.config, source=args.source)
     summary = spark_load(args.paths, args.lake, config, master=args.master, force=args.force)
-    data = summary.as_dict()
-    if args.json:
-        print(json.dumps(data, ensure_ascii=False, default=str))
-    else:
-        for f in summary.files:
-            line = f"{f.status:<9} {f.source_file}"
-            if f.status == "loaded":
-                line += (f"  [{f.entity}] read {f.rows_read:,} loaded {f.rows_loaded:,} "
-                         f"quarantined {f.rows_quarantined:,} duplicate {f.rows_duplicate:,}")
-            elif f.error:
-                line += f"  {f.error}"
-            print(line)
-        print(f"batch {data['batch_id']}: {data['rows_loaded']:,} rows loaded, "
-              f"{data['rows_quarantined']:,} quarantined, {data['rows_duplicate']:,} duplicate, "
-              f"{data['files_rejected']} file(s) rejected, {data['files_skipped']} skipped "
-              f"in {data['seconds']:.1f}s -> {data['db']}")
-    return EXIT_INPUT_REJECTED if data["files_rejected"] else EXIT_OK
+    return _print_summary(summary, args.json)
 
 
 def _cmd_inspect(args) -> int:

@@ -82,7 +82,6 @@ class FaqModel:
     article_of: dict[tuple[str, str], str]  # (topic, FAQ language) -> article id
     ref_features: Features  # every labelled example: article pieces and tagged questions
     ref_topic: np.ndarray  # class index of each example
-    ref_is_article: np.ndarray  # bool: the example is an article piece
     ref_article: np.ndarray  # article id of a piece (None for a tagged question)
     covered_topics: set[str] = field(default_factory=set)
     pool_emb: np.ndarray | None = None  # neighbours: projected embeddings of a sample of the questions matched
@@ -127,7 +126,6 @@ class FaqModel:
         for a in articles.sort_values("article_id").itertuples(index=False):
             article_of.setdefault((str(a.topic), faq_language(a.language)), a.article_id)
         model = cls(featurizer, classes, clf, article_of, feats, y,
-                    np.r_[np.ones(len(pieces), bool), np.zeros(len(tagged), bool)],
                     np.array(pieces.article_id.tolist() + [None] * len(tagged), dtype=object),
                     set(articles.topic.astype(str)))
         if corpus and pool_size > 0:
@@ -161,17 +159,17 @@ class FaqModel:
             out[rows] = self.featurizer.similarity(f.take(rows), self.ref_features.take(refs)).max(axis=1)
         return np.clip(out, 0, 1)
 
-    def _scores(self, f: Features, p: np.ndarray, languages) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _scores(self, f: Features, p: np.ndarray, languages) -> tuple[np.ndarray, ...]:
         """(topic index, P(topic) × similarity, answered score: the same where the topic has an article in the
-        language, else 0) for probabilities ``p``."""
+        language, else 0, that article id) for probabilities ``p``."""
         n = len(f)
         if not n:
-            return np.zeros(0, dtype=int), np.zeros(0), np.zeros(0)
+            return np.zeros(0, dtype=int), np.zeros(0), np.zeros(0), np.zeros(0, dtype=object)
         best = p.argmax(axis=1)
         score = p[np.arange(n), best] * self.topic_similarity(f, best)
         article = np.array([self._article(t, lang) for t, lang in zip(self.classes[best], languages, strict=True)],
                            dtype=object)
-        return best, score, np.where(pd.notna(article), score, 0.0)
+        return best, score, np.where(pd.notna(article), score, 0.0), article
 
     def _article(self, topic: str, language: str | None):
         if language is None:  # unknown language: any article of the topic
@@ -230,15 +228,13 @@ class FaqModel:
         near = self._neighbours(f)
         if near is not None:
             p = self.own_weight * p + (1 - self.own_weight) * self.pool_p[near].mean(axis=1)
-        best, score, _ = self._scores(f, p, langs)
+        best, score, _, article = self._scores(f, p, langs)
         if near is not None:
             score = self.own_weight * score + (1 - self.own_weight) * self.pool_score[near].mean(axis=1)
         score = np.round(score, 4)
         empty = np.array([not t for t in cleaned], dtype=bool)
         score[empty] = 0.0
         topic = self.classes[best].astype(object) if n else np.zeros(0, dtype=object)
-        article = np.array([self.article_of.get((t, lang)) for t, lang in zip(topic, langs, strict=True)],
-                           dtype=object)
         confident = (score >= bar) & ~empty
         topic[empty] = None
         article[empty] = None
