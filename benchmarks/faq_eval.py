@@ -11,7 +11,7 @@ is fitted or chosen:
 Every choice (the match bar for 5% and 15% false gaps, the default bar, the cluster parameters) is made on
 the tuning part; every figure printed under "report" comes from the reporting part with those choices.
 
-Each part is loaded twice through `csqa.pipeline.load.load` (what `csqa load` runs): **cold** (no question
+Each part is loaded twice through `csqa.pipeline.ingest.load.load` (what `csqa load` runs): **cold** (no question
 tagged) and **warm** (a seeded 20% of questions carry the agent's topic tag, covered and uncovered intents
 alike; figures are over the untagged rest).
 
@@ -39,8 +39,8 @@ import numpy as np
 import pandas as pd
 
 from csqa.pipeline.config import load_config
-from csqa.pipeline.load import load
-from csqa.pipeline.marts import refresh
+from csqa.pipeline.ingest.load import load
+from csqa.pipeline.model.marts import refresh
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_B77 = ROOT.parent / "shared" / "datasets" / "banking77" / "train.csv"

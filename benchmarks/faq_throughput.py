@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from csqa.pipeline.faq import FaqModel
-from csqa.pipeline.generate import generate
+from csqa.pipeline.synth.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 B77 = ROOT.parent / "shared" / "datasets" / "banking77" / "train.csv"

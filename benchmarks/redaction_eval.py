@@ -11,8 +11,8 @@ from collections import defaultdict
 
 import pandas as pd
 
-from csqa.pipeline.pii_corpus import corpus, look_alikes
-from csqa.pipeline.privacy import redact_series, redact_text
+from csqa.pipeline.ingest.pii_corpus import corpus, look_alikes
+from csqa.pipeline.ingest.privacy import redact_series, redact_text
 
 
 def evaluate() -> tuple[pd.DataFrame, float, list[str]]:

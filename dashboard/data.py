@@ -19,8 +19,8 @@ import streamlit as st
 
 from csqa.pipeline.config import load_config
 from csqa.pipeline.errors import WarehouseError
-from csqa.pipeline.snapshots import reader_path
-from csqa.pipeline.warehouse import connect_reader
+from csqa.pipeline.model.warehouse import connect_reader
+from csqa.pipeline.ops.snapshots import reader_path
 
 TTL = 300
 FILTER_COLUMNS = {  # filter name -> SQL expression (a fixed whitelist: never user text)

@@ -24,6 +24,6 @@ def connect(db=None, *, config=None, export_dir=None):
     runs in the reporting time zone the marts were built in, keeps integer columns integer in ``.df()``, and
     reads or writes no other file (``export_dir``: the one folder ``COPY ... TO`` may write to). Close it, or
     use it in a ``with`` block; open a new one to see a newer load."""
-    from .sqlshell import open_session
+    from .ops.sqlshell import open_session
 
     return open_session(db, config=config, export_dir=export_dir)

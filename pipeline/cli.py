@@ -182,7 +182,7 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _cmd_generate(args) -> int:
-    from .generate import generate
+    from .synth.generate import generate
 
     if args.interactions < 1 or args.days < 1 or not 0 <= args.dirty_rate <= 1:
         raise _usage("--interactions and --days must be positive, --dirty-rate between 0 and 1")
@@ -204,18 +204,18 @@ def _usage(msg: str) -> CsqaError:
 
 
 def _db(args, config) -> Path:
-    from .warehouse import resolve_db_path
+    from .model.warehouse import resolve_db_path
 
     return resolve_db_path(args.db, config.warehouse.path)
 
 
 def _cmd_load(args) -> int:
     from .config import load_config
-    from .load import load
+    from .ingest.load import load
 
     config = load_config(args.config, source=args.source)
     if args.dry_run:
-        from .load import dry_run, render_dry_run
+        from .ingest.load import dry_run, render_dry_run
 
         report = dry_run(args.paths, _db(args, config), config, force=args.force)
         print(json.dumps(report, ensure_ascii=False, default=str) if args.json else render_dry_run(report))
@@ -259,7 +259,7 @@ def _cmd_spark(args) -> int:
 
 def _cmd_inspect(args) -> int:
     from .config import load_config
-    from .stub import stubs
+    from .ingest.stub import stubs
 
     if args.rows < 1:
         raise _usage("--rows must be positive")
@@ -276,23 +276,23 @@ def _cmd_inspect(args) -> int:
 
 def _cmd_status(args) -> int:
     from .config import load_config
-    from .status import status
+    from .ops.status import status
 
     config = load_config(args.config)
     info = status(_db(args, config), batches=args.batches)
     if args.json:
         print(json.dumps(info, ensure_ascii=False, default=str))
     else:
-        from .status import render
+        from .ops.status import render
 
         print(render(info))
     return EXIT_OK
 
 
 def _cmd_check(args) -> int:
-    from .checks import run_checks
     from .config import load_config
     from .errors import CheckFailed
+    from .model.checks import run_checks
 
     config = load_config(args.config)
     results = run_checks(_db(args, config))
@@ -312,8 +312,8 @@ def _cmd_faq_gaps(args) -> int:
     import duckdb
 
     from .config import load_config
-    from .snapshots import reader_path
-    from .warehouse import connect_reader
+    from .model.warehouse import connect_reader
+    from .ops.snapshots import reader_path
 
     config = load_config(args.config)
     con = connect_reader(reader_path(_db(args, config)))  # the snapshot: never blocks a load
@@ -353,7 +353,7 @@ def _cmd_faq_gaps(args) -> int:
 
 def _cmd_nightly(args) -> int:
     from .config import load_config
-    from .nightly import alert, run_nightly
+    from .ops.nightly import alert, run_nightly
 
     summary: dict = {"command": "nightly"}
     try:
@@ -384,12 +384,12 @@ def _cmd_nightly(args) -> int:
 
 def _cmd_sql(args) -> int:
     from .config import load_config
-    from .sqlshell import run_query, shell
+    from .ops.sqlshell import run_query, shell
 
     config = load_config(args.config)
     db = _db(args, config)
     if args.print_path:
-        from .sqlshell import print_path
+        from .ops.sqlshell import print_path
 
         return print_path(db)
     if args.query:

@@ -331,7 +331,7 @@ class Source(_Strict):
 
     @model_validator(mode="after")
     def _known_columns(self):
-        from .contract import MODELS, column_types
+        from .ingest.contract import MODELS, column_types
 
         entities = [self.entity] if self.entity else list(MODELS)
         known: set[str] = set()

@@ -1,2 +1,2 @@
 """The SQL of csqa, installed as the package ``csqa.sql``: the files are read with importlib.resources
-(see pipeline/warehouse.py), so they are found the same way in a checkout and in an installed wheel."""
+(see pipeline/model/warehouse.py), so they are found the same way in a checkout and in an installed wheel."""

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from csqa.pipeline.config import load_config
-from csqa.pipeline.generate import generate
+from csqa.pipeline.synth.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"

@@ -12,8 +12,8 @@ import pytest
 
 from csqa.pipeline import connect
 from csqa.pipeline.config import load_config
-from csqa.pipeline.load import load
-from csqa.pipeline.snapshots import reader_path
+from csqa.pipeline.ingest.load import load
+from csqa.pipeline.ops.snapshots import reader_path
 from tests.conftest import SAMPLE, write
 
 SHANGHAI = '[warehouse]\nreporting_timezone = "Asia/Shanghai"\n'

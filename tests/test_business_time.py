@@ -5,8 +5,8 @@ import datetime as dt
 import duckdb
 import pytest
 
-from csqa.pipeline.business_time import business_seconds, calendar_frame
 from csqa.pipeline.config import Block, Schedule
+from csqa.pipeline.model.business_time import business_seconds, calendar_frame
 
 H = 3600.0
 

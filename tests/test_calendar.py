@@ -6,12 +6,12 @@ import datetime as dt
 import duckdb
 import pytest
 
-from csqa.pipeline import marts
-from csqa.pipeline.business_time import business_seconds
-from csqa.pipeline.checks import run_checks
 from csqa.pipeline.config import load_config
-from csqa.pipeline.load import load
-from csqa.pipeline.warehouse import open_warehouse
+from csqa.pipeline.ingest.load import load
+from csqa.pipeline.model import marts
+from csqa.pipeline.model.business_time import business_seconds
+from csqa.pipeline.model.checks import run_checks
+from csqa.pipeline.model.warehouse import open_warehouse
 from tests.conftest import INTERACTION_HEADER, interaction_row, query, write
 
 # office hours in Shanghai with the 2026 Spring Festival closure (02-15..02-23) and its make-up Saturdays

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from csqa.pipeline.contract import column_types
-from csqa.pipeline.read import FileSpec, RawChunk, _finish
-from csqa.pipeline.validate import validate_chunk
+from csqa.pipeline.ingest.contract import column_types
+from csqa.pipeline.ingest.read import FileSpec, RawChunk, _finish
+from csqa.pipeline.ingest.validate import validate_chunk
 
 GOOD = {
     "interactions": dict(

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from csqa.dashboard import charts
 from csqa.pipeline.config import load_config
-from csqa.pipeline.load import load
+from csqa.pipeline.ingest.load import load
 from tests.conftest import ROOT, SAMPLE
 
 APP = str(ROOT / "dashboard" / "app.py")

@@ -10,7 +10,7 @@ import pytest
 
 from csqa.pipeline.config import load_config
 from csqa.pipeline.faq import FaqModel, cluster_questions, score_pairs
-from csqa.pipeline.load import load
+from csqa.pipeline.ingest.load import load
 from tests.conftest import INTERACTION_HEADER, interaction_row, query, write
 
 ARTICLES = pd.DataFrame([

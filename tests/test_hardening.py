@@ -16,8 +16,8 @@ import duckdb
 import pytest
 
 from csqa.pipeline import cli
-from csqa.pipeline.load import load
-from csqa.pipeline.snapshots import publish, reader_path, snapshot_batch, snapshot_dir
+from csqa.pipeline.ingest.load import load
+from csqa.pipeline.ops.snapshots import publish, reader_path, snapshot_batch, snapshot_dir
 from tests.conftest import SAMPLE
 
 
@@ -153,7 +153,7 @@ def test_the_dashboard_reads_through_the_same_locked_down_session(wh):
 # ---- 2. a kill between commit and publish ---------------------------------------------------------------------
 
 KILL_BEFORE_PUBLISH = (
-    "import os, signal, sys, csqa.pipeline.load as L\n"
+    "import os, signal, sys, csqa.pipeline.ingest.load as L\n"
     "L.publish = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)  # die right after the commit\n"
     "from csqa.pipeline.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
@@ -261,12 +261,12 @@ def test_publish_leaves_a_live_runs_part_file_alone(tmp_path, config):
 # ---- 4. an internal error in nightly is heard by cron ---------------------------------------------------------
 
 def test_an_internal_error_in_nightly_prints_the_json_line_and_runs_on_failure(tmp_path, monkeypatch, capsys):
-    import csqa.pipeline.nightly
+    import csqa.pipeline.ops.nightly
 
     def broken(*a, **k):
         raise ZeroDivisionError("injected")
 
-    monkeypatch.setattr(csqa.pipeline.nightly, "load", broken)
+    monkeypatch.setattr(csqa.pipeline.ops.nightly, "load", broken)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copyfile(SAMPLE / "faq_articles.csv", inbox / "faq_articles.csv")

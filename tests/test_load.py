@@ -5,9 +5,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from csqa.pipeline import marts
 from csqa.pipeline.errors import UsageError, WarehouseError
-from csqa.pipeline.load import load
+from csqa.pipeline.ingest.load import load
+from csqa.pipeline.model import marts
 from tests.conftest import INTERACTION_HEADER, interaction_row, query, write
 
 DATA_TABLES = ["raw.interactions", "raw.messages", "raw.csat_surveys", "raw.faq_articles"]

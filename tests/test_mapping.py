@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from csqa.pipeline.config import load_config
 from csqa.pipeline.errors import ConfigError
-from csqa.pipeline.load import load
+from csqa.pipeline.ingest.load import load
 from tests.conftest import INTERACTION_HEADER, interaction_row, query, write
 
 UTC = dt.UTC
@@ -192,7 +192,7 @@ def test_vectorised_topic_slugs_equal_the_slug_rule(values):
     import numpy as np
     import pandas as pd
 
-    from csqa.pipeline.validate import _slug_topics, slug
+    from csqa.pipeline.ingest.validate import _slug_topics, slug
 
     s = pd.Series(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
     s = s.where(s.fillna("x").str.strip() != "", None)  # blank cells are null before this step
@@ -216,8 +216,8 @@ status_classes = { open = ["Open"], pending = ["On hold"], closed = ["Closed"] }
     f = _load(tmp_path, db, held, "interactions.csv", INTERACTION_HEADER + "\n" + row + "\n")
     assert f.rows_loaded == 1
     assert query(db, "select is_resolved from marts.fct_interactions") == [(False,)]
-    from csqa.pipeline import marts
-    from csqa.pipeline.warehouse import open_warehouse
+    from csqa.pipeline.model import marts
+    from csqa.pipeline.model.warehouse import open_warehouse
 
     done = held.replace('pending = ["On hold"], closed = ["Closed"]', 'closed = ["Closed", "On hold"]')
     con = open_warehouse(db)

@@ -8,11 +8,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from csqa.pipeline import marts
-from csqa.pipeline.checks import run_checks
 from csqa.pipeline.config import load_config
-from csqa.pipeline.load import load
-from csqa.pipeline.warehouse import open_warehouse
+from csqa.pipeline.ingest.load import load
+from csqa.pipeline.model import marts
+from csqa.pipeline.model.checks import run_checks
+from csqa.pipeline.model.warehouse import open_warehouse
 from tests.conftest import INTERACTION_HEADER, SAMPLE, interaction_row, query, write
 
 CONFIG = """

@@ -13,11 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csqa.pipeline.checks import run_checks
-from csqa.pipeline.generate import generate
-from csqa.pipeline.load import load
-from csqa.pipeline.marts import mart_models
-from csqa.pipeline.snapshots import reader_path
+from csqa.pipeline.ingest.load import load
+from csqa.pipeline.model.checks import run_checks
+from csqa.pipeline.model.marts import mart_models
+from csqa.pipeline.ops.snapshots import reader_path
+from csqa.pipeline.synth.generate import generate
 from tests.conftest import SAMPLE, write
 
 

@@ -5,8 +5,8 @@ import re
 import pandas as pd
 import pytest
 
-from csqa.pipeline.load import load
-from csqa.pipeline.privacy import luhn_ok, redact_series, redact_text, valid_cn_id
+from csqa.pipeline.ingest.load import load
+from csqa.pipeline.ingest.privacy import luhn_ok, redact_series, redact_text, valid_cn_id
 from tests.conftest import INTERACTION_HEADER, interaction_row, query, write
 
 PII = [
@@ -91,7 +91,7 @@ def test_recall_and_false_positives_on_the_corpus():
 
 
 def test_the_vectorised_prefilter_misses_nothing():
-    from csqa.pipeline.pii_corpus import corpus, look_alikes
+    from csqa.pipeline.ingest.pii_corpus import corpus, look_alikes
 
     texts = [s for s, _, _ in corpus()] + look_alikes()
     fast = redact_series(pd.Series(texts, dtype="str")).tolist()
@@ -99,7 +99,7 @@ def test_the_vectorised_prefilter_misses_nothing():
 
 
 def test_no_corpus_value_is_stored_anywhere(tmp_path, db, config):
-    from csqa.pipeline.pii_corpus import corpus
+    from csqa.pipeline.ingest.pii_corpus import corpus
 
     items = corpus()
     rows = [interaction_row(f"C{i}", message=s, subject=s[:40]) for i, (s, _, _) in enumerate(items)]

@@ -7,7 +7,7 @@ import json
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, given, settings
 
-from csqa.pipeline.load import load
+from csqa.pipeline.ingest.load import load
 from tests.conftest import query
 
 # text a real export can hold: anything but NUL (a NUL byte makes the file binary: rejected whole)

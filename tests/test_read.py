@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from csqa.pipeline.config import load_config
-from csqa.pipeline.load import load
-from csqa.pipeline.read import inspect
+from csqa.pipeline.ingest.load import load
+from csqa.pipeline.ingest.read import inspect
 from tests.conftest import INTERACTION_HEADER, interaction_row, query, write
 
 ZH = interaction_row("Z1", language="zh-CN", region="CN", message="提现一直显示审核中,什么时候能到?")
@@ -128,7 +128,7 @@ timezone = "Asia/Shanghai"
 
 
 def test_jsonl_and_parquet_load_the_same_rows_as_csv(tmp_path, config):
-    from csqa.pipeline.generate import generate
+    from csqa.pipeline.synth.generate import generate
 
     for fmt in ("csv", "jsonl", "parquet"):
         generate(tmp_path / fmt, n=300, days=7, seed=2, fmt=fmt)

@@ -15,10 +15,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csqa.pipeline.contract import MODELS
-from csqa.pipeline.generate import generate
-from csqa.pipeline.load import load
+from csqa.pipeline.ingest.contract import MODELS
+from csqa.pipeline.ingest.load import load
 from csqa.pipeline.spark import missing
+from csqa.pipeline.synth.generate import generate
 from tests.conftest import SAMPLE
 
 needs_spark = pytest.mark.skipif(missing() is not None, reason=f"Spark cannot run here: {missing()}")

@@ -1,7 +1,7 @@
 """``csqa spark load``: the DuckDB load's contract and upsert rule, run on Spark, written to a Parquet lake.
 
 One contract, two engines: each Spark task runs the very functions ``csqa load`` runs
-(:func:`csqa.pipeline.read.iter_chunks`, :func:`csqa.pipeline.validate.validate_chunk`: parsing,
+(:func:`csqa.pipeline.ingest.read.iter_chunks`, :func:`csqa.pipeline.ingest.validate.validate_chunk`: parsing,
 redaction, pseudonymisation, the pandera contract and the quarantine records with their check names
 and reasons) inside ``DataFrame.mapInPandas``. The unit of parallelism is the input file: a lake
 holds many files, and a task reads one file in chunks. The upsert (natural key, newest ``updated_at``
@@ -35,12 +35,12 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ..config import Config
-from ..contract import KEYS, column_types
 from ..errors import InputFileError, UsageError
-from ..load import FileResult, LoadSummary, expand_paths
-from ..privacy import pseudonym_key
-from ..read import inspect, iter_chunks, sha256_of
-from ..validate import QUARANTINE_COLUMNS, validate_chunk
+from ..ingest.contract import KEYS, column_types
+from ..ingest.load import FileResult, LoadSummary, expand_paths
+from ..ingest.privacy import pseudonym_key
+from ..ingest.read import inspect, iter_chunks, sha256_of
+from ..ingest.validate import QUARANTINE_COLUMNS, validate_chunk
 from . import PANDAS3_WARNING as _PANDAS3_WARNING
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 Every reader yields :class:`RawChunk` objects: a frame of *text* columns (already renamed to the
 contract's names) plus the 1-based record number of each row in its file, and records that
 could not even be split into fields (wrong field count, unparsable JSON line). Turning text into
-types happens in :mod:`csqa.pipeline.validate`, so a bad value costs one row, never the file.
+types happens in :mod:`csqa.pipeline.ingest.validate`, so a bad value costs one row, never the file.
 
 What decides a file's entity, in order:
 1. a configured source whose ``match`` glob fits the file name and names an ``entity``;
@@ -31,9 +31,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .config import Config, Source
+from ..config import Config, Source
+from ..errors import InputFileError
 from .contract import DEFAULTS, MODELS, column_types, required_columns
-from .errors import InputFileError
 
 CHUNK_ROWS = 200_000
 SNIFF_BYTES = 1 << 20

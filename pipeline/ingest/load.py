@@ -28,15 +28,15 @@ from pathlib import Path
 
 import duckdb
 
-from . import marts
-from .config import Config
+from ..config import Config
+from ..errors import InputFileError, UsageError, WarehouseError
+from ..model import marts
+from ..model.warehouse import connect, open_warehouse, writer_lock
+from ..ops.snapshots import publish, reader_path, snapshot_batch
 from .contract import KEYS, MODELS
-from .errors import InputFileError, UsageError, WarehouseError
 from .privacy import pseudonym_key
 from .read import SUPPORTED_SUFFIXES, inspect, iter_chunks, sha256_of
-from .snapshots import publish, reader_path, snapshot_batch
 from .validate import validate_chunk
-from .warehouse import connect, open_warehouse, writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -500,7 +500,7 @@ def _dry_run_counts(con, results: list[FileResult], seq_of: dict, force: bool) -
 def _dry_run_connection(db) -> duckdb.DuckDBPyConnection:
     """An in-memory warehouse holding a copy of the stored rows (read from the file read-only): the
     load runs against it and nothing reaches the file."""
-    from .warehouse import migrate
+    from ..model.warehouse import migrate
 
     con = duckdb.connect()
     con.execute("set timezone = 'UTC'")

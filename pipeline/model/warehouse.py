@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from .errors import Locked, UsageError, WarehouseError
+from ..errors import Locked, UsageError, WarehouseError
 
 log = logging.getLogger(__name__)
 

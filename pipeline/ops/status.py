@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .warehouse import connect, schema_version
+from ..model.warehouse import connect, schema_version
 
 
 def status(db: Path, batches: int = 10) -> dict:

@@ -13,9 +13,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from .errors import EXIT_OK, UsageError
+from ..errors import EXIT_OK, UsageError
+from ..model.warehouse import check_export_dir, connect_reader
 from .snapshots import reader_path, stable_path
-from .warehouse import check_export_dir, connect_reader
 
 MAX_WIDTH = 200
 
@@ -123,8 +123,8 @@ class Session:
 def open_session(db: str | Path | None = None, *, config: str | Path | None = None,
                  export_dir: str | Path | None = None) -> Session:
     """The documented way in from Python: see :func:`csqa.pipeline.connect`."""
-    from .config import load_config
-    from .warehouse import resolve_db_path
+    from ..config import load_config
+    from ..model.warehouse import resolve_db_path
 
     db = Path(db) if db is not None else resolve_db_path(None, load_config(config).warehouse.path)
     folder = check_export_dir(export_dir, db) if export_dir else None

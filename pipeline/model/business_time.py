@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from .config import DAY_NAMES, Schedule
+from ..config import DAY_NAMES, Schedule
 
 UTC = dt.UTC
 

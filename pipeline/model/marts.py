@@ -35,8 +35,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ..config import Config
 from .business_time import calendar_frame
-from .config import Config
 from .warehouse import sql_files
 
 log = logging.getLogger(__name__)
@@ -273,7 +273,7 @@ def _fit_faq_model(con: duckdb.DuckDBPyConnection, config: Config):
     """The FAQ model of this refresh: published articles, agents' tagged questions (a deterministic sample
     of at most ``faq.max_tagged_per_topic`` distinct questions per topic) and a deterministic sample of
     20,000 of the warehouse's questions (lexical vocabulary and the neighbour pool)."""
-    from .faq import FaqModel
+    from ..faq import FaqModel
 
     articles = con.execute(
         "select article_id, topic, language, title, body from staging.stg_faq_articles where is_published "
@@ -343,7 +343,7 @@ def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool,
 def _build_clusters(con: duckdb.DuckDBPyConnection, config: Config, as_of, model) -> None:
     """Cluster the questions without a topic (nobody tagged them, the model was unsure) over the last
     faq.window_days (rebuilt whole each refresh): where an emerging topic shows up before anyone tags it."""
-    from .faq import cluster_questions
+    from ..faq import cluster_questions
 
     df = con.execute(
         """select f.interaction_id, coalesce(f.first_message, f.subject) as question, f.language, f.created_at,

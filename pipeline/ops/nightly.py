@@ -23,16 +23,16 @@ import subprocess
 import time
 from pathlib import Path
 
-from .config import Config
-from .errors import (  # noqa: F401  (EXIT_LOCKED, Locked: re-exported, documented here)
+from ..config import Config
+from ..errors import (  # noqa: F401  (EXIT_LOCKED, Locked: re-exported, documented here)
     EXIT_INPUT_REJECTED,
     EXIT_LOCKED,
     EXIT_OK,
     Locked,
     UsageError,
 )
-from .load import expand_paths, load, publish_if_behind
-from .warehouse import lock_path, writer_lock  # noqa: F401  (lock_path: re-exported)
+from ..ingest.load import expand_paths, load, publish_if_behind
+from ..model.warehouse import lock_path, writer_lock  # noqa: F401  (lock_path: re-exported)
 
 log = logging.getLogger(__name__)
 

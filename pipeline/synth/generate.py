@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .privacy import cn_id_check_digit, luhn_check_digit
+from ..ingest.privacy import cn_id_check_digit, luhn_check_digit
 from .sample_text import (
     AGENT_REPLIES,
     ARTICLES,

@@ -18,9 +18,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from .config import Config
+from ..config import Config
+from ..errors import InputFileError
 from .contract import DEFAULTS, MODELS, column_types, required_columns
-from .errors import InputFileError
 from .read import (
     NAME_HINTS,
     SNIFF_BYTES,

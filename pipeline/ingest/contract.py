@@ -1,7 +1,7 @@
 """The data contract: one pandera ``DataFrameModel`` per source entity.
 
 These models are the contract and its documentation (docs/DATA_CONTRACT.md is written from
-them). They validate *typed* frames: :mod:`csqa.pipeline.read` has already turned text into
+them). They validate *typed* frames: :mod:`csqa.pipeline.ingest.read` has already turned text into
 timestamps (UTC), booleans and integers, recording anything it could not parse.
 Values that depend on configuration (channels, priorities, statuses) are added by
 :func:`schema_for`.
@@ -15,7 +15,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from .config import Config
+from ..config import Config
 
 UTC_TS = {"dtype_kwargs": {"unit": "us", "tz": "UTC"}}
 ID_PATTERN = r"^[^\s].{0,127}$"  # ids: non-empty, no leading blank, at most 128 characters

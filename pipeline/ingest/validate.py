@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .config import Config
+from ..config import Config
 from .contract import CROSS_CHECK_COLUMNS, FREE_TEXT, column_types, schema_for
 from .privacy import pseudonymise_series, redact_series, redact_text
 from .read import EXTRA, FileSpec, RawChunk
@@ -435,7 +435,7 @@ def thread_interactions(spec: FileSpec, messages: pd.DataFrame, config: Config) 
     thread quiet that long before the log's last message is resolved at its last message (the first status
     of class resolved/closed); otherwise it is open. Other columns come from ``thread.interaction``.
     Raises InputFileError when the result breaks the contract (a constant that is not configured)."""
-    from .errors import InputFileError
+    from ..errors import InputFileError
 
     th = spec.source.thread  # type: ignore[union-attr]
     m = messages.sort_values(["interaction_id", "sent_at", "_row_number"])
