@@ -39,7 +39,19 @@ def week_label(monday, start: dt.date | None = None, end: dt.date | None = None,
     """A week by its Monday (``11-09``); ``*`` marks a week the date range cuts short."""
     d = pd.Timestamp(monday).date()
     partial = (start is not None and start > d) or (end is not None and end < d + dt.timedelta(days=6))
-    return f"{d:%m-%d}" + (f" ({t('partial', L)})" if partial else "")
+    return f"{d:%m-%d}" + ("*" if partial else "")
+
+
+def _noting_partial(title: str, labels, L: str) -> str:
+    """The title, with what ``*`` means when a week on the axis is partial."""
+    return f"{title} ({t('partial_week', L)})" if any(str(x).endswith("*") for x in labels) else title
+
+
+def _goal_line(fig: go.Figure, goal: float, L: str) -> None:
+    """The goal as a dashed line, named in the legend (a label on the line would sit on the bars)."""
+    fig.add_hline(y=100 * goal, line_dash="dash", line_color=GOAL)
+    fig.add_scatter(x=[None], y=[None], mode="lines", line={"dash": "dash", "color": GOAL}, hoverinfo="skip",
+                    name=f"{t('goal', L)} {100 * goal:.0f}%")
 
 
 def empty_figure(L: str, title: str) -> go.Figure:
@@ -80,13 +92,17 @@ def duration_boxes(q: pd.DataFrame, targets: pd.DataFrame | None, title: str, ta
     """One panel per channel (channels differ by orders of magnitude): box p25–p75, whiskers p10–p90, line
     at the median, each on a linear axis from zero in its own unit; the target drawn when given."""
     n = max(len(q), 1)
-    fig = make_subplots(rows=1, cols=n, subplot_titles=[_chan(c, L, labels) for c in q.channel],
-                        horizontal_spacing=0.04 if n > 1 else 0.2)
     tgt = targets.set_index("channel")[target_col] if targets is not None and target_col else pd.Series(dtype=float)
+    goals = [None if r.channel not in tgt.index or pd.isna(tgt.get(r.channel)) else float(tgt.get(r.channel))
+             for r in q.itertuples()]
+    units = [unit_for(max(r.p90 or 0, g or 0)) for r, g in zip(q.itertuples(), goals, strict=True)]
+    # the unit goes in the panel's title: an axis title beside each narrow panel ran into its neighbour
+    fig = make_subplots(rows=1, cols=n, horizontal_spacing=0.04 if n > 1 else 0.2,
+                        subplot_titles=[f"{_chan(c, L, labels)}<br><sub>{t(u[1], L)}</sub>"  # narrow: 2 lines
+                                        for c, u in zip(q.channel, units, strict=True)])
     for i, r in enumerate(q.itertuples(), start=1):
-        target = tgt.get(r.channel) if r.channel in tgt.index else None
-        target = None if target is None or pd.isna(target) else float(target)
-        div, ukey = unit_for(max(r.p90 or 0, target or 0))
+        target = goals[i - 1]
+        div, _ = units[i - 1]
         name = _chan(r.channel, L, labels)
         tip = (f"{name} · n={r.n:,}<br>p10 {human_duration(r.p10, L)} · p25 {human_duration(r.p25, L)}"
                f"<br>{t('median', L)} {human_duration(r.p50, L)}<br>p75 {human_duration(r.p75, L)}"
@@ -108,9 +124,9 @@ def duration_boxes(q: pd.DataFrame, targets: pd.DataFrame | None, title: str, ta
                             showlegend=i == 1, legendgroup="target", customdata=[[r.channel]],
                             hovertemplate=f"{t('sla_target', L)}: {human_duration(target, L)}<extra></extra>",
                             row=1, col=i)
-        fig.update_yaxes(range=[0, top], title_text=t(ukey, L), row=1, col=i)
+        fig.update_yaxes(range=[0, top], row=1, col=i)
         fig.update_xaxes(showticklabels=False, row=1, col=i)
-    fig.update_layout(title=title, **{**LAYOUT, "margin": {**LAYOUT["margin"], "t": 75}})  # room for panel titles
+    fig.update_layout(title=title, **{**LAYOUT, "margin": {**LAYOUT["margin"], "t": 115}})  # room for panel titles
     return fig
 
 
@@ -121,15 +137,21 @@ def weekly_quantiles(df: pd.DataFrame, title: str, L: str = "en", labels: dict |
     chans = sorted(df.channel.unique())
     cols = min(4, max(len(chans), 1))
     rows = max(1, math.ceil(len(chans) / cols))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_chan(c, L, labels) for c in chans],
-                        vertical_spacing=0.18 if rows > 1 else 0.1, horizontal_spacing=0.06)
+    goals = {ch: None if targets is None or ch not in targets.index or pd.isna(targets[ch]) else float(targets[ch])
+             for ch in chans}
+    units = {ch: unit_for(max(float(df.p90[df.channel == ch].max() or 0), goals[ch] or 0)) for ch in chans}
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"{_chan(c, L, labels)} ({t(units[c][1], L)})"
+                                                              for c in chans],
+                        vertical_spacing=0.18 if rows > 1 else 0.1, horizontal_spacing=0.05)
+    weeks = []
     for i, ch in enumerate(chans):
         r, c = i // cols + 1, i % cols + 1
         part = df[df.channel == ch]
-        target = None if targets is None or ch not in targets.index or pd.isna(targets[ch]) else float(targets[ch])
-        div, ukey = unit_for(max(float(part.p90.max() or 0), target or 0))
+        target = goals[ch]
+        div, _ = units[ch]
         x = [week_label(w, start, end, L) for w in part.week]
-        partial = [("(" in s) for s in x]
+        weeks += x
+        partial = [s.endswith("*") for s in x]
         for q, dash, label in (("p50", None, t("median", L)), ("p90", "dot", "p90")):
             fig.add_scatter(x=x, y=part[q] / div, mode="lines+markers", name=label, legendgroup=q,
                             showlegend=i == 0, line={"color": channel_color(ch), "dash": dash},
@@ -141,10 +163,11 @@ def weekly_quantiles(df: pd.DataFrame, title: str, L: str = "en", labels: dict |
         if target is not None:
             fig.add_hline(y=target / div, line_dash="dash", line_color=GOAL, row=r, col=c)
         top = max(float(part.p90.max() or 0), target or 0) / div * 1.15 or 1
-        fig.update_yaxes(range=[0, top], title_text=t(ukey, L), row=r, col=c)
-    fig.update_xaxes(type="category")  # "11-09" is a week's Monday, not a date for plotly to parse
+        fig.update_yaxes(range=[0, top], row=r, col=c)
+    fig.update_xaxes(type="category", tickangle=0)  # "11-09" is a week's Monday, not a date for plotly to parse
     margin = {**LAYOUT["margin"], "t": 75}  # room for the panel titles
-    fig.update_layout(title=title, **{**LAYOUT, "height": 260 * rows + 80, "margin": margin})
+    fig.update_layout(title=_noting_partial(title, weeks, L), **{**LAYOUT, "height": 260 * rows + 80,
+                                                                  "margin": margin})
     return fig
 
 
@@ -176,7 +199,7 @@ def sla_heatmap(df: pd.DataFrame, title: str, L: str = "en", labels: dict | None
                              ["decided"] * len(cells), cells.total, [f"{100 * v:.1f}" for v in cells.rate]], axis=1),
         hovertemplate=(f"%{{y}} · {t('week_of', L)} %{{x}}: %{{customdata[4]}}% {t('met', L)} "
                        f"(n=%{{customdata[3]:,}}) · {t('goal', L)} {g:.0f}%<extra></extra>"))
-    fig.update_layout(title=title, xaxis_type="category", yaxis_autorange="reversed",
+    fig.update_layout(title=_noting_partial(title, xs, L), xaxis_type="category", yaxis_autorange="reversed",
                       **{**LAYOUT, "height": max(300, 40 * len(chans) + 120)})
     return fig
 
@@ -201,8 +224,8 @@ def share_over_time(df: pd.DataFrame, title: str, min_sample: int, L: str = "en"
     if goal is not None:
         fig.add_hline(y=100 * goal, line_dash="dash", line_color=GOAL,
                       annotation_text=f"{t('goal', L)} {100 * goal:.0f}%", annotation_position="bottom right")
-    fig.update_layout(title=title, yaxis_title=t("pct_satisfied", L), yaxis_range=[0, 100], xaxis_type="category",
-                      **LAYOUT)
+    fig.update_layout(title=_noting_partial(title, x, L), yaxis_title=t("pct_satisfied", L), yaxis_range=[0, 100],
+                      xaxis_type="category", **LAYOUT)
     return fig
 
 
@@ -220,8 +243,8 @@ def mean_over_time(df: pd.DataFrame, title: str, L: str = "en", start: dt.date |
     fig.add_scatter(x=x, y=mean, mode="lines+markers", name=t("mean_score", L), line={"color": "#54a24b"},
                     customdata=df.rated,
                     hovertemplate=f"{t('week_of', L)} %{{x}}: %{{y:.2f}} (n=%{{customdata:,}})<extra></extra>")
-    fig.update_layout(title=title, yaxis_title=t("mean_score_axis", L), yaxis_range=[1, 5], xaxis_type="category",
-                      **LAYOUT)
+    fig.update_layout(title=_noting_partial(title, x, L), yaxis_title=t("mean_score_axis", L), yaxis_range=[1, 5],
+                      xaxis_type="category", **LAYOUT)
     return fig
 
 
@@ -240,8 +263,7 @@ def share_by(df: pd.DataFrame, title: str, min_sample: int, L: str = "en", dim: 
                  "arrayminus": 100 * (df.share - df.lo), "color": "#888"},
         hovertemplate=f"%{{x}}: %{{y:.1f}}% {t('satisfied_word', L)} (n=%{{customdata[1]:,}})<extra></extra>"))
     if goal is not None:
-        fig.add_hline(y=100 * goal, line_dash="dash", line_color=GOAL,
-                      annotation_text=f"{t('goal', L)} {100 * goal:.0f}%", annotation_position="top right")
+        _goal_line(fig, goal, L)
     fig.update_layout(title=title, yaxis_title=t("pct_satisfied", L), yaxis_range=[0, 100], **LAYOUT)
     return fig
 
@@ -270,8 +292,7 @@ def sla_by_priority(df: pd.DataFrame, title: str, L: str = "en", goal: float = 0
                     customdata=np.stack([df[met] + df[br]], axis=1),
                     hovertemplate=f"%{{x}} · {t(f'm_{metric}', L)}: %{{y:.1f}}% "
                                   "(n=%{customdata[0]:,})<extra></extra>")
-    fig.add_hline(y=100 * goal, line_dash="dash", line_color=GOAL,
-                  annotation_text=f"{t('goal', L)} {100 * goal:.0f}%", annotation_position="bottom right")
+    _goal_line(fig, goal, L)
     fig.update_layout(title=title, barmode="group", yaxis_title=t("pct_met", L), yaxis_range=[0, 100], **LAYOUT)
     return fig
 

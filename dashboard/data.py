@@ -165,6 +165,8 @@ def kpis(f: Filters) -> dict:
                    quantile_cont(first_response_seconds, 0.9) as p90_frt,
                    count(*) filter (where first_response_sla_status = 'met') as sla_met,
                    count(*) filter (where first_response_sla_status = 'breached') as sla_breached,
+                   count(*) filter (where first_response_sla_status = 'unknown'
+                                    or resolution_sla_status = 'unknown') as sla_unknown,
                    count(csat_score) as rated,
                    count(*) filter (where is_satisfied) as satisfied
             from marts.fct_interactions where {w}""",

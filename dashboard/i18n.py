@@ -160,7 +160,12 @@ LABELS = {
     "pct_met": ("% met", "达成率 %"),
     "met": ("met", "达成"),
     "week_of": ("week of", "周"),
-    "partial": ("partial", "不完整"),
+    "sla_unknown": ("{n:,} interactions in view have no SLA verdict: their business time could not be computed "
+                    "(the calendar does not cover them). They are left out of both SLA rates; `csqa check` reports "
+                    "them, and the next load retries them.",
+                    "当前范围内有 {n:,} 个会话没有 SLA 判定：无法计算其工作时间（日历未覆盖）。"
+                    "两个 SLA 达标率均不计入它们；`csqa check` 会报告它们，下次加载时会重试。"),
+    "partial_week": ("* partial week", "* 为不完整周"),
     "hour": ("hour", "小时"),
     "contacts_axis": ("contacts", "咨询量"),
     "contacts_unit": ("contacts", "个咨询"),

@@ -107,6 +107,11 @@ def test_null_business_time_is_unknown_not_breached_and_a_later_refresh_repairs_
                 "first_response_business_seconds") == ("unknown", "unknown", None)
     assert {r["test"] for r in run_checks(db) if r["failing_rows"]} == {
         "durations_business_not_above_calendar", "durations_present_where_inputs_exist"}
+    # the rollup counts it apart: neither met, breached nor open
+    assert query(db, """select count_first_response_unknown, count_resolution_unknown, count_first_response_met
+                                + count_first_response_breached + count_first_response_open, count_resolution_met
+                                + count_resolution_breached + count_resolution_open
+                        from marts.sla_compliance""") == [(1, 1, 0, 0)]
     # the next load (another interaction) rebuilds the calendar and retries the unknown rows
     con = open_warehouse(db)
     con.execute("drop table staging.business_calendar_range")

@@ -2,9 +2,11 @@
 
 import base64
 import json
+import shutil
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -235,7 +237,7 @@ def test_a_links_filters_and_language_carry_to_every_page(app, warehouse):
         assert at.query_params["start"] == "2026-11-01" and at.query_params["lang"] == "zh", page
     at.switch_page("pages/response_times.py").run()
     titles = [a["text"] for a in figure(at, 0)["layout"]["annotations"]]
-    assert titles == ["邮件"]  # one panel: the email channel, named in Chinese
+    assert titles == ["邮件<br><sub>小时</sub>"]  # one panel: the email channel, named in Chinese, with its unit
 
 
 def test_a_link_with_unknown_filter_values_says_so(app):
@@ -357,9 +359,56 @@ def test_weeks_are_labelled_by_monday_and_partial_ones_marked():
     import datetime as d
     monday = d.date(2026, 11, 9)
     assert charts.week_label(monday) == "11-09"
-    assert "partial" in charts.week_label(monday, start=d.date(2026, 11, 11))
-    assert "partial" in charts.week_label(monday, end=d.date(2026, 11, 14))
+    assert charts.week_label(monday, start=d.date(2026, 11, 11)) == "11-09*"
+    assert charts.week_label(monday, end=d.date(2026, 11, 14)) == "11-09*"
     assert charts.week_label(monday, start=monday, end=d.date(2026, 11, 15)) == "11-09"
+    # the title says what * means, only when a week on the axis is partial
+    weeks = pd.DataFrame({"week": [d.date(2026, 11, 2), monday], "satisfied": [5, 6], "rated": [8, 9]})
+    cut = charts.share_over_time(weeks, "CSAT", 5, "en", start=d.date(2026, 11, 4), end=d.date(2026, 11, 15))
+    assert list(cut.data[1].x) == ["11-02*", "11-09"] and cut.layout.title.text == "CSAT (* partial week)"
+    whole = charts.share_over_time(weeks, "CSAT", 5, "zh", start=d.date(2026, 11, 2), end=d.date(2026, 11, 15))
+    assert whole.layout.title.text == "CSAT"
+
+
+def test_interactions_without_an_sla_verdict_are_named_not_hidden(app, warehouse, tmp_path, monkeypatch):
+    """'unknown' (no business time) is left out of the SLA rates like an open clock; the overview says how many."""
+    db = tmp_path / "csqa.duckdb"
+    shutil.copy(warehouse, db)  # no snapshot beside it: the dashboard reads this file
+    con = duckdb.connect(str(db))
+    con.execute("""update marts.fct_interactions set first_response_sla_status = 'unknown'
+                   where interaction_id in (select interaction_id from marts.fct_interactions
+                                            where first_response_sla_status = 'met' and created_day >= '2026-11-10'
+                                            order by interaction_id limit 7)""")
+    con.close()
+    monkeypatch.setenv("CSQA_DB", str(db))
+    at = app().run()
+    assert not at.exception
+    assert [w.value for w in at.warning if "no SLA verdict" in w.value] == [
+        "7 interactions in view have no SLA verdict: their business time could not be computed (the calendar does "
+        "not cover them). They are left out of both SLA rates; `csqa check` reports them, and the next load "
+        "retries them."]
+    monkeypatch.setenv("CSQA_DB", str(warehouse))
+    st.cache_data.clear()
+    assert not [w for w in app().run().warning if "no SLA verdict" in w.value]
+
+
+def test_panel_units_sit_in_panel_titles_and_the_goal_in_the_legend():
+    """Narrow per-channel panels carry their unit in the title (an axis title ran into the neighbour), and the
+    goal is named in the legend (a label on the line sat on the bars)."""
+    q = pd.DataFrame({"channel": ["email", "web_chat"], "n": [10, 10], "p10": [3600.0, 20.0],
+                      "p25": [7200.0, 40.0], "p50": [10_800.0, 60.0], "p75": [14_400.0, 90.0],
+                      "p90": [36_000.0, 150.0]})
+    targets = pd.DataFrame({"channel": ["email", "web_chat"], "first_response_target_seconds": [86_400.0, 180.0]})
+    fig = charts.duration_boxes(q, targets, "First response", "first_response_target_seconds", "en")
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[:2] == ["Email<br><sub>h</sub>", "Web chat<br><sub>min</sub>"]
+    assert not fig.layout.yaxis.title.text and not fig.layout.yaxis2.title.text
+    zh = charts.duration_boxes(q, targets, "x", "first_response_target_seconds", "zh")
+    assert [a.text for a in zh.layout.annotations][1] == "网页聊天<br><sub>分钟</sub>"
+    pri = pd.DataFrame({"priority": ["urgent", "low"], "fr_met": [9, 5], "fr_breached": [1, 5],
+                        "res_met": [8, 6], "res_breached": [2, 4]})
+    bars = charts.sla_by_priority(pri, "SLA", "en", goal=0.9)
+    assert "goal 90%" in [tr.name for tr in bars.data] and not bars.layout.annotations
 
 
 def test_the_sla_colour_scale_turns_at_the_goal():

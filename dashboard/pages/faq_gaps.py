@@ -11,19 +11,21 @@ L, _ = page_start("faq_gaps", filters=False)
 days = data.faq_window_days()
 st.subheader(t("gap_backlog", L, days=days))
 gaps = data.faq_gaps()
-# the score and the examples first, so they show without scrolling sideways; long text wraps in its column
-order = ["priority_rank", "priority_score", "topic_or_cluster", "language", "example_questions", "gap_type",
-         "count_contacts", "count_last_7d", "count_prev_7d", "satisfied_share", "suggested_title_terms"]
+# every figure first, the example questions last: at 1440 px the table then fits, and only the examples' text is
+# cut (it shows in full on hover, and in the CSV, which also holds the suggested title terms)
+order = ["priority_rank", "priority_score", "topic_or_cluster", "language", "gap_type", "count_contacts",
+         "count_last_7d", "count_prev_7d", "satisfied_share", "example_questions", "suggested_title_terms"]
 gaps = gaps[[c for c in order if c in gaps.columns]]
 csv = gaps.to_csv(index=False).encode("utf-8")
 gaps = gaps.assign(gap_type=[value_label("gap", v, L, {}) for v in gaps.gap_type])
-cfg = {k: st.column_config.Column(t(f"col_{k}", L)) for k in gaps.columns}
+small = ["priority_rank", "language", "count_contacts"]
+cfg = {k: st.column_config.Column(t(f"col_{k}", L), width="small" if k in small else None) for k in gaps.columns}
 cfg.update({
-    "priority_rank": st.column_config.NumberColumn(t("col_priority_rank", L), width="small"),
     "priority_score": st.column_config.NumberColumn(t("col_priority_score", L), format="%.1f"),
     "example_questions": st.column_config.TextColumn(t("col_example_questions", L), width="large"),
     "satisfied_share": st.column_config.ProgressColumn(t("col_satisfied_share", L), min_value=0, max_value=1,
-                                                       format="percent"),
+                                                       format="percent", width="small"),
+    "suggested_title_terms": None,  # in the CSV; the clusters table below shows each cluster's terms
 })
 st.dataframe(gaps, hide_index=True, key="fg_gaps", column_config=cfg)
 st.download_button(t("download", L), csv, "faq_gaps.csv", "text/csv",

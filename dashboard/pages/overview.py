@@ -60,6 +60,8 @@ def against(col, value, goal):
 
 against(cols[1], now["sla_rate"], goals.sla_met_rate)
 against(cols[3], now["csat_share"], goals.csat_satisfied_share)
+if now["sla_unknown"]:  # excluded from both SLA rates, like open clocks: say so rather than hide it
+    st.warning(t("sla_unknown", L, n=int(now["sla_unknown"])))
 c = st.columns(6)
 c[0].metric(t("one_touch_rate", L), pct(now["one_touch_rate"]),
             delta=delta(now["one_touch_rate"], before["one_touch_rate"], points),

@@ -13,8 +13,10 @@ select
     count(case when first_response_sla_status = 'breached' then 1 end) as count_first_response_breached,
     count(case when first_response_sla_status = 'open' then 1 end) as count_first_response_open,
     count(case when first_response_sla_status = 'not_applicable' then 1 end) as count_first_response_not_applicable,
+    count(case when first_response_sla_status = 'unknown' then 1 end) as count_first_response_unknown,
     count(case when resolution_sla_status = 'met' then 1 end) as count_resolution_met,
     count(case when resolution_sla_status = 'breached' then 1 end) as count_resolution_breached,
     count(case when resolution_sla_status = 'open' then 1 end) as count_resolution_open,
+    count(case when resolution_sla_status = 'unknown' then 1 end) as count_resolution_unknown,
 from facts
 group by created_day, channel, priority
