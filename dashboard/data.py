@@ -20,6 +20,7 @@ import streamlit as st
 from csqa.pipeline.config import load_config
 from csqa.pipeline.errors import WarehouseError
 from csqa.pipeline.model.warehouse import connect_reader
+from csqa.pipeline.ops.lake import connect_lake
 from csqa.pipeline.ops.snapshots import reader_path
 
 TTL = 300
@@ -69,8 +70,17 @@ def db_path() -> Path:
     return Path(load_config().warehouse.path)
 
 
+LAKE = "lake:"  # source() prefix: a Spark-built lake (csqa dashboard --lake DIR sets CSQA_LAKE)
+
+
 def source() -> tuple[str, float]:
     """The file to read and its identity (path + modification time) for cache keys."""
+    lake = os.environ.get("CSQA_LAKE")
+    if lake:  # each csqa spark refresh swaps the mart folders in: the folder's mtime is the version
+        marts = Path(lake) / "marts"
+        if not marts.is_dir():
+            raise NoData(lake)
+        return LAKE + lake, marts.stat().st_mtime
     path = reader_path(db_path())
     if not path.exists():
         raise NoData(str(db_path()))
@@ -84,7 +94,8 @@ def _cached(sql: str, params: tuple, path: str, version: float) -> pd.DataFrame:
 
 def _run(sql: str, params: tuple, path: str) -> pd.DataFrame:
     try:  # the same locked-down, read-only session as csqa sql: no host file, no attach, no extension
-        con = connect_reader(path, timezone="UTC")
+        con = (connect_lake(path.removeprefix(LAKE), timezone="UTC") if path.startswith(LAKE)
+               else connect_reader(path, timezone="UTC"))
     except WarehouseError as e:
         raise WarehouseBusy(str(e)) from e
     try:

@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "for putting it behind authentication.")
     _common(db_, json_flag=False)
     db_.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    db_.add_argument("--lake", metavar="DIR",
+                     help="show a Spark-built lake's marts instead of the warehouse (csqa spark refresh)")
     db_.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
 
     nt = sub.add_parser("nightly", help="load everything new in an inbox folder (for cron / systemd)", epilog=EPILOG,
@@ -148,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     sq.add_argument("--export-dir", metavar="DIR",
                     help="the one folder COPY ... TO / EXPORT DATABASE may write to (default: none; the session "
                          "reads no other file)")
+    sq.add_argument("--lake", metavar="DIR",
+                    help="query a Spark-built lake's marts instead (DuckDB over its Parquet files; csqa spark refresh)")
     sq.add_argument("--print-path", action="store_true",
                     help="print the stable path of the newest snapshot (open it read-only from your own tools) "
                          "and exit")
@@ -161,12 +165,36 @@ def build_parser() -> argparse.ArgumentParser:
                                         "writes DIR/raw, DIR/quarantine and DIR/audit as Parquet (docs/SCALE.md).")
     spl.add_argument("paths", nargs="+", help="files or folders")
     spl.add_argument("--lake", required=True, metavar="DIR", help="lake folder (created if missing)")
-    spl.add_argument("--master", default="local[2]", help="Spark master (default local[2]; a URL on a cluster)")
+    spl.add_argument("--master", help="Spark master (default local[2]; a URL on a cluster; under spark-submit, "
+                                      "spark-submit's)")
     spl.add_argument("--force", action="store_true", help="reload files already loaded")
+    spl.add_argument("--no-refresh", action="store_true",
+                     help="do not rebuild the marts after the load (csqa spark refresh does it later)")
     spl.add_argument("--source", metavar="NAME", help="a ready-made source, as for csqa load")
     spl.add_argument("--config", help="TOML config file (default: $CSQA_CONFIG or ./csqa.toml)")
     spl.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
     spl.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    spr = sp_sub.add_parser("refresh", help="rebuild the lake's marts with Spark (the same SQL as DuckDB's)",
+                            epilog=EPILOG, formatter_class=fmt,
+                            description="Rebuilds every staging table and mart from the lake's raw tables with "
+                                        "the SQL of sql/staging and sql/marts, transpiled to Spark SQL; writes "
+                                        "DIR/marts/<table> and DIR/staging/<table> as Parquet (docs/SCALE.md).")
+    spr.add_argument("--lake", required=True, metavar="DIR", help="lake folder (written by csqa spark load or "
+                                                                   "csqa export --lake)")
+    spr.add_argument("--master", help="Spark master (default local[2]; a URL on a cluster; under spark-submit, "
+                                      "spark-submit's)")
+    spr.add_argument("--config", help="TOML config file (default: $CSQA_CONFIG or ./csqa.toml)")
+    spr.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
+    spr.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+
+    ex = sub.add_parser("export", help="move the warehouse's raw layer into a Parquet lake (for csqa spark)",
+                        epilog=EPILOG, formatter_class=fmt,
+                        description="Writes raw tables, load audit and quarantine of the newest published "
+                                    "snapshot into DIR in the layout csqa spark load writes (day partitions, "
+                                    "microsecond timestamps), with the pseudonym key, so csqa spark refresh and "
+                                    "csqa spark load take over (docs/SCALE.md).")
+    ex.add_argument("--lake", required=True, metavar="DIR", help="a new or empty folder")
+    _common(ex)
 
     ck = sub.add_parser("check", help="run the data tests in sql/tests against a warehouse", epilog=EPILOG,
                         formatter_class=fmt)
@@ -251,9 +279,26 @@ def _cmd_spark(args) -> int:
 
     require_pyspark()  # exit code 2 with a clear message when pyspark or Java is missing
     from .spark.engine import load as spark_load
+    from .spark.engine import session
+    from .spark.marts import marts_exist
+    from .spark.marts import refresh as spark_refresh
 
+    if args.spark_command == "refresh":
+        config = load_config(args.config)
+        info = spark_refresh(args.lake, config, spark=session(args.master))
+        if args.json:
+            print(json.dumps(info, default=str))
+        else:
+            print(f"marts rebuilt on Spark in {info['seconds']:.1f}s ({info['interactions']:,} interactions) "
+                  f"-> {Path(args.lake) / 'marts'}")
+        return EXIT_OK
     config = load_config(args.config, source=args.source)
-    summary = spark_load(args.paths, args.lake, config, master=args.master, force=args.force)
+    spark = session(args.master)
+    summary = spark_load(args.paths, args.lake, config, force=args.force, spark=spark)
+    has_raw = (Path(args.lake) / "raw").is_dir()
+    if not args.no_refresh and has_raw and (summary.batch_id is not None or not marts_exist(args.lake)):
+        info = spark_refresh(args.lake, config, spark=spark)
+        log.info("marts rebuilt on Spark in %.1fs", info["seconds"])
     return _print_summary(summary, args.json)
 
 
@@ -388,13 +433,27 @@ def _cmd_sql(args) -> int:
 
     config = load_config(args.config)
     db = _db(args, config)
+    lake = _lake_arg(args)
+    if args.print_path and lake is not None:
+        print(lake / "marts")  # read with DuckDB: read_parquet('<this>/<table>/*.parquet')
+        return EXIT_OK
     if args.print_path:
         from .ops.sqlshell import print_path
 
         return print_path(db)
     if args.query:
-        return run_query(db, args.query, csv=args.csv, export_dir=args.export_dir)
-    return shell(db, export_dir=args.export_dir)
+        return run_query(db, args.query, csv=args.csv, export_dir=args.export_dir, lake=lake)
+    return shell(db, export_dir=args.export_dir, lake=lake)
+
+
+def _lake_arg(args) -> Path | None:
+    """--lake DIR, checked: a lake with marts (built by csqa spark refresh)."""
+    if not getattr(args, "lake", None):
+        return None
+    lake = Path(args.lake).resolve()
+    if not (lake / "marts").is_dir():
+        raise _usage(f"--lake {args.lake}: no marts there; build them with csqa spark refresh --lake {args.lake}")
+    return lake
 
 
 def _cmd_dashboard(args) -> int:
@@ -408,16 +467,40 @@ def _cmd_dashboard(args) -> int:
     # the installed app file, found without importing the UI package (the pipeline never imports it)
     app = Path(importlib.util.find_spec("csqa.dashboard").origin).parent / "app.py"
     env = {**os.environ, "CSQA_DB": str(db)}
+    lake = _lake_arg(args)
+    if lake is not None:
+        env["CSQA_LAKE"] = str(lake)
+        db = lake
     if args.config:
         env["CSQA_CONFIG"] = str(Path(args.config).resolve())
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
            "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--client.toolbarMode", "minimal"]
-    sys.stderr.write(f"csqa dashboard on http://{args.address}:{args.port} (warehouse {db}); Ctrl-C to stop\n")
+    sys.stderr.write(f"csqa dashboard on http://{args.address}:{args.port} ({'lake' if lake else 'warehouse'} {db}); "
+                     "Ctrl-C to stop\n")
     sys.stderr.flush()
     # replace this process with Streamlit's, so signals (Ctrl-C, systemd's stop, a test's terminate) reach it
     os.execvpe(sys.executable, cmd, env)
     return 0  # pragma: no cover
+
+
+def _cmd_export(args) -> int:
+    from .config import load_config
+    from .ops.lake import export_lake
+    from .ops.snapshots import reader_path
+
+    config = load_config(args.config)
+    db = _db(args, config)
+    if not reader_path(db).exists():
+        raise _usage(f"no warehouse at {db}; load data first: csqa load sample_data/")
+    key = db.with_name(db.name + ".key")
+    counts = export_lake(reader_path(db), key if key.is_file() else None, args.lake)
+    if args.json:
+        print(json.dumps({"lake": str(args.lake), **counts}))
+    else:
+        print(", ".join(f"{k} {v:,}" for k, v in counts.items()) + f" -> {args.lake}")
+        print(f"next: csqa spark refresh --lake {args.lake}")
+    return EXIT_OK
 
 
 COMMANDS = {
@@ -431,6 +514,7 @@ COMMANDS = {
     "sql": _cmd_sql,
     "dashboard": _cmd_dashboard,
     "spark": _cmd_spark,
+    "export": _cmd_export,
 }
 
 

@@ -7,7 +7,9 @@ writes to DuckDB, row for row, on the sample data and on a generated set with fa
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +35,23 @@ def spark():
     s = session("local[2]", app="csqa-tests")
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="module")
+def sample_pair(spark, tmp_path_factory, config):
+    """sample_data/ loaded by `csqa load` into a DuckDB file and by `csqa spark load` + `csqa spark refresh`
+    into a lake, once for the module: (db, lake, DuckDB summary, Spark summary)."""
+    from csqa.pipeline.spark.engine import load as spark_load
+    from csqa.pipeline.spark.marts import refresh
+
+    tmp = tmp_path_factory.mktemp("sample_pair")
+    db, lake = tmp / "wh.duckdb", tmp / "lake"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CSQA_PSEUDONYM_KEY", "test-key-not-secret")
+        duck = load([SAMPLE], db, config)
+        sp = spark_load([SAMPLE], lake, config, spark=spark)
+        refresh(lake, config, spark=spark)
+    return db, lake, duck, sp
 
 
 @pytest.fixture(scope="module")
@@ -86,12 +105,8 @@ def _assert_parity(db: Path, lake: Path) -> dict:
 
 
 @needs_spark
-def test_sample_data_parity(spark, tmp_path, config):
-    from csqa.pipeline.spark.engine import load as spark_load
-
-    db, lake = tmp_path / "wh.duckdb", tmp_path / "lake"
-    duck = load([SAMPLE], db, config)
-    sp = spark_load([SAMPLE], lake, config, spark=spark)
+def test_sample_data_parity(sample_pair):
+    db, lake, duck, sp = sample_pair
     counts = _assert_parity(db, lake)
     assert counts["interactions"] > 8000 and counts["messages"] > 0 and counts["quarantine"] > 0
     summary = {k: v for k, v in sp.as_dict().items() if k.startswith(("rows_", "files_"))}
@@ -188,8 +203,8 @@ def test_cross_file_checks_match_duckdb(spark, tmp_path, config):
 
 
 def test_only_the_spark_package_imports_pyspark():
-    """pyspark is optional: no module of csqa.pipeline outside pipeline/spark/ imports it, and that package's
-    __init__ does not either (only its engine, loaded by `csqa spark`)."""
+    """pyspark and sqlglot are optional: no module of csqa.pipeline outside pipeline/spark/ imports them, and
+    that package's __init__ does not either (only its engine, marts and dialect, loaded by `csqa spark`)."""
     import ast
 
     from tests.conftest import ROOT
@@ -201,5 +216,241 @@ def test_only_the_spark_package_imports_pyspark():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] == "pyspark"]
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in ("pyspark", "sqlglot")]
     assert offenders == []
+
+
+# --- marts: the same SQL on both engines ------------------------------------------------------------
+
+
+def _mart_names() -> list[str]:
+    from csqa.pipeline.model.marts import mart_models
+
+    return [name for name, *_ in mart_models()] + ["faq_clusters", "faq_cluster_members"]
+
+
+def _sort_key(row: tuple) -> str:
+    return repr([round(v, 4) if isinstance(v, float) and v == v else v for v in row])
+
+
+def _same(x, y) -> bool:
+    """Equal; floats (durations, sums, rates) within 1e-9 (relative or absolute)."""
+    if isinstance(x, float) or isinstance(y, float):
+        if x is None or y is None:
+            return x is None and y is None
+        if math.isnan(x) or math.isnan(y):
+            return math.isnan(x) and math.isnan(y)
+        return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)
+    return x == y
+
+
+def _assert_marts_parity(db: Path, lake: Path) -> dict[str, int]:
+    """Every mart the lake holds equals the DuckDB warehouse's: same columns, same rows (keys and counts
+    exactly, floats within 1e-9). Returns the row count of each."""
+    wh = duckdb.connect(str(db), read_only=True)
+    lk = duckdb.connect()
+    counts = {}
+    try:
+        for con in (wh, lk):
+            con.execute("set timezone = 'UTC'")
+        for name in _mart_names():
+            cols = [r[0] for r in wh.execute(
+                "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ? "
+                "order by column_index", [name]).fetchall()]
+            files = str(lake / "marts" / name / "*.parquet")
+            got_cols = [r[0] for r in lk.execute(f"describe select * from read_parquet('{files}')").fetchall()]
+            assert got_cols == cols, name
+            sel = ", ".join(cols)
+            expected = sorted(wh.execute(f"select {sel} from marts.{name}").fetchall(), key=_sort_key)
+            got = sorted(lk.execute(f"select {sel} from read_parquet('{files}')").fetchall(), key=_sort_key)
+            assert len(got) == len(expected), name
+            diffs = [(name, c, x, y) for ra, rb in zip(expected, got, strict=True)
+                     for c, x, y in zip(cols, ra, rb, strict=True) if not _same(x, y)]
+            assert diffs[:5] == [], name
+            counts[name] = len(got)
+    finally:
+        wh.close()
+        lk.close()
+    return counts
+
+
+@needs_spark
+def test_sample_marts_parity(sample_pair):
+    """sample_data/: every mart Spark builds from the lake equals the one `csqa load` builds in DuckDB."""
+    db, lake, *_ = sample_pair
+    counts = _assert_marts_parity(db, lake)
+    # not a vacuous equality: every mart has rows on the sample (FAQ gaps, clusters, deflection included)
+    assert all(n > 0 for n in counts.values()), counts
+    assert counts["fct_interactions"] > 8000
+
+
+@needs_spark
+def test_faulty_set_marts_parity_and_idempotent_refresh(spark, tmp_path, config, faulty_set):
+    from csqa.pipeline.spark.engine import load as spark_load
+    from csqa.pipeline.spark.marts import refresh
+
+    db, lake = tmp_path / "wh.duckdb", tmp_path / "lake"
+    load([faulty_set], db, config)
+    spark_load([faulty_set], lake, config, spark=spark)
+    refresh(lake, config, spark=spark)
+    counts = _assert_marts_parity(db, lake)
+    assert counts["fct_interactions"] > 500 and counts["sla_compliance"] > 0
+    before = sorted(p.relative_to(lake).as_posix() for p in (lake / "marts").rglob("*.parquet"))
+    refresh(lake, config, spark=spark)  # a rerun rewrites each table whole: the same marts, no leftovers
+    assert _assert_marts_parity(db, lake) == counts
+    assert not list((lake / "marts").glob("*.new")) and not list((lake / "marts").glob("*.old"))
+    assert len(sorted((lake / "marts").rglob("*.parquet"))) == len(before)
+
+
+@needs_spark
+def test_marts_timestamps_are_microseconds(sample_pair):
+    import pyarrow.parquet as pq
+
+    _, lake, *_ = sample_pair
+    part = next((lake / "marts" / "fct_interactions").glob("*.parquet"))
+    schema = pq.read_schema(part)
+    for col in ("created_at", "resolved_at", "first_response_at"):
+        assert schema.field(col).type.unit == "us", col
+
+
+def test_every_sql_model_transpiles_to_spark():
+    """Each staging and marts file goes through the Spark macros; the DuckDB-only constructs are gone
+    (no ASOF join, epoch, timezone(), to_days, range(), list())."""
+    pytest.importorskip("sqlglot")
+    from csqa.pipeline.model.warehouse import sql_files
+    from csqa.pipeline.spark.dialect import to_spark
+
+    for layer in ("staging", "marts"):
+        for f in sql_files(layer):
+            target, sql = to_spark(f.read_text(encoding="utf-8"))
+            assert (target is not None) == (layer == "staging"), f.name
+            for duckdb_only in (r"\basof\s+(left\s+)?join", r"\bepoch\(", r"\btimezone\(", r"\bto_days\(",
+                                r"\brange\(", r"\blist\(", r"\bunix_timestamp\("):
+                assert not re.search(duckdb_only, sql, re.I), (f.name, duckdb_only)
+
+
+def test_dialect_macros_translate_constructs_not_metrics():
+    pytest.importorskip("sqlglot")
+    from csqa.pipeline.spark.dialect import UntranslatableSql, to_spark
+
+    _, sql = to_spark("select list(q order by n desc, q)[1:3] as e from t group by all")
+    assert "ARRAY_SORT(COLLECT_LIST(" in sql and "SLICE(" in sql
+    _, sql = to_spark("select * from staging.x as t asof left join staging.business_calendar as c "
+                      "on c.schedule = t.schedule and t.at >= c.open_at")
+    assert "LEFT JOIN staging__business_calendar__asof AS c" in sql and "c._asof_day = TO_DATE(t.at)" in sql
+    assert "ASOF" not in sql
+    _, sql = to_spark("select (a + 1.0) / 2 from t")
+    assert "CAST(1.0 AS DOUBLE)" in sql
+    with pytest.raises(UntranslatableSql):
+        to_spark("select * from a asof join b on a.k = b.k and a.t >= b.t")
+    with pytest.raises(UntranslatableSql):
+        to_spark("select list(x) from t")
+
+
+# --- reading the lake: csqa sql --lake, csqa dashboard --lake (DuckDB over Parquet, no Spark) ------------
+
+READER_QUERIES = [  # what analysts and the dashboard ask, in the reporting zone
+    "select channel, count(*) as n, round(sum(first_response_business_seconds), 3) as fr_b, "
+    "count(*) filter (where resolution_sla_status = 'breached') as breached "
+    "from marts.fct_interactions group by channel order by channel",
+    "select created_day, sum(count_first_response_met) as met, sum(count_interactions) as n "
+    "from marts.sla_compliance group by 1 order by 1",
+    "select gap_type, topic, language, priority_rank, round(priority_score, 6) as score from marts.faq_gaps "
+    "order by priority_rank",
+    "select day, channel, count_open_at_end from marts.backlog_daily order by day, channel",
+    "select reporting_timezone, min_sample from staging.settings",
+    "select check_name, count(*) as n from audit.quarantine group by 1 order by 1",
+    "select count(*) as n, min(created_at)::date as first_day from raw.interactions",
+]
+
+
+def _csqa(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", *args], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **(env or {})})
+
+
+@needs_spark
+def test_csqa_sql_lake_shows_the_same_numbers_as_the_warehouse(sample_pair, tmp_path):
+    db, lake, *_ = sample_pair
+    for q in READER_QUERIES:
+        duck = _csqa("sql", "--db", str(db), "--csv", q)
+        spark = _csqa("sql", "--lake", str(lake), "--csv", q)
+        assert duck.returncode == 0 and spark.returncode == 0, (duck.stderr, spark.stderr)
+        assert len(duck.stdout.splitlines()) > 1
+        assert spark.stdout == duck.stdout, q
+    # locked down like the warehouse session: no other file, not even to write beside the lake
+    r = _csqa("sql", "--lake", str(lake), f"copy (select 1) to '{tmp_path}/x.csv'")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and not (tmp_path / "x.csv").exists()
+    r = _csqa("sql", "--lake", str(tmp_path), "select 1")
+    assert r.returncode == 2 and "csqa spark refresh" in r.stderr
+
+
+@needs_spark
+def test_dashboard_lake_serves_the_same_numbers(sample_pair, monkeypatch):
+    """A real `csqa dashboard --lake` server starts and is healthy; the overview, rendered on the lake and on
+    the warehouse, shows the same cards."""
+    import socket
+    import time
+    import urllib.request
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    db, lake, *_ = sample_pair
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "dashboard", "--lake", str(lake),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline, healthy = time.time() + 60, False
+        while time.time() < deadline and not healthy:
+            try:
+                healthy = urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status == 200
+            except OSError:
+                time.sleep(0.5)
+        assert healthy
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        proc.stdout.close()
+
+    cards = {}
+    for name, var, value in (("warehouse", "CSQA_DB", db), ("lake", "CSQA_LAKE", lake)):
+        monkeypatch.delenv("CSQA_LAKE", raising=False)
+        monkeypatch.setenv(var, str(value))
+        st.cache_data.clear()
+        at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=90).run()
+        assert not at.exception, name
+        cards[name] = {m.label: m.value for m in at.metric}
+    st.cache_data.clear()
+    assert len(cards["lake"]) >= 5 and cards["lake"] == cards["warehouse"]
+
+
+# --- csqa export --lake: a DuckDB warehouse handed over to Spark ------------------------------------------
+
+
+@needs_spark
+def test_export_then_spark_refresh_gives_the_duckdb_marts(sample_pair, spark, tmp_path, config):
+    from csqa.pipeline.spark.engine import load as spark_load
+    from csqa.pipeline.spark.marts import refresh
+
+    db, *_ = sample_pair
+    lake = tmp_path / "exported"
+    r = _csqa("export", "--db", str(db), "--lake", str(lake), "--json")
+    assert r.returncode == 0, r.stderr
+    assert '"interactions": 8' in r.stdout
+    refresh(lake, config, spark=spark)
+    counts = _assert_marts_parity(db, lake)
+    assert all(n > 0 for n in counts.values())
+    _assert_parity(db, lake)  # raw tables and quarantine in the lake layout, row for row
+    # Spark takes over: the files the warehouse loaded are known to the lake (same sha256: skipped)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CSQA_PSEUDONYM_KEY", "test-key-not-secret")
+        again = spark_load([SAMPLE], lake, config, spark=spark)
+    assert again.batch_id is None and again.count("skipped") == len(again.files)
+    # into a lake that exists: refused with a message, nothing overwritten
+    r = _csqa("export", "--db", str(db), "--lake", str(lake))
+    assert r.returncode == 2 and "already holds a lake" in r.stderr

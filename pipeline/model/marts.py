@@ -86,7 +86,9 @@ def mart_models() -> list[tuple[str, str, str | None, str]]:
     return out
 
 
-def _write_config_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+def config_frames(config: Config) -> dict[str, pd.DataFrame]:
+    """The tables the SQL reads from the configuration: ``sla_targets``, ``status_classes``,
+    ``duration_buckets`` (both engines build them from here)."""
     rows = []
     for name, ch in config.channels.items():
         for prio in config.contract.priorities:
@@ -96,44 +98,55 @@ def _write_config_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None
                          t.resolution_hours * 3600 if t.resolution_hours else None))
     targets = pd.DataFrame(rows, columns=["channel", "channel_label", "priority", "schedule", "is_always_open",
                                           "first_response_target_seconds", "resolution_target_seconds"])
-    con.register("_targets", targets)
-    con.execute("create or replace table staging.sla_targets as select * from _targets")
-    con.unregister("_targets")
     # what each configured status means: the SQL reads the class, never a status name
     classes = pd.DataFrame(list(config.contract.status_class_of().items()), columns=["status", "status_class"])
-    con.register("_classes", classes.astype("str"))
-    con.execute("create or replace table staging.status_classes as select * from _classes")
-    con.unregister("_classes")
     buckets = pd.DataFrame({"lower_seconds": BUCKET_EDGES[:-1], "upper_seconds": BUCKET_EDGES[1:]}).astype(float)
-    con.register("_buckets", buckets)
-    con.execute("create or replace table staging.duration_buckets as select * from _buckets")
-    con.unregister("_buckets")
+    return {"sla_targets": targets, "status_classes": classes.astype("str"), "duration_buckets": buckets}
+
+
+def _write_config_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    for name, frame in config_frames(config).items():
+        con.register("_frame", frame)
+        con.execute(f"create or replace table staging.{name} as select * from _frame")
+        con.unregister("_frame")
+
+
+# (first timestamp, last timestamp[, as-of time]) of interactions, message events and surveys: one scan each
+BOUNDS_SQL = (
+    """select min(created_at),
+              greatest(max(updated_at), max(resolved_at), max(first_response_at), max(created_at)),
+              greatest(max(updated_at), max(created_at))
+       from raw.interactions""",
+    "select min(sent_at), max(sent_at) from raw.messages",
+    "select min(sent_at), greatest(max(sent_at), max(responded_at)) from raw.csat_surveys",
+)
+
+
+def combine_bounds(interactions, messages, surveys) -> tuple:
+    """(first timestamp, last timestamp, as-of time) from the rows of ``BOUNDS_SQL``."""
+    los = [t for t in (interactions[0], messages[0], surveys[0]) if t is not None]
+    his = [t for t in (interactions[1], messages[1], surveys[1]) if t is not None]
+    return (min(los) if los else None), (max(his) if his else None), interactions[2]
 
 
 def _data_bounds(con: duckdb.DuckDBPyConnection) -> tuple:
-    """(first timestamp, last timestamp, as-of time) of every timestamp the marts read: interactions,
-    message events and surveys (one scan each)."""
-    i_lo, i_hi, as_of = con.execute(
-        """select min(created_at),
-                  greatest(max(updated_at), max(resolved_at), max(first_response_at), max(created_at)),
-                  greatest(max(updated_at), max(created_at))
-           from raw.interactions"""
-    ).fetchall()[0]
-    m_lo, m_hi = con.execute("select min(sent_at), max(sent_at) from raw.messages").fetchall()[0]
-    s_lo, s_hi = con.execute(
-        "select min(sent_at), greatest(max(sent_at), max(responded_at)) from raw.csat_surveys").fetchall()[0]
-    los = [t for t in (i_lo, m_lo, s_lo) if t is not None]
-    his = [t for t in (i_hi, m_hi, s_hi) if t is not None]
-    return (min(los) if los else None), (max(his) if his else None), as_of
+    """(first timestamp, last timestamp, as-of time) of every timestamp the marts read."""
+    return combine_bounds(*(con.execute(q).fetchall()[0] for q in BOUNDS_SQL))
+
+
+def calendar_range(lo, hi) -> tuple[dt.date, dt.date]:
+    """The calendar's first and last day: a week before the first timestamp to 60 days after the last one."""
+    today = dt.datetime.now(dt.UTC).date()
+    start = (lo.date() if lo else today) - dt.timedelta(days=7)
+    end = max((hi.date() if hi else today), start) + dt.timedelta(days=60)
+    return start, end
 
 
 def _write_calendar(con: duckdb.DuckDBPyConnection, config: Config, lo, hi) -> None:
     """The open intervals from a week before the first timestamp to 60 days after the last one (of
     interactions, messages and surveys). Its range is kept in staging.business_calendar_range so a later
     load with earlier or later data rebuilds it (durations are clock differences: they stay valid)."""
-    today = dt.datetime.now(dt.UTC).date()
-    start = (lo.date() if lo else today) - dt.timedelta(days=7)
-    end = max((hi.date() if hi else today), start) + dt.timedelta(days=60)
+    start, end = calendar_range(lo, hi)
     used = {ch.schedule for ch in config.channels.values()}
     cal = calendar_frame({k: v for k, v in config.schedules.items() if k in used}, start, end)
     con.register("_cal", cal)
@@ -143,21 +156,32 @@ def _write_calendar(con: duckdb.DuckDBPyConnection, config: Config, lo, hi) -> N
                 "?::date as last_day", [start, end])
 
 
-def _write_settings(con: duckdb.DuckDBPyConnection, config: Config, as_of, config_digest: str) -> None:
-    """staging.settings: one row of what the SQL models read, and the hash that decides a rebuild."""
-    con.execute(
-        """create or replace table staging.settings (
-               reporting_timezone varchar, satisfied_threshold integer, min_sample integer,
+_SETTINGS_COLUMNS = """reporting_timezone varchar, satisfied_threshold integer, min_sample integer,
                count_bot_replies boolean, count_private_notes boolean, as_of_at timestamptz,
                config_hash varchar, faq_window_days integer, faq_deflection_weeks integer,
-               faq_low_csat_margin double)"""
-    )
-    con.execute(
-        "insert into staging.settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [config.warehouse.reporting_timezone, config.csat.satisfied_threshold, config.csat.min_sample,
-         config.first_response.count_bot_replies, config.first_response.count_private_notes, as_of,
-         config_digest, config.faq.window_days, config.faq.deflection_weeks, config.faq.low_csat_margin],
-    )
+               faq_low_csat_margin double"""
+
+
+def _settings_values(config: Config, as_of, config_digest: str) -> list:
+    return [config.warehouse.reporting_timezone, config.csat.satisfied_threshold, config.csat.min_sample,
+            config.first_response.count_bot_replies, config.first_response.count_private_notes, as_of,
+            config_digest, config.faq.window_days, config.faq.deflection_weeks, config.faq.low_csat_margin]
+
+
+def settings_frame(config: Config, as_of, config_digest: str) -> pd.DataFrame:
+    """staging.settings as a one-row frame (the Spark engine's copy of ``_write_settings``)."""
+    names = [c.split()[0] for c in _SETTINGS_COLUMNS.split(",")]
+    df = pd.DataFrame([_settings_values(config, as_of, config_digest)], columns=names)
+    df["as_of_at"] = pd.to_datetime(df["as_of_at"], utc=True).astype("datetime64[us, UTC]")
+    return df.astype({"satisfied_threshold": "int32", "min_sample": "int32", "faq_window_days": "int32",
+                      "faq_deflection_weeks": "int32", "faq_low_csat_margin": "float64"})
+
+
+def _write_settings(con: duckdb.DuckDBPyConnection, config: Config, as_of, config_digest: str) -> None:
+    """staging.settings: one row of what the SQL models read, and the hash that decides a rebuild."""
+    con.execute(f"create or replace table staging.settings ({_SETTINGS_COLUMNS})")
+    con.execute("insert into staging.settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _settings_values(config, as_of, config_digest))
 
 
 def _exists(con, schema: str, table: str) -> bool:
@@ -269,7 +293,7 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
     return info
 
 
-def _fit_faq_model(con: duckdb.DuckDBPyConnection, config: Config):
+def fit_faq_model(con: duckdb.DuckDBPyConnection, config: Config):
     """The FAQ model of this refresh: published articles, agents' tagged questions (a deterministic sample
     of at most ``faq.max_tagged_per_topic`` distinct questions per topic) and a deterministic sample of
     20,000 of the warehouse's questions (lexical vocabulary and the neighbour pool)."""
@@ -300,6 +324,21 @@ def _fit_faq_model(con: duckdb.DuckDBPyConnection, config: Config):
                         corpus_languages=corpus.faq_language.fillna("").tolist())
 
 
+# each interaction's match: its question's, from the distinct (question, language) pairs scored once
+FAQ_MATCHES_SQL = """select q.interaction_id, u.faq_article_id, u.faq_topic, u.faq_match_score, u.is_topic_confident,
+       u.is_faq_matched
+from (select * from staging.stg_questions {scope}) as q
+join {unique} as u on u.question = q.question and u.faq_language is not distinct from q.faq_language"""
+
+
+def predict_questions(model, part: pd.DataFrame, by_lang: dict[str, float], default_bar: float) -> pd.DataFrame:
+    """The model's topic and article for distinct (question, faq_language) rows (index 0..n-1), with each
+    language's match bar."""
+    langs = part.faq_language.fillna("").to_numpy()
+    bar = np.array([by_lang.get(x, default_bar) for x in langs], dtype=float)
+    return pd.concat([part, model.predict(part.question.tolist(), langs, bar)], axis=1)
+
+
 def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool, chunk: int = 200_000):
     """Predict the topic of the questions of the interactions in scope and match them to published articles.
 
@@ -312,7 +351,7 @@ def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool,
                faq_article_id varchar, faq_topic varchar, faq_match_score double, is_topic_confident boolean,
                is_faq_matched boolean)"""
     )
-    model = _fit_faq_model(con, config)
+    model = fit_faq_model(con, config)
     if model is not None:
         reader = con.sql(
             f"""select question, faq_language from staging.stg_questions {scope}
@@ -322,20 +361,11 @@ def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool,
         by_lang = config.faq.match_threshold_by_language
         # read every chunk before writing on the same connection; distinct questions only, so small
         for part in [b.to_pandas() for b in reader]:
-            langs = part.faq_language.fillna("").to_numpy()
-            bar = np.array([by_lang.get(x, config.faq.match_threshold) for x in langs], dtype=float)
-            m = pd.concat([part.reset_index(drop=True),
-                           model.predict(part.question.tolist(), langs, bar)], axis=1)
+            m = predict_questions(model, part.reset_index(drop=True), by_lang, config.faq.match_threshold)
             con.register("_m", m)
             con.execute("insert into _faq_unique by name select * from _m")
             con.unregister("_m")
-    con.execute(
-        f"""insert into staging.faq_matches
-            select q.interaction_id, u.faq_article_id, u.faq_topic, u.faq_match_score, u.is_topic_confident,
-                   u.is_faq_matched
-            from (select * from staging.stg_questions {scope}) as q
-            join _faq_unique as u on u.question = q.question and u.faq_language is not distinct from q.faq_language"""
-    )
+    con.execute("insert into staging.faq_matches " + FAQ_MATCHES_SQL.format(scope=scope, unique="_faq_unique"))
     con.execute("drop table _faq_unique")
     return model
 
@@ -343,16 +373,28 @@ def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool,
 def _build_clusters(con: duckdb.DuckDBPyConnection, config: Config, as_of, model) -> None:
     """Cluster the questions without a topic (nobody tagged them, the model was unsure) over the last
     faq.window_days (rebuilt whole each refresh): where an emerging topic shows up before anyone tags it."""
+    clusters, members = cluster_frames(con.execute(CLUSTER_INPUT_SQL).df(), config, as_of, model)
+    con.register("_clusters", clusters)
+    con.register("_members", members)
+    con.execute("create or replace table marts.faq_cluster_members as select * from _members")
+    con.execute(f"create or replace table marts.faq_clusters as {CLUSTERS_SQL}")
+    con.unregister("_clusters")
+    con.unregister("_members")
+
+
+# the questions the clusters read: no topic, in the window
+CLUSTER_INPUT_SQL = """select f.interaction_id, coalesce(f.first_message, f.subject) as question, f.language,
+       f.created_at, f.faq_match_score
+from marts.fct_interactions as f cross join staging.settings as s
+where f.topic is null and coalesce(f.first_message, f.subject) is not null
+  and f.created_at > s.as_of_at - to_days(s.faq_window_days)
+order by f.interaction_id"""
+
+
+def cluster_frames(df: pd.DataFrame, config: Config, as_of, model) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(clusters, members) of the questions ``CLUSTER_INPUT_SQL`` returns (pipeline/faq/clusters.py)."""
     from ..faq import cluster_questions
 
-    df = con.execute(
-        """select f.interaction_id, coalesce(f.first_message, f.subject) as question, f.language, f.created_at,
-                  f.faq_match_score
-           from marts.fct_interactions as f cross join staging.settings as s
-           where f.topic is null and coalesce(f.first_message, f.subject) is not null
-             and f.created_at > s.as_of_at - to_days(s.faq_window_days)
-           order by f.interaction_id"""
-    ).df()
     faq = config.faq
     clusters, members = cluster_questions(
         df, as_of=pd.Timestamp(as_of) if as_of else pd.Timestamp.now(tz="UTC"), model=model,
@@ -362,12 +404,11 @@ def _build_clusters(con: duckdb.DuckDBPyConnection, config: Config, as_of, model
     clusters = clusters.astype({"cluster_id": "str", "language": "str", "title_terms": "str",
                                 "example_1": "object", "example_2": "object", "example_3": "object",
                                 "nearest_article_id": "object", "nearest_topic": "object", "is_gap": "bool"})
-    con.register("_clusters", clusters)
-    con.register("_members", members.astype({"interaction_id": "str", "cluster_id": "str"}))
-    con.execute("create or replace table marts.faq_cluster_members as select * from _members")
-    con.execute(
-        """create or replace table marts.faq_clusters as
-           select c.cluster_id, c.language, cast(c.count_questions as bigint) as count_questions,
+    return clusters, members.astype({"interaction_id": "str", "cluster_id": "str"})
+
+
+# marts.faq_clusters: the clusters with their members' CSAT (reads _clusters and _members)
+CLUSTERS_SQL = """select c.cluster_id, c.language, cast(c.count_questions as bigint) as count_questions,
                   cast(c.count_last_7d as bigint) as count_last_7d, cast(c.count_prev_7d as bigint) as count_prev_7d,
                   cast(c.trend_ratio as double) as trend_ratio, c.title_terms,
                   cast(c.example_1 as varchar) as example_1, cast(c.example_2 as varchar) as example_2,
@@ -382,9 +423,6 @@ def _build_clusters(con: duckdb.DuckDBPyConnection, config: Config, as_of, model
            left join _members as m on m.cluster_id = c.cluster_id
            left join marts.fct_interactions as f on f.interaction_id = m.interaction_id
            group by all"""
-    )
-    con.unregister("_clusters")
-    con.unregister("_members")
 
 
 def _write_macros(con: duckdb.DuckDBPyConnection) -> None:

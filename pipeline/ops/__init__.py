@@ -1,2 +1,3 @@
 """Operations: the unattended nightly job (``nightly``), read-only snapshots for readers (``snapshots``),
-``csqa status`` (``status``) and analysts' read-only SQL access (``sqlshell``)."""
+``csqa status`` (``status``), analysts' read-only SQL access (``sqlshell``) and the Parquet lake read through
+DuckDB, with ``csqa export --lake`` (``lake``)."""

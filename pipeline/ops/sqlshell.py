@@ -148,13 +148,20 @@ def _print(con: duckdb.DuckDBPyConnection, sql: str, csv: bool = False) -> None:
                   file=sys.stderr)
 
 
-def _session(db: Path, export_dir: str | None) -> tuple[duckdb.DuckDBPyConnection, Path | None]:
+def _session(db: Path, export_dir: str | None, lake: Path | None = None
+             ) -> tuple[duckdb.DuckDBPyConnection, Path | None]:
+    if lake is not None:  # a Spark-built lake: DuckDB over its Parquet files (csqa sql --lake)
+        from .lake import connect_lake
+
+        folder = check_export_dir(export_dir, lake / "lake") if export_dir else None
+        return connect_lake(lake, export_dir=folder), folder
     folder = check_export_dir(export_dir, db) if export_dir else None
     return connect_reader(reader_path(db), export_dir=folder), folder
 
 
-def run_query(db: Path, sql: str, *, csv: bool = False, export_dir: str | None = None) -> int:
-    con, folder = _session(db, export_dir)
+def run_query(db: Path, sql: str, *, csv: bool = False, export_dir: str | None = None,
+              lake: Path | None = None) -> int:
+    con, folder = _session(db, export_dir, lake)
     try:
         _print(con, sql, csv)
     except duckdb.Error as e:
@@ -175,9 +182,9 @@ def print_path(db: Path) -> int:
     return EXIT_OK
 
 
-def shell(db: Path, *, export_dir: str | None = None) -> int:
-    path = reader_path(db)
-    con, folder = _session(db, export_dir)
+def shell(db: Path, *, export_dir: str | None = None, lake: Path | None = None) -> int:
+    path = reader_path(db) if lake is None else Path(lake) / "marts"
+    con, folder = _session(db, export_dir, lake)
     tz = con.execute("select current_setting('TimeZone')").fetchall()[0][0]
     print(f"csqa sql: {path} (read-only, time zone {tz}). End statements with ';'. Ctrl-D to quit. "
           "Try: show all tables;")

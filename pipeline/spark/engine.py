@@ -55,13 +55,19 @@ PARTITION_BY = {
 _SPARK_TYPE = {"str": T.StringType(), "ts": T.TimestampType(), "bool": T.BooleanType(), "int": T.LongType()}
 
 
-def session(master: str = "local[2]", app: str = "csqa") -> SparkSession:
-    """A SparkSession in UTC writing microsecond Parquet timestamps; executors use this interpreter."""
+def session(master: str | None = None, app: str = "csqa") -> SparkSession:
+    """A SparkSession in UTC writing microsecond Parquet timestamps; executors use this interpreter.
+
+    ``master`` None: spark-submit's master when run under spark-submit (its JVM is already up), else
+    ``local[2]``."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     warnings.filterwarnings("ignore", message=_PANDAS3_WARNING, category=FutureWarning)
+    builder = SparkSession.builder
+    if master or not os.environ.get("PYSPARK_GATEWAY_PORT"):
+        builder = builder.master(master or "local[2]")
     spark = (
-        SparkSession.builder.master(master).appName(app)
+        builder.appName(app)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.sql.shuffle.partitions", "8")
@@ -269,7 +275,7 @@ def _cross_entity_checks(spark: SparkSession, lake: Path, staged: dict, quaranti
             by_seq[seq].rows_quarantined += len({r[1] for r in rows if r[0] == seq})
 
 
-def load(paths: list[str | Path], lake: str | Path, config: Config, *, master: str = "local[2]",
+def load(paths: list[str | Path], lake: str | Path, config: Config, *, master: str | None = None,
          force: bool = False, spark: SparkSession | None = None) -> LoadSummary:
     t0 = time.perf_counter()
     lake = Path(lake)

@@ -1,0 +1,154 @@
+"""The Parquet lake seen from DuckDB: a read-only session over a Spark-built lake, and ``csqa export --lake``.
+
+:func:`connect_lake` is what ``csqa sql --lake DIR`` and ``csqa dashboard --lake DIR`` open: an in-memory
+DuckDB session with the schemas analysts know (``raw``, ``audit``, ``staging``, ``marts``) as views over the
+lake's Parquet files, locked down like :func:`csqa.pipeline.model.warehouse.connect_reader` (no extensions,
+no attaching, no file outside the lake and an export folder, configuration locked), in the reporting time
+zone the marts were built in. It needs neither pyspark nor Java.
+
+:func:`export_lake` moves a DuckDB warehouse's raw layer (with its load audit, quarantine and pseudonym key)
+into the lake layout ``csqa spark load`` writes, so ``csqa spark refresh`` and later ``csqa spark load``
+runs take over from there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+
+from ..errors import UsageError, WarehouseError
+from ..ingest.contract import MODELS
+from ..model.warehouse import READER_CONFIG, connect_reader
+
+# the day a raw row is filed under (the same as pipeline/spark/engine.py's PARTITION_BY)
+PARTITION_BY = {
+    "interactions": "created_at",
+    "messages": "sent_at",
+    "csat_surveys": "sent_at",
+    "faq_articles": "updated_at",
+}
+
+
+def _files(folder: Path) -> str | None:
+    """A read_parquet glob for a table folder (hive partitions or flat), or None when it holds no file."""
+    if not folder.is_dir() or not any(folder.rglob("*.parquet")):
+        return None
+    return str(folder / "**" / "*.parquet")
+
+
+def lake_views(lake: Path) -> dict[str, str]:
+    """``schema.table`` -> the SQL of its view over the lake, for every table the lake holds."""
+    views = {}
+    for entity in MODELS:
+        glob = _files(lake / "raw" / entity)
+        if glob:
+            views[f"raw.{entity}"] = (f"select * exclude (created_day) from read_parquet('{glob}', "
+                                      "hive_partitioning = true)")
+    glob = _files(lake / "audit" / "load_batches")
+    if glob:
+        views["audit.load_batches"] = f"select * from read_parquet('{glob}')"
+    glob = _files(lake / "quarantine")
+    if glob:
+        views["audit.quarantine"] = (f"select batch_id, * exclude (batch_id) from read_parquet('{glob}', "
+                                     "hive_partitioning = true, hive_types = {'batch_id': bigint})")
+    for layer in ("staging", "marts"):
+        folder = lake / layer
+        for table in sorted(p for p in folder.iterdir() if p.is_dir() and "." not in p.name) \
+                if folder.is_dir() else []:
+            glob = _files(table)
+            if glob:
+                views[f"{layer}.{table.name}"] = f"select * from read_parquet('{glob}')"
+    return views
+
+
+def connect_lake(lake: str | os.PathLike, *, export_dir: Path | None = None,
+                 timezone: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only-in-spirit DuckDB session over a lake's Parquet files (see the module docstring).
+
+    The lake's folders are the only ones the session can reach besides ``export_dir``; DuckDB's
+    ``allowed_directories`` does not tell reading from writing, so protect the lake with file permissions
+    where readers must not write (docs/SCALE.md)."""
+    lake = Path(lake).resolve()
+    if not (lake / "marts").is_dir():
+        raise WarehouseError(f"no marts in the lake {lake}: build them with csqa spark refresh --lake {lake}",
+                             title="The lake has no marts yet.")
+    if export_dir is not None and (export_dir.resolve() == lake or lake in export_dir.resolve().parents):
+        raise UsageError(f"--export-dir {export_dir} is inside the lake: choose a folder outside {lake}")
+    con = duckdb.connect(":memory:", config=READER_CONFIG)
+    try:
+        views = lake_views(lake)
+        for schema in ("raw", "audit", "staging", "marts"):
+            con.execute(f"create schema {schema}")
+        for name, sql in views.items():
+            con.execute(f"create view {name} as {sql}")
+        tz = timezone or "UTC"
+        if timezone is None and "staging.settings" in views:
+            rows = con.execute("select reporting_timezone from staging.settings").fetchall()
+            tz = rows[0][0] if rows and rows[0][0] else "UTC"
+        try:
+            ZoneInfo(tz)
+        except (ValueError, ZoneInfoNotFoundError) as e:
+            raise WarehouseError(f"unknown time zone {tz!r}") from e
+        con.execute(f"set timezone = '{tz}'")  # checked above: a zone name, no quote
+        allowed = [str(lake / d) + "/" for d in ("raw", "audit", "quarantine", "staging", "marts")]
+        if export_dir is not None:
+            allowed.append(str(export_dir).rstrip("/") + "/")
+        con.execute("set allowed_directories = ?", [allowed])
+        con.execute("set enable_external_access = false")
+        con.execute("set lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def export_lake(reader: Path, db_key: Path | None, lake: str | os.PathLike) -> dict[str, int]:
+    """Write a warehouse's raw tables, load audit and quarantine into an empty lake, in ``csqa spark load``'s
+    layout (day partitions, microsecond UTC timestamps, 64-bit integers); copy the pseudonym key file so
+    later Spark loads hash customer ids as the warehouse did. ``reader``: the snapshot (or warehouse) to
+    read; ``db_key``: the warehouse's ``<db>.key`` file, if any. Returns the rows written per table."""
+    lake = Path(lake)
+    if (lake / "raw").exists() or (lake / "audit").exists():
+        raise UsageError(f"{lake} already holds a lake: export into a new or empty folder")
+    (lake / "raw").mkdir(parents=True)
+    con = connect_reader(reader, export_dir=lake.resolve(), timezone="UTC")
+    counts = {}
+    try:
+        for entity in MODELS:
+            cols = con.execute(
+                "select column_name, data_type from duckdb_columns() where schema_name = 'raw' "
+                "and table_name = ? order by column_index", [entity]).fetchall()
+            sel = ", ".join(f"cast({c} as bigint) as {c}" if t in ("INTEGER", "SMALLINT", "TINYINT") else c
+                            for c, t in cols)
+            n = con.execute(f"select count(*) from raw.{entity}").fetchall()[0][0]
+            counts[entity] = n
+            if n:
+                target = (lake / "raw" / entity).resolve()
+                con.execute(f"""copy (select {sel}, cast({PARTITION_BY[entity]} as date) as created_day
+                                      from raw.{entity})
+                                to '{target}' (format parquet, partition_by (created_day))""")
+        batches = [r[0] for r in con.execute("select distinct batch_id from audit.load_batches order by 1")
+                   .fetchall()]
+        audit = (lake / "audit" / "load_batches").resolve()
+        audit.mkdir(parents=True)
+        for b in batches:
+            con.execute(f"copy (select * from audit.load_batches where batch_id = {int(b)} order by source_file) "
+                        f"to '{audit / f'batch-{int(b):06d}.parquet'}' (format parquet)")
+        counts["load_batches"] = len(batches)
+        counts["quarantine"] = con.execute("select count(*) from audit.quarantine").fetchall()[0][0]
+        if counts["quarantine"]:
+            con.execute(f"""copy (select batch_id, source_file, entity, row_number, column_name, check_name,
+                                         failing_value, raw_row from audit.quarantine)
+                            to '{(lake / 'quarantine').resolve()}' (format parquet, partition_by (batch_id))""")
+    except duckdb.Error as e:
+        raise WarehouseError(f"export to {lake} failed: {e}") from e
+    finally:
+        con.close()
+    if db_key is not None and db_key.is_file() and not (lake / "lake.key").exists():
+        shutil.copyfile(db_key, lake / "lake.key")
+        (lake / "lake.key").chmod(0o600)
+    return counts
