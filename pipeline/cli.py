@@ -285,7 +285,7 @@ def _cmd_spark(args) -> int:
 
     if args.spark_command == "refresh":
         config = load_config(args.config)
-        info = spark_refresh(args.lake, config, spark=session(args.master))
+        info = spark_refresh(args.lake, config, master=args.master)  # checks the lake before starting Spark
         if args.json:
             print(json.dumps(info, default=str))
         else:

@@ -7,6 +7,7 @@ writes to DuckDB, row for row, on the sample data and on a generated set with fa
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -28,6 +29,11 @@ needs_spark = pytest.mark.skipif(missing() is not None, reason=f"Spark cannot ru
 Q_COLS = "source_file, entity, row_number, column_name, check_name, failing_value, raw_row"
 
 
+def _csqa(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", *args], capture_output=True, text=True,
+                          timeout=900, env={**os.environ, **(env or {})})
+
+
 @pytest.fixture(scope="module")
 def spark():
     from csqa.pipeline.spark.engine import session
@@ -38,20 +44,18 @@ def spark():
 
 
 @pytest.fixture(scope="module")
-def sample_pair(spark, tmp_path_factory, config):
-    """sample_data/ loaded by `csqa load` into a DuckDB file and by `csqa spark load` + `csqa spark refresh`
-    into a lake, once for the module: (db, lake, DuckDB summary, Spark summary)."""
-    from csqa.pipeline.spark.engine import load as spark_load
-    from csqa.pipeline.spark.marts import refresh
-
+def sample_pair(tmp_path_factory, config):
+    """sample_data/ loaded by `csqa load` into a DuckDB file and by the command `csqa spark load` (which
+    rebuilds the marts after the load) into a lake, once for the module: (db, lake, DuckDB summary, Spark
+    summary as the command's JSON line)."""
     tmp = tmp_path_factory.mktemp("sample_pair")
     db, lake = tmp / "wh.duckdb", tmp / "lake"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CSQA_PSEUDONYM_KEY", "test-key-not-secret")
-        duck = load([SAMPLE], db, config)
-        sp = spark_load([SAMPLE], lake, config, spark=spark)
-        refresh(lake, config, spark=spark)
-    return db, lake, duck, sp
+        duck = load([SAMPLE], db, config).as_dict()
+        r = _csqa("spark", "load", str(SAMPLE), "--lake", str(lake), "--json")
+    assert r.returncode == 0, r.stderr[-3000:]
+    return db, lake, duck, json.loads(r.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +113,8 @@ def test_sample_data_parity(sample_pair):
     db, lake, duck, sp = sample_pair
     counts = _assert_parity(db, lake)
     assert counts["interactions"] > 8000 and counts["messages"] > 0 and counts["quarantine"] > 0
-    summary = {k: v for k, v in sp.as_dict().items() if k.startswith(("rows_", "files_"))}
-    assert summary == {k: v for k, v in duck.as_dict().items() if k.startswith(("rows_", "files_"))}
+    summary = {k: v for k, v in sp.items() if k.startswith(("rows_", "files_"))}
+    assert summary == {k: v for k, v in duck.items() if k.startswith(("rows_", "files_"))}
     assert summary["rows_duplicate"] > 0  # the dirty export resends older versions: the upsert chose
 
 
@@ -364,9 +368,12 @@ READER_QUERIES = [  # what analysts and the dashboard ask, in the reporting zone
 ]
 
 
-def _csqa(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", *args], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **(env or {})})
+def test_spark_refresh_without_a_lake_exits_2_before_starting_spark(tmp_path):
+    r = _csqa("spark", "refresh", "--lake", str(tmp_path))
+    if missing() is None:
+        assert r.returncode == 2 and "no lake here" in r.stderr and "Traceback" not in r.stderr
+    else:
+        assert r.returncode == 2 and "csqa spark needs Spark" in r.stderr
 
 
 @needs_spark

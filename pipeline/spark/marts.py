@@ -39,7 +39,7 @@ from ..model import marts as duck_marts
 from ..model.business_time import calendar_frame
 from ..model.warehouse import sql_files
 from .dialect import ASOF_TABLES, to_spark
-from .engine import _SPARK_TYPE, entity_columns, raw_path, session
+from .engine import _SPARK_TYPE, _swap, entity_columns, raw_path, session
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +126,7 @@ def _write(df: DataFrame, target: Path) -> None:
     if tmp.exists():
         shutil.rmtree(tmp)
     df.write.parquet(str(tmp))
-    old = target.with_name(target.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        target.rename(old)
-    tmp.rename(target)
-    if old.exists():
-        shutil.rmtree(old)
+    _swap(tmp, target)
 
 
 def _predict_partitions(parts, *, model, bar: dict, default_bar: float):
