@@ -172,12 +172,17 @@ def filter_params(f: data.Filters) -> dict[str, str]:
     return out
 
 
-def no_data_screen(L: str, detail: str = "") -> None:
+def no_data_screen(L: str) -> None:
+    """What to run, and what was looked at: the warehouse, or the lake with ``csqa dashboard --lake``."""
     st.title(t("title", L))
     st.warning(f"**{t('no_data', L)}.** {t('no_data_help', L)}")
-    st.code("csqa load sample_data/\ncsqa dashboard", language="bash")
-    if detail:
-        st.caption(detail)
+    lake = data.lake_dir()
+    if lake:
+        st.code(f"csqa spark load sample_data/ --lake {lake}\ncsqa dashboard --lake {lake}", language="bash")
+        st.caption(f"{t('lake', L)}: {lake}")
+    else:
+        st.code("csqa load sample_data/\ncsqa dashboard", language="bash")
+        st.caption(f"{t('warehouse', L)}: {data.db_path()}")
 
 
 def page_start(title_key: str, *, filters: bool = True) -> tuple[str, data.Filters | None]:
@@ -189,7 +194,7 @@ def page_start(title_key: str, *, filters: bool = True) -> tuple[str, data.Filte
         shared_state()
         status = st.session_state["_status"]
     if status == "nodata":
-        no_data_screen(L, f"{t('warehouse', L)}: {data.db_path()}")
+        no_data_screen(L)
         st.stop()
     if status == "busy":
         st.title(t("title", L))

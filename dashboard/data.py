@@ -73,9 +73,14 @@ def db_path() -> Path:
 LAKE = "lake:"  # source() prefix: a Spark-built lake (csqa dashboard --lake DIR sets CSQA_LAKE)
 
 
+def lake_dir() -> str | None:
+    """The lake the dashboard reads (``csqa dashboard --lake DIR``), or None for the warehouse."""
+    return os.environ.get("CSQA_LAKE") or None
+
+
 def source() -> tuple[str, float]:
     """The file to read and its identity (path + modification time) for cache keys."""
-    lake = os.environ.get("CSQA_LAKE")
+    lake = lake_dir()
     if lake:  # each csqa spark refresh swaps the mart folders in: the folder's mtime is the version
         marts = Path(lake) / "marts"
         if not marts.is_dir():

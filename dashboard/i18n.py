@@ -29,6 +29,7 @@ LABELS = {
                     "{what}.", "链接中的以下筛选值在数据中不存在,已忽略:{what}。"),
     "not_filtered": ("This page is not filtered by the sidebar.", "本页不受侧边栏筛选影响。"),
     "warehouse": ("warehouse", "数仓"),
+    "lake": ("lake", "数据湖"),
     # cards
     "volume": ("Contacts", "咨询量"),
     "sla_met": ("First-reply SLA met", "首响 SLA 达成率"),

@@ -183,6 +183,18 @@ def test_missing_warehouse_says_how_to_load(monkeypatch, tmp_path):
     assert any("csqa load" in c.value for c in at.code)
 
 
+def test_missing_lake_says_how_to_build_it(monkeypatch, tmp_path):
+    """csqa dashboard --lake on a folder without marts names the lake and the Spark commands, not the warehouse."""
+    monkeypatch.setenv("CSQA_LAKE", str(tmp_path / "lake"))
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert any("No data yet" in w.value for w in at.warning)
+    assert [c.value for c in at.code] == [f"csqa spark load sample_data/ --lake {tmp_path / 'lake'}\n"
+                                          f"csqa dashboard --lake {tmp_path / 'lake'}"]
+    assert [c.value for c in at.caption if "lake" in c.value] == [f"lake: {tmp_path / 'lake'}"]
+
+
 def test_wilson_interval_matches_the_sql_macro():
     lo, hi = charts.wilson(1, 2)
     assert (round(lo, 4), round(hi, 4)) == (0.0945, 0.9055)
