@@ -322,15 +322,44 @@ def test_every_sql_model_transpiles_to_spark():
     (no ASOF join, epoch, timezone(), to_days, range(), list())."""
     pytest.importorskip("sqlglot")
     from csqa.pipeline.model.warehouse import sql_files
-    from csqa.pipeline.spark.dialect import to_spark
+    from csqa.pipeline.spark.dialect import statements, to_spark
 
+    macros: dict = {}
     for layer in ("staging", "marts"):
         for f in sql_files(layer):
-            target, sql = to_spark(f.read_text(encoding="utf-8"))
-            assert (target is not None) == (layer == "staging"), f.name
-            for duckdb_only in (r"\basof\s+(left\s+)?join", r"\bepoch\(", r"\btimezone\(", r"\bto_days\(",
-                                r"\brange\(", r"\blist\(", r"\bunix_timestamp\("):
-                assert not re.search(duckdb_only, sql, re.I), (f.name, duckdb_only)
+            for stmt in statements(f.read_text(encoding="utf-8"), macros):
+                target, sql = to_spark(stmt)
+                assert (target is not None) == (layer == "staging"), f.name
+                for duckdb_only in (r"\basof\s+(left\s+)?join", r"\bepoch\(", r"\btimezone\(", r"\bto_days\(",
+                                    r"\brange\(", r"\blist\(", r"\bunix_timestamp\(", r"\bmacro\b",
+                                    *(rf"\b{re.escape(m)}\s*\(" for m in macros)):
+                    assert not re.search(duckdb_only, sql, re.I), (f.name, duckdb_only)
+
+
+def test_table_macros_expand_into_each_view_that_calls_them():
+    """A DuckDB table macro (one query for the whole table and for the refresh scope) becomes, in each view
+    that calls it, its own query with the argument in place of the parameter; a later file's macro may call
+    an earlier one."""
+    pytest.importorskip("sqlglot")
+    from csqa.pipeline.spark.dialect import UntranslatableSql, statements
+
+    macros: dict = {}
+    first = statements("""-- the rows; DuckDB-only
+create or replace macro staging.rows(in_scope) as table
+select * from raw.t where not in_scope or id in (select id from staging.scope);
+create or replace view staging.all_rows as select * from staging.rows(false);
+create or replace view staging.scoped as select * from staging.rows(true)""", macros)
+    assert first == [
+        "create or replace view staging.all_rows as select * from "
+        "(select * from raw.t where not false or id in (select id from staging.scope)) as rows",
+        "create or replace view staging.scoped as select * from "
+        "(select * from raw.t where not true or id in (select id from staging.scope)) as rows"]
+    later = statements("create or replace macro staging.q(s) as table select id from staging.rows(s);\n"
+                       "create view staging.qs as select * from staging.q(true)", macros)
+    assert later == ["create view staging.qs as select * from (select id from (select * from raw.t where not true "
+                     "or id in (select id from staging.scope)) as rows) as q"]
+    with pytest.raises(UntranslatableSql, match="1 arguments for 2 parameters"):
+        statements("create macro staging.two(a, b) as table select a, b;\nselect * from staging.two(1)")
 
 
 def test_dialect_macros_translate_constructs_not_metrics():

@@ -25,6 +25,9 @@ The macros, each named after the DuckDB piece it replaces (the SQL files mark th
 - ``double_literal``: ``1.0`` becomes ``cast(1.0 as double)``: DuckDB's arithmetic turns such decimals into
   doubles, Spark's would keep decimals rounded at scale 6.
 - ``view_name``: ``schema.table`` becomes the temp view ``schema__table``.
+- ``table_macro``: ``create macro m(p) as table <query>`` (a staging file defining one query for the whole
+  table and for the refresh scope) has no Spark form; :func:`statements` expands each call ``m(arg)`` into
+  the macro's query with ``p`` replaced by ``arg``, as a subquery, so each view is one plain query.
 
 Everything else sql/ uses (``group by all``, ``max_by … filter``, ``count(case …)``, windows,
 ``interval 7 day``, ``split_part``, ``exists`` in a select list, ``bool_or``, ``var_samp``) is in the subset
@@ -36,6 +39,7 @@ that would run and differ; the parity test (tests/test_spark.py) is what proves 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sqlglot
@@ -174,3 +178,41 @@ def to_spark(sql: str) -> tuple[str | None, str]:
     tree = tree.transform(lambda n: (_list_slice(n) or n) if isinstance(n, exp.Bracket) else n, copy=False)
     tree = tree.transform(_rewrite, copy=False)
     return target, tree.sql("spark", comments=False)
+
+
+_COMMENT = re.compile(r"--[^\n]*")
+_TABLE_MACRO = re.compile(r"^\s*create\s+(?:or\s+replace\s+)?macro\s+([\w.]+)\s*\(([^)]*)\)\s+as\s+table\s+(.*)$",
+                          re.S | re.I)
+
+
+def statements(text: str, macros: dict | None = None) -> list[str]:
+    """The statements of one sql/ file, DuckDB table macros expanded (the ``table_macro`` macro): the
+    ``create macro … as table`` statements are dropped, and each call of one in a later statement becomes the
+    macro's query, its parameters replaced by the call's arguments, as a subquery. The files hold no ``;`` or
+    ``--`` inside a string (comments are removed before the split). Pass one ``macros`` dict to the calls
+    for successive files: a macro serves the files after its own."""
+    macros = {} if macros is None else macros
+    out = []
+    for stmt in (x.strip() for x in _COMMENT.sub("", text).split(";")):
+        if not stmt:
+            continue
+        m = _TABLE_MACRO.match(stmt)
+        if m:
+            params = [x.strip() for x in m.group(2).split(",") if x.strip()]
+            macros[m.group(1).lower()] = (params, _expand(m.group(3), macros))
+        else:
+            out.append(_expand(stmt, macros))
+    return out
+
+
+def _expand(sql: str, macros: dict[str, tuple[list[str], str]]) -> str:
+    for name, (params, body) in macros.items():
+        def call(m, params=params, body=body, name=name):
+            args = [x.strip() for x in m.group(1).split(",") if x.strip()]
+            if len(args) != len(params):
+                raise UntranslatableSql(f"{name}: {len(args)} arguments for {len(params)} parameters")
+            for p, a in zip(params, args, strict=True):
+                body = re.sub(rf"\b{re.escape(p)}\b", a, body)
+            return f"({body}) as {name.rsplit('.', 1)[-1]}"
+        sql = re.sub(rf"\b{re.escape(name)}\s*\(([^)]*)\)(?:\s+as\s+\w+)?", call, sql, flags=re.I)
+    return sql

@@ -38,7 +38,7 @@ from ..ingest.contract import MODELS, column_types
 from ..model import marts as duck_marts
 from ..model.business_time import calendar_frame
 from ..model.warehouse import sql_files
-from .dialect import ASOF_TABLES, to_spark
+from .dialect import ASOF_TABLES, statements, to_spark
 from .engine import _SPARK_TYPE, _swap, entity_columns, raw_path, session
 
 log = logging.getLogger(__name__)
@@ -210,7 +210,8 @@ def refresh(lake: str | Path, config: Config, *, master: str | None = None,
     # Spark resolves a view when it is created: the FAQ matches (read by int_interactions) come between the
     # stg_* views (the model reads them) and the int_* ones
     timings = {}
-    staged = [to_spark(f.read_text(encoding="utf-8")) for f in sql_files("staging")]
+    macros: dict = {}  # DuckDB table macros, expanded (dialect.statements)
+    staged = [to_spark(q) for f in sql_files("staging") for q in statements(f.read_text(encoding="utf-8"), macros)]
     for target, q in staged:
         if target.startswith("staging__stg_"):
             spark.sql(q).createOrReplaceTempView(target)
