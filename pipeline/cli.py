@@ -252,10 +252,12 @@ def _cmd_load(args) -> int:
     return _print_summary(summary, args.json)
 
 
-def _print_summary(summary, as_json: bool) -> int:
-    """A load's summary (csqa load and csqa spark load): one JSON line, or a line a file and a total."""
+def _print_summary(summary, as_json: bool, extra: dict | None = None) -> int:
+    """A load's summary (csqa load and csqa spark load): one JSON line, or a line a file and a total. ``extra``
+    (csqa spark load: the marts refresh) joins the JSON and, as ``key: value``, the text."""
     data = summary.as_dict()
     if as_json:
+        data = {**data, **(extra or {})}
         print(json.dumps(data, ensure_ascii=False, default=str))
     else:
         for f in summary.files:
@@ -270,6 +272,8 @@ def _print_summary(summary, as_json: bool) -> int:
               f"{data['rows_quarantined']:,} quarantined, {data['rows_duplicate']:,} duplicate, "
               f"{data['files_rejected']} file(s) rejected, {data['files_skipped']} skipped "
               f"in {data['seconds']:.1f}s -> {data['db']}")
+        for key, value in (extra or {}).items():
+            print(f"{key}: {value}")
     return EXIT_INPUT_REJECTED if data["files_rejected"] else EXIT_OK
 
 
@@ -296,10 +300,12 @@ def _cmd_spark(args) -> int:
     spark = session(args.master)
     summary = spark_load(args.paths, args.lake, config, force=args.force, spark=spark)
     has_raw = (Path(args.lake) / "raw").is_dir()
+    marts = None
     if not args.no_refresh and has_raw and (summary.batch_id is not None or not marts_exist(args.lake)):
         info = spark_refresh(args.lake, config, spark=spark)
-        log.info("marts rebuilt on Spark in %.1fs", info["seconds"])
-    return _print_summary(summary, args.json)
+        marts = (info if args.json else f"rebuilt on Spark in {info['seconds']:.1f}s "
+                 f"({info['interactions']:,} interactions) -> {Path(args.lake) / 'marts'}")
+    return _print_summary(summary, args.json, None if marts is None else {"marts": marts})
 
 
 def _cmd_inspect(args) -> int:

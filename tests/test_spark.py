@@ -116,6 +116,8 @@ def test_sample_data_parity(sample_pair):
     summary = {k: v for k, v in sp.items() if k.startswith(("rows_", "files_"))}
     assert summary == {k: v for k, v in duck.items() if k.startswith(("rows_", "files_"))}
     assert summary["rows_duplicate"] > 0  # the dirty export resends older versions: the upsert chose
+    # the command says it rebuilt the marts, and of how many interactions
+    assert sp["marts"]["full"] and sp["marts"]["interactions"] == counts["interactions"]
 
 
 @needs_spark
