@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
-from csqa.pipeline import marts
+from csqa.pipeline.model import marts
 
 N = 1_000_000
 
@@ -71,5 +71,61 @@ def test_response_time_buckets_within_a_small_memory_limit(tmp_path, config):
                where r.count_interactions is distinct from e.n"""
         ).fetchall()[0][0]
         assert wrong == 0
+    finally:
+        con.close()
+
+
+def test_out_of_memory_is_a_warehouse_error_naming_the_setting(tmp_path):
+    """However small the limit, running out of it is exit 4 with one message that names warehouse.memory_limit,
+    never an internal error with a traceback (it was exit 1 when it happened while staging or migrating)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import SAMPLE
+
+    for limit in ("1MB", "4MB"):  # 1 MB: while creating the tables; 4 MB: while staging the batch
+        cfg = tmp_path / f"{limit}.toml"
+        cfg.write_text(f'[warehouse]\nmemory_limit = "{limit}"\n', encoding="utf-8")
+        db = tmp_path / limit / "csqa.duckdb"
+        r = subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", "load", str(SAMPLE), "--db", str(db),
+                            "--config", str(cfg), "--json"], capture_output=True, text=True, timeout=300,
+                           env=os.environ)
+        assert r.returncode == 4, (limit, r.stderr[-2000:])
+        assert "Traceback" not in r.stderr
+        err = json.loads(r.stdout.strip().splitlines()[-1])
+        assert err["exit_code"] == 4
+        assert f"warehouse.memory_limit = '{limit}'" in err["error"], err["error"]
+
+
+def test_cross_file_checks_read_only_the_rows_the_batch_names(tmp_path):
+    """The survey check (survey sent before its interaction was created) looks up the interactions the staged
+    surveys name, not a group-by over every stored interaction: that ran out of memory loading a 100k batch into
+    a 10M warehouse. Here: 2M stored interactions, one staged survey, a 16 MB limit (out of memory before)."""
+    from csqa.pipeline.ingest import load as L
+    from csqa.pipeline.model.warehouse import migrate
+
+    con = duckdb.connect(str(tmp_path / "x.duckdb"))
+    try:
+        con.execute("set timezone = 'UTC'")
+        migrate(con)
+        L._stage_tables(con)
+        con.execute(
+            """insert into raw.interactions (interaction_id, channel, created_at, status, priority, customer_id,
+                   language, handled_by_bot, reopen_count, updated_at, _batch_id, _source_file, _row_number)
+               select 'I-' || i, 'email', timestamptz '2026-01-01' + to_seconds(i), 'open', 'normal', 'c' || i, 'en',
+                      false, 0, timestamptz '2026-01-01' + to_seconds(i), 1, 'x.csv', i
+               from range(2000000) as r(i)""")
+        con.execute("""insert into stage_csat_surveys (survey_id, interaction_id, sent_at, updated_at, _row_number,
+                           _file_seq)
+                       values ('S1', 'I-5', timestamptz '2025-12-31', timestamptz '2025-12-31', 7, 1)""")
+        con.execute("set threads = 2")
+        con.execute("set memory_limit = '16MB'")
+        L._cross_entity_checks(con, {}, {})
+        con.execute("set memory_limit = '1GB'")
+        assert con.execute("select check_name, row_number from stage_quarantine").fetchall() == [
+            ("survey_not_before_creation", 7)]
+        assert con.execute("select count(*) from stage_csat_surveys").fetchall() == [(0,)]
     finally:
         con.close()
