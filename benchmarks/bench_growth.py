@@ -44,7 +44,7 @@ def main() -> None:
     for f in ("csat_surveys.csv", "faq_articles.csv"):
         (batch.parent / f).unlink(missing_ok=True)
 
-    base_db = args.workdir / "wh-base" / "csqa.duckdb"
+    base_db = args.workdir / f"wh-base-{args.base}" / "csqa.duckdb"
     if not base_db.exists():
         shutil.rmtree(base_db.parent, ignore_errors=True)
         secs, rss, s = csqa("load", *map(str, files), str(base_dir / "faq" / "faq_articles.csv"), "--db", str(base_db))
