@@ -1,7 +1,12 @@
--- one row per interaction, as loaded (validated, redacted), with the reporting day
-create or replace view staging.stg_interactions as
+-- one row per interaction, as loaded (validated, redacted), with the reporting day.
+-- DuckDB-only: a table macro, so the same definition serves the whole table (staging.stg_interactions) and the
+-- refresh scope (staging.stg_interactions_in_scope), whose filter sits on raw.interactions itself: filtered after
+-- the day conversions, a nightly refresh converted every stored row's days (4 of its 5 seconds at 10M rows).
+-- Spark: a function returning the DataFrame, called with and without the scope filter.
+create or replace macro staging.stg_interactions_rows(in_scope) as table
 with source as (
     select * from raw.interactions
+    where not in_scope or interaction_id in (select interaction_id from staging.refresh_interactions)
 ),
 settings as (
     select * from staging.settings
@@ -40,4 +45,7 @@ renamed as (
     cross join settings as st
     left join status_classes as sc on sc.status = s.status
 )
-select * from renamed
+select * from renamed;
+create or replace view staging.stg_interactions as select * from staging.stg_interactions_rows(false);
+-- the interactions of the refresh scope (staging.refresh_interactions)
+create or replace view staging.stg_interactions_in_scope as select * from staging.stg_interactions_rows(true);
