@@ -30,6 +30,8 @@ def main() -> None:
     ap.add_argument("--db", required=True)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--queries-only", action="store_true", help="skip the page renders")
+    ap.add_argument("--data-from", type=Path, help="time this copy of dashboard/data.py instead (e.g. an earlier "
+                    "commit's: git show <commit>:dashboard/data.py > /tmp/data_before.py); queries only")
     args = ap.parse_args()
     os.environ["CSQA_DB"] = args.db
     os.environ["STREAMLIT_LOGGER_LEVEL"] = "error"
@@ -41,6 +43,16 @@ def main() -> None:
 
     from benchmarks.common import ROOT, machine
     from csqa.dashboard import data
+
+    if args.data_from:  # an earlier version of the query layer, against the same warehouse
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("data_under_test", args.data_from)
+        data = importlib.util.module_from_spec(spec)
+        sys.modules["data_under_test"] = data  # dataclasses look their module up
+        spec.loader.exec_module(data)
+        print(f"query layer: {args.data_from}")
+        args.queries_only = True
 
     lo, hi = data.data_bounds()
     f = data.Filters(max(lo, hi - dt.timedelta(days=27)), hi, {})
