@@ -1,12 +1,15 @@
 -- one row per interaction, as loaded (validated, redacted), with the reporting day.
--- DuckDB-only: a table macro, so the same definition serves the whole table (staging.stg_interactions) and the
--- refresh scope (staging.stg_interactions_in_scope), whose filter sits on raw.interactions itself: filtered after
--- the day conversions, a nightly refresh converted every stored row's days (4 of its 5 seconds at 10M rows).
--- Spark: a function returning the DataFrame, called with and without the scope filter.
-create or replace macro staging.stg_interactions_rows(in_scope) as table
+-- DuckDB-only: a table macro over a source relation (query_table), so the same definition serves the whole table
+-- (staging.stg_interactions, from raw.interactions) and the refresh scope (staging.stg_interactions_in_scope, from
+-- staging.raw_interactions_in_scope, filtered on raw.interactions itself): filtered after the day conversions, a
+-- nightly refresh converted every stored row's days (4 of its 5 seconds at 10M rows).
+-- Spark: a function taking the DataFrame, called on the table and on the scope's rows.
+create or replace view staging.raw_interactions_in_scope as
+select * from raw.interactions
+where interaction_id in (select interaction_id from staging.refresh_interactions);
+create or replace macro staging.stg_interactions_rows(src) as table
 with source as (
-    select * from raw.interactions
-    where not in_scope or interaction_id in (select interaction_id from staging.refresh_interactions)
+    select * from query_table(src)
 ),
 settings as (
     select * from staging.settings
@@ -46,6 +49,7 @@ renamed as (
     left join status_classes as sc on sc.status = s.status
 )
 select * from renamed;
-create or replace view staging.stg_interactions as select * from staging.stg_interactions_rows(false);
+create or replace view staging.stg_interactions as select * from staging.stg_interactions_rows('raw.interactions');
 -- the interactions of the refresh scope (staging.refresh_interactions)
-create or replace view staging.stg_interactions_in_scope as select * from staging.stg_interactions_rows(true);
+create or replace view staging.stg_interactions_in_scope as
+select * from staging.stg_interactions_rows('staging.raw_interactions_in_scope');
