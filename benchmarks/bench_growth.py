@@ -6,6 +6,10 @@
    Its peak RSS is the memory figure (goal <= 1.5 GB for 10M).
 2. Loads the same --batch file (new interactions, the days after the base) into an empty warehouse and
    into a copy of the base one. The ratio of the two is the growth figure (goal <= 1.3).
+
+The base is kept (<workdir>/wh-base-<base>/) and reused by the next run with the same --base; delete it after a
+change to sql/ (a changed model rebuilds every mart on the next load, so the batch would measure a full
+rebuild). The big warehouse after the last run (<workdir>/wh-big-<base>/) is the one bench_dashboard.py reads.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ def main() -> None:
     for f in ("csat_surveys.csv", "faq_articles.csv"):
         (batch.parent / f).unlink(missing_ok=True)
 
-    base_db = args.workdir / "wh-base" / "csqa.duckdb"
+    base_db = args.workdir / f"wh-base-{args.base}" / "csqa.duckdb"
     if not base_db.exists():
         shutil.rmtree(base_db.parent, ignore_errors=True)
         secs, rss, s = csqa("load", *map(str, files), str(base_dir / "faq" / "faq_articles.csv"), "--db", str(base_db))
@@ -71,7 +75,7 @@ def main() -> None:
 def _batch_pair(args, base_db: Path, base_dir: Path, batch: Path):
     empty_db = args.workdir / "wh-empty" / "csqa.duckdb"
     shutil.rmtree(empty_db.parent, ignore_errors=True)
-    big_db = args.workdir / "wh-big" / "csqa.duckdb"
+    big_db = args.workdir / f"wh-big-{args.base}" / "csqa.duckdb"
     shutil.rmtree(big_db.parent, ignore_errors=True)
     big_db.parent.mkdir(parents=True)
     shutil.copyfile(base_db, big_db)

@@ -333,7 +333,7 @@ def test_every_sql_model_transpiles_to_spark():
                 target, sql = to_spark(stmt)
                 assert (target is not None) == (layer == "staging"), f.name
                 for duckdb_only in (r"\basof\s+(left\s+)?join", r"\bepoch\(", r"\btimezone\(", r"\bto_days\(",
-                                    r"\brange\(", r"\blist\(", r"\bunix_timestamp\(", r"\bmacro\b",
+                                    r"\brange\(", r"\blist\(", r"\bunix_timestamp\(", r"\bmacro\b", r"\bquery_table\(",
                                     *(rf"\b{re.escape(m)}\s*\(" for m in macros)):
                     assert not re.search(duckdb_only, sql, re.I), (f.name, duckdb_only)
 
@@ -360,6 +360,10 @@ create or replace view staging.scoped as select * from staging.rows(true)""", ma
                        "create view staging.qs as select * from staging.q(true)", macros)
     assert later == ["create view staging.qs as select * from (select id from (select * from raw.t where not true "
                      "or id in (select id from staging.scope)) as rows) as q"]
+    # a relation passed by name and read with query_table()
+    assert statements("create macro staging.of(src) as table select id from query_table(src);\n"
+                      "create view staging.v as select * from staging.of('raw.t')") == [
+        "create view staging.v as select * from (select id from raw.t) as of"]
     with pytest.raises(UntranslatableSql, match="1 arguments for 2 parameters"):
         statements("create macro staging.two(a, b) as table select a, b;\nselect * from staging.two(1)")
 

@@ -31,7 +31,7 @@ import duckdb
 from ..config import Config
 from ..errors import InputFileError, UsageError, WarehouseError
 from ..model import marts
-from ..model.warehouse import connect, open_warehouse, writer_lock
+from ..model.warehouse import connect, memory_hint, open_warehouse, writer_lock
 from ..ops.snapshots import publish, reader_path, snapshot_batch
 from .contract import KEYS, MODELS
 from .privacy import pseudonym_key
@@ -262,16 +262,22 @@ def _cross_entity_checks(con, results: dict[int, FileResult], specs: dict) -> No
            )
            select s._file_seq, s._row_number, s.message_id, s.interaction_id,
                   coalesce(r.interaction_id, s.first_interaction_id) as owner
-           from s left join raw.messages as r using (message_id)
+           from s left join (select message_id, interaction_id from raw.messages
+                             where message_id in (select message_id from stage_messages)) as r using (message_id)
            where s.interaction_id <> coalesce(r.interaction_id, s.first_interaction_id)"""
     ).fetchall()
     rows = [(seq, rn, "messages", label(seq, "message_id"), "message_key_conflict",
              f"{mid} (already under interaction {owner}, here under {iid})") for seq, rn, mid, iid, owner in bad]
+    # only the interactions the staged surveys name: a group-by over the whole of raw.interactions ran out of
+    # memory on a 10M warehouse (and cost its size on every batch, surveys or not)
     bad = con.execute(
-        """with known as (
+        """with named as (select distinct interaction_id from stage_csat_surveys),
+           known as (
                select interaction_id, min(created_at) as created_at from (
                    select interaction_id, created_at from stage_interactions
+                   where interaction_id in (select interaction_id from named)
                    union all select interaction_id, created_at from raw.interactions
+                   where interaction_id in (select interaction_id from named)
                ) group by interaction_id
            )
            select s._file_seq, s._row_number, s.sent_at, k.created_at
@@ -350,6 +356,9 @@ def load(paths: list[str | Path], db: str | Path, config: Config, *, force: bool
         try:
             summary = _load(con, files, db, config, force)
             last = con.execute("select max(batch_id) from audit.load_batches").fetchall()[0][0]
+        except duckdb.Error as e:  # before the batch's transaction (staging, cross-file checks): nothing written
+            raise WarehouseError(f"the batch could not be staged; nothing was written: {e}"
+                                 + memory_hint(e, config.warehouse.memory_limit)) from e
         finally:
             con.close()
         t = time.perf_counter()
@@ -472,7 +481,8 @@ def _load(con, files: list[Path], db, config: Config, force: bool, *, dry_run: b
         steps["commit"] = time.perf_counter() - tm
     except duckdb.Error as e:
         con.execute("rollback")
-        raise WarehouseError(f"the batch could not be written and was rolled back: {e}") from e
+        raise WarehouseError(f"the batch could not be written and was rolled back: {e}"
+                             + memory_hint(e, config.warehouse.memory_limit)) from e
     except BaseException:
         con.execute("rollback")
         raise

@@ -247,8 +247,7 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
     # the created and resolved days of the scope, before (the fact table) and after (staging): one pass each
     con.execute(
         """create or replace temp table _scope_days as
-           select created_day, resolved_day from staging.stg_interactions
-           where interaction_id in (select interaction_id from staging.refresh_interactions)"""
+           select created_day, resolved_day from staging.stg_interactions_in_scope"""
         + ("" if full else """
            union all select created_day, resolved_day from marts.fct_interactions
            where interaction_id in (select interaction_id from staging.refresh_interactions)""")
@@ -327,7 +326,7 @@ def fit_faq_model(con: duckdb.DuckDBPyConnection, config: Config):
 # each interaction's match: its question's, from the distinct (question, language) pairs scored once
 FAQ_MATCHES_SQL = """select q.interaction_id, u.faq_article_id, u.faq_topic, u.faq_match_score, u.is_topic_confident,
        u.is_faq_matched
-from (select * from staging.stg_questions {scope}) as q
+from {questions} as q
 join {unique} as u on u.question = q.question and u.faq_language is not distinct from q.faq_language"""
 
 
@@ -345,7 +344,7 @@ def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool,
     Each distinct (question, language) is scored once, in chunks, so memory stays flat however many
     interactions there are; the results are joined back to the interactions in SQL. Returns the model
     (None without articles or tags), which the clusters reuse."""
-    scope = "" if full else "where interaction_id in (select interaction_id from staging.refresh_interactions)"
+    questions = "staging.stg_questions" if full else "staging.stg_questions_in_scope"
     con.execute(
         """create or replace temp table _faq_unique (question varchar, faq_language varchar,
                faq_article_id varchar, faq_topic varchar, faq_match_score double, is_topic_confident boolean,
@@ -354,7 +353,7 @@ def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool,
     model = fit_faq_model(con, config)
     if model is not None:
         reader = con.sql(
-            f"""select question, faq_language from staging.stg_questions {scope}
+            f"""select question, faq_language from {questions}
                 group by question, faq_language having question is not null
                 order by question, faq_language"""
         ).to_arrow_reader(chunk)
@@ -365,7 +364,8 @@ def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool,
             con.register("_m", m)
             con.execute("insert into _faq_unique by name select * from _m")
             con.unregister("_m")
-    con.execute("insert into staging.faq_matches " + FAQ_MATCHES_SQL.format(scope=scope, unique="_faq_unique"))
+    con.execute("insert into staging.faq_matches "
+                + FAQ_MATCHES_SQL.format(questions=questions, unique="_faq_unique"))
     con.execute("drop table _faq_unique")
     return model
 

@@ -221,11 +221,21 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             )
             con.execute("commit")
         except duckdb.Error as e:
-            con.execute("rollback")
+            with contextlib.suppress(duckdb.Error):  # a failed commit has already ended the transaction
+                con.execute("rollback")
             raise WarehouseError(f"migration {file.name} failed: {e}") from e
         log.info("applied migration %s", file.name)
         applied.append(file.name)
     return applied
+
+
+def memory_hint(e: BaseException, memory_limit: str | None) -> str:
+    """What to say after DuckDB's out-of-memory error: the setting that governs it."""
+    if not isinstance(e, duckdb.OutOfMemoryException) and not re.search(
+            r"Out of Memory|could not allocate|failed to (pin|allocate)", str(e)):
+        return ""
+    return (f"\n(csqa: DuckDB ran out of its memory limit, warehouse.memory_limit = {memory_limit!r}; raise it in "
+            "the configuration on a machine with memory to spare, or load fewer files per batch)")
 
 
 def open_warehouse(path: str | os.PathLike, *, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
@@ -234,6 +244,12 @@ def open_warehouse(path: str | os.PathLike, *, memory_limit: str | None = None) 
         if memory_limit:
             con.execute(f"set memory_limit = '{memory_limit}'")  # validated by config.Warehouse
         migrate(con)
+    except duckdb.Error as e:  # e.g. out of memory while migrating: a warehouse error, never a traceback
+        con.close()
+        raise WarehouseError(f"cannot prepare {path}: {e}" + memory_hint(e, memory_limit)) from e
+    except WarehouseError as e:
+        con.close()
+        raise WarehouseError(str(e) + memory_hint(e, memory_limit), title=e.title) from e.__cause__
     except Exception:
         con.close()
         raise

@@ -27,7 +27,9 @@ The macros, each named after the DuckDB piece it replaces (the SQL files mark th
 - ``view_name``: ``schema.table`` becomes the temp view ``schema__table``.
 - ``table_macro``: ``create macro m(p) as table <query>`` (a staging file defining one query for the whole
   table and for the refresh scope) has no Spark form; :func:`statements` expands each call ``m(arg)`` into
-  the macro's query with ``p`` replaced by ``arg``, as a subquery, so each view is one plain query.
+  the macro's query with ``p`` replaced by ``arg``, as a subquery, so each view is one plain query; a
+  relation passed by name (``m('raw.interactions')``, read in the macro with ``query_table(p)``) becomes
+  that relation.
 
 Everything else sql/ uses (``group by all``, ``max_by … filter``, ``count(case …)``, windows,
 ``interval 7 day``, ``split_part``, ``exists`` in a select list, ``bool_or``, ``var_samp``) is in the subset
@@ -181,6 +183,7 @@ def to_spark(sql: str) -> tuple[str | None, str]:
 
 
 _COMMENT = re.compile(r"--[^\n]*")
+_QUERY_TABLE = re.compile(r"\bquery_table\s*\(\s*'([\w.]+)'\s*\)", re.I)
 _TABLE_MACRO = re.compile(r"^\s*create\s+(?:or\s+replace\s+)?macro\s+([\w.]+)\s*\(([^)]*)\)\s+as\s+table\s+(.*)$",
                           re.S | re.I)
 
@@ -213,6 +216,7 @@ def _expand(sql: str, macros: dict[str, tuple[list[str], str]]) -> str:
                 raise UntranslatableSql(f"{name}: {len(args)} arguments for {len(params)} parameters")
             for p, a in zip(params, args, strict=True):
                 body = re.sub(rf"\b{re.escape(p)}\b", a, body)
+            body = _QUERY_TABLE.sub(r"\1", body)  # query_table('raw.interactions'): the relation it names
             return f"({body}) as {name.rsplit('.', 1)[-1]}"
         sql = re.sub(rf"\b{re.escape(name)}\s*\(([^)]*)\)(?:\s+as\s+\w+)?", call, sql, flags=re.I)
     return sql

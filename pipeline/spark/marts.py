@@ -165,7 +165,7 @@ def _faq_matches(spark: SparkSession, config: Config):
         pairs = spark.table("staging__stg_questions").where("question is not null") \
             .select("question", "faq_language").distinct()
         pairs.mapInPandas(fn, schema).cache().createOrReplaceTempView("_faq_unique")
-    _sql(spark, duck_marts.FAQ_MATCHES_SQL.format(scope="", unique="_faq_unique")).cache() \
+    _sql(spark, duck_marts.FAQ_MATCHES_SQL.format(questions="staging.stg_questions", unique="_faq_unique")).cache() \
         .createOrReplaceTempView("staging__faq_matches")
     return model
 
@@ -208,18 +208,18 @@ def refresh(lake: str | Path, config: Config, *, master: str | None = None,
     _asof_views(spark, end)
     spark.sql("select interaction_id from raw__interactions").createOrReplaceTempView("staging__refresh_interactions")
     # Spark resolves a view when it is created: the FAQ matches (read by int_interactions) come between the
-    # stg_* views (the model reads them) and the int_* ones
+    # stg_* views (the model reads them; with the scope views they read) and the int_* ones
     timings = {}
     macros: dict = {}  # DuckDB table macros, expanded (dialect.statements)
     staged = [to_spark(q) for f in sql_files("staging") for q in statements(f.read_text(encoding="utf-8"), macros)]
     for target, q in staged:
-        if target.startswith("staging__stg_"):
+        if not target.startswith("staging__int_"):
             spark.sql(q).createOrReplaceTempView(target)
     tm = time.perf_counter()
     model = _faq_matches(spark, config)
     timings["faq_matches"] = round(time.perf_counter() - tm, 3)
     for target, q in staged:
-        if not target.startswith("staging__stg_"):
+        if target.startswith("staging__int_"):
             spark.sql(q).createOrReplaceTempView(target)
     _sql(spark, "select distinct created_day as day from staging.stg_interactions") \
         .createOrReplaceTempView("staging__refresh_days")

@@ -14,12 +14,13 @@ measures as (
     union all
     select created_day, channel, 'resolution', 'business', resolution_business_seconds from facts
 ),
--- DuckDB-only: an ASOF join finds each duration's bucket (the last lower edge at or below it);
--- standard SQL: inner join on lower_seconds <= seconds < upper_seconds
+-- a range join on the 20 buckets, not an ASOF join: DuckDB's ASOF join sorts the whole probe side in memory
+-- and cannot spill it (about 0.9 GB for 1M interactions, out of memory at the default 768 MB limit for 2M);
+-- this join streams (tests/test_memory.py)
 bucketed as (
     select m.created_day, m.channel, m.metric, m.basis, b.upper_seconds as bucket_upper_seconds
     from (select * from measures where seconds is not null) as m
-    asof join staging.duration_buckets as b on m.seconds >= b.lower_seconds
+    inner join staging.duration_buckets as b on m.seconds >= b.lower_seconds and m.seconds < b.upper_seconds
 )
 select created_day, channel, metric, basis, bucket_upper_seconds, count(*) as count_interactions
 from bucketed

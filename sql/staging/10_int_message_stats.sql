@@ -7,8 +7,7 @@ messages as (
     select * from staging.stg_messages where interaction_id in (select interaction_id from scope)
 ),
 interactions as (
-    select interaction_id, created_at from staging.stg_interactions
-    where interaction_id in (select interaction_id from scope)
+    select interaction_id, created_at from staging.stg_interactions_in_scope
 ),
 stats as (
     select

@@ -6,7 +6,7 @@ with scope as (
     select interaction_id from staging.refresh_interactions
 ),
 interactions as (
-    select * from staging.stg_interactions where interaction_id in (select interaction_id from scope)
+    select * from staging.stg_interactions_in_scope
 ),
 message_stats as (
     select * from staging.int_message_stats
