@@ -222,8 +222,7 @@ def share_over_time(df: pd.DataFrame, title: str, min_sample: int, L: str = "en"
                     customdata=df.rated,
                     hovertemplate=f"{t('week_of', L)} %{{x}}: %{{y:.1f}}% (n=%{{customdata:,}})<extra></extra>")
     if goal is not None:
-        fig.add_hline(y=100 * goal, line_dash="dash", line_color=GOAL,
-                      annotation_text=f"{t('goal', L)} {100 * goal:.0f}%", annotation_position="bottom right")
+        _goal_line(fig, goal, L)
     fig.update_layout(title=_noting_partial(title, x, L), yaxis_title=t("pct_satisfied", L), yaxis_range=[0, 100],
                       xaxis_type="category", **LAYOUT)
     return fig
@@ -258,7 +257,8 @@ def share_by(df: pd.DataFrame, title: str, min_sample: int, L: str = "en", dim: 
     colors = [THIN if n < min_sample else CALM for n in df.rated]
     names = [value_label(dim, str(v), L, labels or {}) for v in df.value]
     fig = go.Figure(go.Bar(
-        x=names, y=100 * df.share, marker_color=colors, customdata=np.stack([df.value, df.rated], axis=1),
+        x=names, y=100 * df.share, marker_color=colors, name=t("satisfied_share", L),
+        customdata=np.stack([df.value, df.rated], axis=1),
         error_y={"type": "data", "symmetric": False, "array": 100 * (df.hi - df.share),
                  "arrayminus": 100 * (df.share - df.lo), "color": "#888"},
         hovertemplate=f"%{{x}}: %{{y:.1f}}% {t('satisfied_word', L)} (n=%{{customdata[1]:,}})<extra></extra>"))

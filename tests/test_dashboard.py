@@ -421,6 +421,9 @@ def test_panel_units_sit_in_panel_titles_and_the_goal_in_the_legend():
                         "res_met": [8, 6], "res_breached": [2, 4]})
     bars = charts.sla_by_priority(pri, "SLA", "en", goal=0.9)
     assert "goal 90%" in [tr.name for tr in bars.data] and not bars.layout.annotations
+    shares = pd.DataFrame({"value": ["email", "web_chat"], "satisfied": [8, 5], "rated": [10, 10]})
+    by = charts.share_by(shares, "CSAT", 5, "en", goal=0.8)
+    assert [tr.name for tr in by.data] == ["satisfied share", "goal 80%"]  # no unnamed "trace 0" in the legend
 
 
 def test_the_sla_colour_scale_turns_at_the_goal():
