@@ -167,20 +167,25 @@ def connect_reader(
         )
     con = _open(path, read_only=True, config=READER_CONFIG)
     try:
-        tz = timezone or _reporting_timezone(con)
-        try:
-            ZoneInfo(tz)
-        except (ValueError, ZoneInfoNotFoundError) as e:
-            raise WarehouseError(f"unknown time zone {tz!r}") from e
-        con.execute(f"set timezone = '{tz}'")  # checked above: a zone name, no quote
-        if export_dir is not None:
-            con.execute("set allowed_directories = ?", [[str(export_dir).rstrip("/") + "/"]])
-        con.execute("set enable_external_access = false")
-        con.execute("set lock_configuration = true")
+        lock_down(con, timezone or _reporting_timezone(con), [] if export_dir is None else [export_dir])
     except BaseException:
         con.close()
         raise
     return con
+
+
+def lock_down(con: duckdb.DuckDBPyConnection, tz: str, folders: list) -> None:
+    """The last steps of every reading session (the warehouse's and the lake's): its time zone (checked to be
+    a zone name), the only folders it may reach, then no host file, no extension and no more settings."""
+    try:
+        ZoneInfo(tz)
+    except (ValueError, ZoneInfoNotFoundError) as e:
+        raise WarehouseError(f"unknown time zone {tz!r}") from e
+    con.execute(f"set timezone = '{tz}'")  # checked above: a zone name, no quote
+    if folders:
+        con.execute("set allowed_directories = ?", [[str(f).rstrip("/") + "/" for f in folders]])
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
 
 
 def _reporting_timezone(con: duckdb.DuckDBPyConnection) -> str:

@@ -16,13 +16,12 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
 from ..errors import UsageError, WarehouseError
 from ..ingest.contract import MODELS
-from ..model.warehouse import READER_CONFIG, connect_reader
+from ..model.warehouse import READER_CONFIG, connect_reader, lock_down
 
 # the day a raw row is filed under (the same as pipeline/spark/engine.py's PARTITION_BY)
 PARTITION_BY = {
@@ -89,17 +88,8 @@ def connect_lake(lake: str | os.PathLike, *, export_dir: Path | None = None,
         if timezone is None and "staging.settings" in views:
             rows = con.execute("select reporting_timezone from staging.settings").fetchall()
             tz = rows[0][0] if rows and rows[0][0] else "UTC"
-        try:
-            ZoneInfo(tz)
-        except (ValueError, ZoneInfoNotFoundError) as e:
-            raise WarehouseError(f"unknown time zone {tz!r}") from e
-        con.execute(f"set timezone = '{tz}'")  # checked above: a zone name, no quote
-        allowed = [str(lake / d) + "/" for d in ("raw", "audit", "quarantine", "staging", "marts")]
-        if export_dir is not None:
-            allowed.append(str(export_dir).rstrip("/") + "/")
-        con.execute("set allowed_directories = ?", [allowed])
-        con.execute("set enable_external_access = false")
-        con.execute("set lock_configuration = true")
+        folders = [lake / d for d in ("raw", "audit", "quarantine", "staging", "marts")]
+        lock_down(con, tz, folders + ([] if export_dir is None else [export_dir]))
     except BaseException:
         con.close()
         raise
