@@ -239,17 +239,6 @@ def _backlog_mart_sql(f: Filters) -> tuple[str, list]:
                 from marts.backlog_daily""", p)
 
 
-def backlog_at_end(f: Filters) -> int:
-    """Interactions open at the end of ``f.end`` (docs/METRICS.md, Backlog): created on or before it and not
-    resolved by its end, under the filters. Filtered by channel at most, it is marts.backlog_daily's
-    ``count_open_at_end`` on that day (the same definition, held equal by the data test backlog_matches_fact;
-    the backlog chart reads the same rows): a few rows instead of a scan of every interaction ever created.
-    Other filters, or a day outside the mart's days, count on the fact table."""
-    sql, p = _backlog_mart_sql(f)
-    n = query(f"select ({sql}) as n", p).n.iloc[0]
-    return int(n) if not pd.isna(n) else _backlog_fact(f)
-
-
 def _backlog_fact(f: Filters) -> int:
     w2, p2 = where(Filters(dt.date(1970, 1, 1), f.end, f.values))
     return int(query(
