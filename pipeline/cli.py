@@ -492,6 +492,7 @@ def _cmd_dashboard(args) -> int:
 
 def _cmd_export(args) -> int:
     from .config import load_config
+    from .ingest.privacy import key_path
     from .ops.lake import export_lake
     from .ops.snapshots import reader_path
 
@@ -499,7 +500,7 @@ def _cmd_export(args) -> int:
     db = _db(args, config)
     if not reader_path(db).exists():
         raise _usage(f"no warehouse at {db}; load data first: csqa load sample_data/")
-    key = db.with_name(db.name + ".key")
+    key = key_path(db)
     counts = export_lake(reader_path(db), key if key.is_file() else None, args.lake)
     if args.json:
         print(json.dumps({"lake": str(args.lake), **counts}))

@@ -34,7 +34,7 @@ from ..model import marts
 from ..model.warehouse import connect, memory_hint, open_warehouse, writer_lock
 from ..ops.snapshots import publish, reader_path, snapshot_batch
 from .contract import KEYS, MODELS
-from .privacy import pseudonym_key
+from .privacy import key_path, pseudonym_key
 from .read import SUPPORTED_SUFFIXES, inspect, iter_chunks, sha256_of
 from .validate import validate_chunk
 
@@ -544,7 +544,7 @@ def _dry_run_key(db, config: Config) -> bytes | None:
     env = os.environ.get(config.privacy.key_env)
     if env:
         return env.encode()
-    key_file = Path(db).with_name(Path(db).name + ".key")
+    key_file = key_path(db)
     return key_file.read_bytes().strip() if key_file.is_file() else secrets.token_hex(32).encode()
 
 

@@ -138,13 +138,17 @@ def redact_series(s: pd.Series) -> pd.Series:
     return out
 
 
+def key_path(db_path: str | Path) -> Path:
+    """Where the pseudonym key of a warehouse (``<db>.key``) or a lake (``<lake>/lake.key``) lives."""
+    return Path(db_path).with_name(Path(db_path).name + ".key")
+
+
 def pseudonym_key(db_path: str | Path | None, env_name: str) -> bytes:
     """The HMAC key: from the environment, else a key file beside the warehouse (created once)."""
     env = os.environ.get(env_name)
     if env:
         return env.encode()
-    base = Path(db_path) if db_path else Path("data/csqa.duckdb")
-    key_file = base.with_name(base.name + ".key")
+    key_file = key_path(db_path or "data/csqa.duckdb")
     if key_file.is_file():
         return key_file.read_bytes().strip()
     key_file.parent.mkdir(parents=True, exist_ok=True)

@@ -21,9 +21,10 @@ import duckdb
 
 from ..errors import UsageError, WarehouseError
 from ..ingest.contract import MODELS
+from ..ingest.privacy import key_path
 from ..model.warehouse import READER_CONFIG, connect_reader, lock_down
 
-# the day a raw row is filed under (the same as pipeline/spark/engine.py's PARTITION_BY)
+# the day a raw row is filed under in the lake (csqa spark load and csqa export --lake)
 PARTITION_BY = {
     "interactions": "created_at",
     "messages": "sent_at",
@@ -138,7 +139,8 @@ def export_lake(reader: Path, db_key: Path | None, lake: str | os.PathLike) -> d
         raise WarehouseError(f"export to {lake} failed: {e}") from e
     finally:
         con.close()
-    if db_key is not None and db_key.is_file() and not (lake / "lake.key").exists():
-        shutil.copyfile(db_key, lake / "lake.key")
-        (lake / "lake.key").chmod(0o600)
+    lake_key = key_path(lake / "lake")  # where csqa spark load looks for it
+    if db_key is not None and db_key.is_file() and not lake_key.exists():
+        shutil.copyfile(db_key, lake_key)
+        lake_key.chmod(0o600)
     return counts

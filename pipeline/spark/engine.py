@@ -41,17 +41,11 @@ from ..ingest.load import FileResult, LoadSummary, expand_paths
 from ..ingest.privacy import pseudonym_key
 from ..ingest.read import inspect, iter_chunks, sha256_of
 from ..ingest.validate import QUARANTINE_COLUMNS, validate_chunk
+from ..ops.lake import PARTITION_BY
 from . import PANDAS3_WARNING as _PANDAS3_WARNING
 
 log = logging.getLogger(__name__)
 
-# The day a row is filed under in the lake.
-PARTITION_BY = {
-    "interactions": "created_at",
-    "messages": "sent_at",
-    "csat_surveys": "sent_at",
-    "faq_articles": "updated_at",
-}
 _SPARK_TYPE = {"str": T.StringType(), "ts": T.TimestampType(), "bool": T.BooleanType(), "int": T.LongType()}
 
 
