@@ -33,6 +33,21 @@ def db(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sample_wh(tmp_path_factory) -> Path:
+    """A warehouse loaded from sample_data/, shared read-only by the dashboard tests (copy it to change it)."""
+    from csqa.pipeline.ingest.load import load
+
+    db = tmp_path_factory.mktemp("sample_wh") / "csqa.duckdb"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CSQA_PSEUDONYM_KEY", "dash")
+    try:
+        load([SAMPLE], db, load_config(ROOT / "pipeline" / "default_config.toml"))
+    finally:
+        mp.undo()
+    return db
+
+
+@pytest.fixture(scope="session")
 def small_set(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("small")
     generate(out, n=1500, days=21, seed=5)

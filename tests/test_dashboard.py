@@ -12,28 +12,16 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from csqa.dashboard import charts
-from csqa.pipeline.config import load_config
-from csqa.pipeline.ingest.load import load
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")
 PAGES = ["pages/response_times.py", "pages/satisfaction.py", "pages/agents.py", "pages/faq_gaps.py",
          "pages/data_quality.py", "pages/conversations.py"]
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    db = tmp_path_factory.mktemp("dash") / "csqa.duckdb"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CSQA_PSEUDONYM_KEY", "dash")
-    load([SAMPLE], db, load_config(ROOT / "pipeline" / "default_config.toml"))
-    mp.undo()
-    return db
-
-
 @pytest.fixture
-def app(warehouse, monkeypatch):
-    monkeypatch.setenv("CSQA_DB", str(warehouse))
+def app(sample_wh, monkeypatch):
+    monkeypatch.setenv("CSQA_DB", str(sample_wh))
     st.cache_data.clear()
     yield lambda: AppTest.from_file(APP, default_timeout=60)
     st.cache_data.clear()
@@ -62,7 +50,7 @@ def count(db, sql, params=()):
         con.close()
 
 
-def test_overview_cards_agree_with_the_charts(app, warehouse):
+def test_overview_cards_agree_with_the_charts(app, sample_wh):
     at = app().run()
     assert not at.exception
     assert len(at.metric) == 7
@@ -73,13 +61,13 @@ def test_overview_cards_agree_with_the_charts(app, warehouse):
     z = how["data"][0]["z"]
     assert (numbers(z).sum() if isinstance(z, dict) else np.asarray(z, dtype=float).sum()) == volume
     start, end = at.query_params["start"], at.query_params["end"]
-    assert volume == count(warehouse, "select count(*) from marts.fct_interactions where created_day between ? and ?",
+    assert volume == count(sample_wh, "select count(*) from marts.fct_interactions where created_day between ? and ?",
                            [start, end])
     # the default range ends at the newest data, not today
-    assert end == str(count(warehouse, "select max(created_day) from marts.fct_interactions"))
+    assert end == str(count(sample_wh, "select max(created_day) from marts.fct_interactions"))
 
 
-def test_a_filter_moves_cards_and_charts_together(app, warehouse):
+def test_a_filter_moves_cards_and_charts_together(app, sample_wh):
     at = app()
     at.query_params["channel"] = "email"
     at.run()
@@ -87,7 +75,7 @@ def test_a_filter_moves_cards_and_charts_together(app, warehouse):
     assert at.query_params["channel"] == "email"
     volume = int(metric(at, "Contacts").replace(",", ""))
     start, end = at.query_params["start"], at.query_params["end"]
-    assert volume == count(warehouse, "select count(*) from marts.fct_interactions where channel = 'email' "
+    assert volume == count(sample_wh, "select count(*) from marts.fct_interactions where channel = 'email' "
                                       "and created_day between ? and ?", [start, end])
     daily = figure(at, 0)
     assert [tr["name"] for tr in daily["data"]] == ["Email"]  # the label, not the code
@@ -117,20 +105,20 @@ def test_response_times_show_targets_and_switch_basis(app):
     assert not any(tr.get("name") == "SLA target" for tr in figure(at, 0)["data"])  # targets are business time
 
 
-def test_satisfaction_card_matches_the_weekly_chart(app, warehouse):
+def test_satisfaction_card_matches_the_weekly_chart(app, sample_wh):
     at = app().run()
     at.switch_page("pages/satisfaction.py").run()
     n = int(metric(at, "Ratings").replace(",", ""))
     start, end = at.query_params["start"], at.query_params["end"]
-    assert n == count(warehouse, "select count(csat_score) from marts.fct_interactions "
+    assert n == count(sample_wh, "select count(csat_score) from marts.fct_interactions "
                                  "where created_day between ? and ?", [start, end])
     share = float(metric(at, "Satisfied (CSAT)").rstrip("%")) / 100
-    sat = count(warehouse, "select count(*) from marts.fct_interactions where is_satisfied "
+    sat = count(sample_wh, "select count(*) from marts.fct_interactions where is_satisfied "
                            "and created_day between ? and ?", [start, end])
     assert share == pytest.approx(sat / n, abs=0.0005)
 
 
-def test_conversations_follow_a_drill_down(app, warehouse):
+def test_conversations_follow_a_drill_down(app, sample_wh):
     at = app()
     at.query_params.update({"start": "2026-11-10", "end": "2026-11-10", "drill_channel": "email",
                             "drill_day": "2026-11-10"})
@@ -141,7 +129,7 @@ def test_conversations_follow_a_drill_down(app, warehouse):
                             "drill_day": "2026-11-10"})
     at.run()
     assert not at.exception
-    expected = count(warehouse, "select count(*) from marts.fct_interactions where channel = 'email' "
+    expected = count(sample_wh, "select count(*) from marts.fct_interactions where channel = 'email' "
                                 "and created_day = date '2026-11-10'")
     assert any(f"of {expected:,} interactions" in c.value for c in at.caption)
     assert len(at.dataframe[0].value) == expected
@@ -151,8 +139,8 @@ INJECTIONS = ["x' or '1'='1", "email'; drop table raw.interactions; --", "') uni
 
 
 @pytest.mark.parametrize("evil", INJECTIONS)
-def test_url_parameters_never_reach_sql_as_text(app, warehouse, evil):
-    before = count(warehouse, "select count(*) from raw.interactions")
+def test_url_parameters_never_reach_sql_as_text(app, sample_wh, evil):
+    before = count(sample_wh, "select count(*) from raw.interactions")
     at = app()
     at.query_params.update({"channel": evil, "topic": evil, "start": evil})
     at.run()
@@ -162,7 +150,7 @@ def test_url_parameters_never_reach_sql_as_text(app, warehouse, evil):
     at.run()
     assert not at.exception
     assert any("of 0 interactions" in c.value for c in at.caption)
-    assert count(warehouse, "select count(*) from raw.interactions") == before
+    assert count(sample_wh, "select count(*) from raw.interactions") == before
 
 
 def test_chinese_labels(app):
@@ -217,7 +205,7 @@ def test_a_bad_drill_value_shows_a_notice_not_a_traceback(app, bad):
     assert any("of 0 interactions" in c.value for c in at.caption)
 
 
-def test_a_week_drill_opens_that_iso_week(app, warehouse):
+def test_a_week_drill_opens_that_iso_week(app, sample_wh):
     at = app()
     at.switch_page("pages/conversations.py")
     for week in ("2026-W46", "2026-11-12"):  # as an ISO week, or as any day of it: Monday 2026-11-09 to Sunday
@@ -225,7 +213,7 @@ def test_a_week_drill_opens_that_iso_week(app, warehouse):
         at.query_params.update({"start": "2026-11-01", "end": "2026-11-24", "drill_week": week})
         at.run()
         assert not at.exception and not at.warning
-        expected = count(warehouse, "select count(*) from marts.fct_interactions "
+        expected = count(sample_wh, "select count(*) from marts.fct_interactions "
                                     "where created_day between date '2026-11-09' and date '2026-11-15'")
         assert any(f"of {expected:,} interactions" in c.value for c in at.caption), [c.value for c in at.caption]
 
@@ -238,7 +226,7 @@ from csqa.dashboard.i18n import LABELS, VALUES, t  # noqa: E402
 ALL_PAGES = ["pages/overview.py", *PAGES, "pages/conversation.py"]
 
 
-def test_a_links_filters_and_language_carry_to_every_page(app, warehouse):
+def test_a_links_filters_and_language_carry_to_every_page(app, sample_wh):
     at = app()
     at.query_params.update({"channel": "email", "start": "2026-11-01", "end": "2026-11-24", "lang": "zh"})
     at.run()
@@ -302,8 +290,8 @@ def test_an_sla_heatmap_cell_opens_exactly_its_conversations(app):
         assert got == int(n)
 
 
-def test_the_conversation_view_shows_messages_waits_and_survey(app, warehouse):
-    cid = count(warehouse, "select interaction_id from marts.fct_interactions where csat_score is not null "
+def test_the_conversation_view_shows_messages_waits_and_survey(app, sample_wh):
+    cid = count(sample_wh, "select interaction_id from marts.fct_interactions where csat_score is not null "
                            "and count_messages >= 3 order by interaction_id limit 1")
     at = app().run()
     at.switch_page("pages/conversation.py")
@@ -311,8 +299,8 @@ def test_the_conversation_view_shows_messages_waits_and_survey(app, warehouse):
     at.run()
     assert not at.exception
     messages, survey = at.dataframe[0].value, at.dataframe[1].value
-    assert len(messages) == count(warehouse, "select count(*) from raw.messages where interaction_id = ?", [cid])
-    assert len(survey) == count(warehouse, "select count(*) from raw.csat_surveys where interaction_id = ?", [cid])
+    assert len(messages) == count(sample_wh, "select count(*) from raw.messages where interaction_id = ?", [cid])
+    assert len(survey) == count(sample_wh, "select count(*) from raw.csat_surveys where interaction_id = ?", [cid])
     first_wait = messages["wait_seconds"].iloc[0]
     assert first_wait  # the first customer message waited for the first agent reply, in human units
     assert any(u in first_wait for u in (" s", " min", " h", " d"))
@@ -327,10 +315,10 @@ def test_an_unknown_conversation_id_says_so(app):
     assert any("No conversation has the id" in w.value for w in at.warning)
 
 
-def test_a_filter_that_matches_nothing_shows_an_empty_state(app, warehouse):
+def test_a_filter_that_matches_nothing_shows_an_empty_state(app, sample_wh):
     at = app()
     # a real region and a real language that never occur together in the range
-    region, language = count(warehouse, """
+    region, language = count(sample_wh, """
         with r as (select distinct coalesce(region, 'unknown') as region from marts.fct_interactions),
              l as (select distinct language from marts.fct_interactions)
         select [r.region, l.language] from r cross join l
@@ -347,8 +335,8 @@ def test_a_filter_that_matches_nothing_shows_an_empty_state(app, warehouse):
         assert not at.get("plotly_chart"), page  # no empty axes
 
 
-def test_no_change_is_shown_against_an_empty_previous_period(app, warehouse):
-    lo = count(warehouse, "select min(created_day) from marts.fct_interactions")
+def test_no_change_is_shown_against_an_empty_previous_period(app, sample_wh):
+    lo = count(sample_wh, "select min(created_day) from marts.fct_interactions")
     at = app()
     at.query_params.update({"start": str(lo), "end": str(lo + __import__("datetime").timedelta(days=6))})
     at.run()
@@ -382,10 +370,10 @@ def test_weeks_are_labelled_by_monday_and_partial_ones_marked():
     assert whole.layout.title.text == "CSAT"
 
 
-def test_interactions_without_an_sla_verdict_are_named_not_hidden(app, warehouse, tmp_path, monkeypatch):
+def test_interactions_without_an_sla_verdict_are_named_not_hidden(app, sample_wh, tmp_path, monkeypatch):
     """'unknown' (no business time) is left out of the SLA rates like an open clock; the overview says how many."""
     db = tmp_path / "csqa.duckdb"
-    shutil.copy(warehouse, db)  # no snapshot beside it: the dashboard reads this file
+    shutil.copy(sample_wh, db)  # no snapshot beside it: the dashboard reads this file
     con = duckdb.connect(str(db))
     con.execute("""update marts.fct_interactions set first_response_sla_status = 'unknown'
                    where interaction_id in (select interaction_id from marts.fct_interactions
@@ -399,7 +387,7 @@ def test_interactions_without_an_sla_verdict_are_named_not_hidden(app, warehouse
         "7 interactions in view have no SLA verdict: their business time could not be computed (the calendar does "
         "not cover them). They are left out of both SLA rates; `csqa check` reports them, and the next load "
         "retries them."]
-    monkeypatch.setenv("CSQA_DB", str(warehouse))
+    monkeypatch.setenv("CSQA_DB", str(sample_wh))
     st.cache_data.clear()
     assert not [w for w in app().run().warning if "no SLA verdict" in w.value]
 
@@ -447,9 +435,9 @@ def test_every_label_has_both_languages_and_every_key_used_exists():
 
 
 @pytest.mark.parametrize("page", ALL_PAGES)
-def test_every_page_renders_in_chinese(app, warehouse, page):
+def test_every_page_renders_in_chinese(app, sample_wh, page):
     """Dynamic keys (table headers, units, definitions) are looked up as the page renders: a missing one fails."""
-    cid = count(warehouse, "select min(interaction_id) from marts.fct_interactions")
+    cid = count(sample_wh, "select min(interaction_id) from marts.fct_interactions")
     at = app()
     at.query_params["lang"] = "zh"
     at.run()
@@ -464,7 +452,7 @@ def test_every_page_renders_in_chinese(app, warehouse, page):
         assert text not in english, text
 
 
-def test_the_csv_holds_every_row_of_the_view(app, warehouse):
+def test_the_csv_holds_every_row_of_the_view(app, sample_wh):
     assert app  # points CSQA_DB at the warehouse
     f = data.Filters(data.dt.date(2026, 9, 1), data.dt.date(2026, 11, 30), {"channel": ("email", "web_chat")})
     chunks = list(data.conversations_csv(f, {}, chunk=500))
@@ -472,7 +460,7 @@ def test_the_csv_holds_every_row_of_the_view(app, warehouse):
     import csv
     import io
     rows = list(csv.reader(io.StringIO("".join(chunks))))
-    expected = count(warehouse, "select count(*) from marts.fct_interactions where channel in ('email', 'web_chat') "
+    expected = count(sample_wh, "select count(*) from marts.fct_interactions where channel in ('email', 'web_chat') "
                                 "and created_day between date '2026-09-01' and date '2026-11-30'")
     assert len({r[0] for r in rows[1:]}) == expected and rows[0][0] == "interaction_id"
     assert common  # the module every page shares imports cleanly

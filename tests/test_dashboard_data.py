@@ -13,25 +13,12 @@ import pytest
 import streamlit as st
 
 from csqa.dashboard import data
-from csqa.pipeline.config import load_config
-from csqa.pipeline.ingest.load import load
 from csqa.pipeline.model.checks import run_checks
-from tests.conftest import ROOT, SAMPLE
-
-
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    db = tmp_path_factory.mktemp("dashdata") / "csqa.duckdb"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CSQA_PSEUDONYM_KEY", "dash")
-    load([SAMPLE], db, load_config(ROOT / "pipeline" / "default_config.toml"))
-    mp.undo()
-    return db
 
 
 @pytest.fixture
-def dash(warehouse, monkeypatch):
-    monkeypatch.setenv("CSQA_DB", str(warehouse))
+def dash(sample_wh, monkeypatch):
+    monkeypatch.setenv("CSQA_DB", str(sample_wh))
     st.cache_data.clear()
     yield data
     st.cache_data.clear()
@@ -59,28 +46,28 @@ def views(dash) -> list:
             dash.Filters(f.start, hi + dt.timedelta(days=400), {})]
 
 
-def test_filter_options_and_bounds_equal_the_fact_table(dash, warehouse):
+def test_filter_options_and_bounds_equal_the_fact_table(dash, sample_wh):
     fallback = ", ".join(f"list(distinct {data.col(n)} order by {data.col(n)}) as {n}" for n in data.FILTER_COLUMNS)
-    row = ref(warehouse, f"select {fallback} from marts.fct_interactions").iloc[0]
+    row = ref(sample_wh, f"select {fallback} from marts.fct_interactions").iloc[0]
     want = {n: [str(v) for v in row[n] if v is not None] for n in data.FILTER_COLUMNS}
     got = dash.filter_options()
     assert got == want
     assert all(len(v) > 1 for v in got.values())
-    b = ref(warehouse, "select min(created_day) as lo, max(created_day) as hi from marts.fct_interactions").iloc[0]
+    b = ref(sample_wh, "select min(created_day) as lo, max(created_day) as hi from marts.fct_interactions").iloc[0]
     assert dash.data_bounds() == (b.lo.date(), b.hi.date())
-    newest = ref(warehouse, "select max(created_at) as t from marts.fct_interactions").t.iloc[0]
+    newest = ref(sample_wh, "select max(created_at) as t from marts.fct_interactions").t.iloc[0]
     assert dash.last_load()["newest"] == newest
 
 
-def test_kpis_backlog_and_quantiles_equal_the_fact_table(dash, warehouse):
+def test_kpis_backlog_and_quantiles_equal_the_fact_table(dash, sample_wh):
     for f in views(dash):
         k = dash.kpis(f)
         w, p = data.where(f)
         w2, p2 = data.where(data.Filters(dt.date(1970, 1, 1), f.end, f.values))
-        r = ref(warehouse, f"""select count(*) as volume, quantile_cont(first_response_seconds, 0.5) as median_frt,
+        r = ref(sample_wh, f"""select count(*) as volume, quantile_cont(first_response_seconds, 0.5) as median_frt,
                                       quantile_cont(first_response_seconds, 0.9) as p90_frt
                                from marts.fct_interactions where {w}""", p).iloc[0]
-        backlog = ref(warehouse, f"""select count(*) as n from marts.fct_interactions
+        backlog = ref(sample_wh, f"""select count(*) as n from marts.fct_interactions
                                      where {w2} and (not is_resolved or resolved_day > ?)""", [*p2, f.end]).n.iloc[0]
         assert k["volume"] == r.volume, f
         assert k["backlog"] == backlog, f
@@ -92,13 +79,13 @@ def test_kpis_backlog_and_quantiles_equal_the_fact_table(dash, warehouse):
     assert dash.kpis(f)["backlog"] == chart[chart.day == pd.Timestamp(f.end)].count_open_at_end.sum() > 0
 
 
-def test_duration_quantiles_equal_one_call_per_quantile(dash, warehouse):
+def test_duration_quantiles_equal_one_call_per_quantile(dash, sample_wh):
     for f in views(dash)[:6]:
         for metric, basis in (("first_response", "business"), ("resolution", "calendar")):
             got = dash.duration_quantiles(f, metric, basis)
             c = data._col(metric, basis)
             w, p = data.where(f)
-            want = ref(warehouse, f"""select channel, count({c}) as n, count(*) filter (where {c} = 0) as zeros,
+            want = ref(sample_wh, f"""select channel, count({c}) as n, count(*) filter (where {c} = 0) as zeros,
                            quantile_cont({c}, 0.1) as p10, quantile_cont({c}, 0.25) as p25,
                            quantile_cont({c}, 0.5) as p50, quantile_cont({c}, 0.75) as p75,
                            quantile_cont({c}, 0.9) as p90
@@ -106,7 +93,7 @@ def test_duration_quantiles_equal_one_call_per_quantile(dash, warehouse):
             pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
         got = dash.weekly_quantiles(f, "calendar")
         w, p = data.where(f)
-        want = ref(warehouse, f"""select date_trunc('week', created_day) as week, channel,
+        want = ref(sample_wh, f"""select date_trunc('week', created_day) as week, channel,
                        count(first_response_seconds) as n, min(created_day) as first_day, max(created_day) as last_day,
                        quantile_cont(first_response_seconds, 0.5) as p50,
                        quantile_cont(first_response_seconds, 0.9) as p90
@@ -115,14 +102,14 @@ def test_duration_quantiles_equal_one_call_per_quantile(dash, warehouse):
         pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
 
 
-def test_conversations_are_the_newest_rows_of_the_view(dash, warehouse):
+def test_conversations_are_the_newest_rows_of_the_view(dash, sample_wh):
     for f in views(dash)[:6]:
         for limit in (0, 1, 7, 1000, 10**6):
             rows, n = dash.conversations(f, {}, limit)
             w, p = data.where(f)
-            want = ref(warehouse, f"select {data.CONVERSATION_COLUMNS} from marts.fct_interactions where {w} "
+            want = ref(sample_wh, f"select {data.CONVERSATION_COLUMNS} from marts.fct_interactions where {w} "
                                   "order by created_at desc, interaction_id limit ?", [*p, limit])
-            assert n == ref(warehouse, f"select count(*) as n from marts.fct_interactions where {w}", p).n.iloc[0]
+            assert n == ref(sample_wh, f"select count(*) as n from marts.fct_interactions where {w}", p).n.iloc[0]
             pd.testing.assert_frame_equal(rows.reset_index(drop=True), want)
 
 
@@ -156,11 +143,11 @@ def test_hour_of_week_equals_converting_every_row(tmp_path, monkeypatch, zone):
     assert got.contacts.sum() == len(secs)
 
 
-def test_filter_values_data_test_fails_on_a_broken_mart(warehouse, tmp_path):
+def test_filter_values_data_test_fails_on_a_broken_mart(sample_wh, tmp_path):
     import shutil
 
     db = tmp_path / "b.duckdb"
-    shutil.copyfile(warehouse, db)
+    shutil.copyfile(sample_wh, db)
     assert all(r["failing_rows"] == 0 for r in run_checks(db) if r["test"] == "filter_values_match_fact")
     con = duckdb.connect(str(db))
     con.execute("delete from marts.filter_values where rowid = 0")
