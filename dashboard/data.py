@@ -574,25 +574,12 @@ def conversation_surveys(interaction_id: str) -> pd.DataFrame:
 
 # ---- agents and teams -------------------------------------------------------------------------
 
-def agents(f: Filters) -> pd.DataFrame:
-    """marts.agent_daily over the date range (the mart is per day and agent: other filters do not apply)."""
-    return query("""select agent_id, sum(count_interactions) as contacts,
-                           sum(sum_first_response_seconds) / nullif(sum(count_first_responses), 0) as mean_frt_seconds,
-                           sum(count_first_response_met) / nullif(sum(count_first_response_met)
-                               + sum(count_first_response_breached), 0) as sla_rate,
-                           sum(count_resolved) as resolved,
-                           sum(count_reopened) / nullif(sum(count_reopen_eligible), 0) as reopen_rate,
-                           sum(count_one_touch) / nullif(sum(count_one_touch_eligible), 0) as one_touch_rate,
-                           sum(count_rated) as rated,
-                           sum(count_satisfied) / nullif(sum(count_rated), 0) as csat_share
-                    from marts.agent_daily where created_day between ? and ?
-                    group by agent_id order by contacts desc, agent_id""", [f.start, f.end])
-
-
-def teams(f: Filters) -> pd.DataFrame:
+def _per_person(f: Filters, key: str, where_extra: str = "") -> pd.DataFrame:
+    """One row per ``key`` (team or agent) over the interactions in view, with every filter: the same
+    columns and definitions for both tables (docs/METRICS.md), first response as the median in calendar time."""
     w, p = where(f)
     return query(
-        f"""select coalesce(team, 'unassigned') as team, count(*) as contacts,
+        f"""select {key}, count(*) as contacts,
                    quantile_cont(first_response_seconds, 0.5) as median_frt_seconds,
                    count(*) filter (where first_response_sla_status = 'met') / nullif(count(*) filter
                        (where first_response_sla_status in ('met', 'breached')), 0) as sla_rate,
@@ -602,7 +589,16 @@ def teams(f: Filters) -> pd.DataFrame:
                        as one_touch_rate,
                    count(csat_score) as rated,
                    count(*) filter (where is_satisfied) / nullif(count(csat_score), 0) as csat_share
-            from marts.fct_interactions where {w} group by all order by contacts desc""", p)
+            from marts.fct_interactions where {w}{where_extra} group by all order by contacts desc, 1""", p)
+
+
+def agents(f: Filters) -> pd.DataFrame:
+    """Per agent, with every filter; bot-handled and unassigned interactions belong to no agent (METRICS.md)."""
+    return _per_person(f, "agent_id", " and agent_id is not null")
+
+
+def teams(f: Filters) -> pd.DataFrame:
+    return _per_person(f, "coalesce(team, 'unassigned') as team")
 
 
 def channel_labels() -> dict[str, str]:

@@ -87,9 +87,13 @@ LABELS = {
                      "灰色条目和空心点的评分数低于最小样本量,不宜解读。"),
     "teams": ("Teams", "团队"),
     "agents_table": ("Agents", "客服"),
-    "teams_counts": ("Counts the interactions of each team, with every filter.", "统计各团队的会话,应用全部筛选条件。"),
-    "agents_counts": ("From marts.agent_daily: filtered by date only; first response is the mean (calendar time).",
-                      "来自 marts.agent_daily:仅按日期筛选;首次响应为平均值(自然时间)。"),
+    "teams_counts": ("Counts the interactions of each team, with every filter; first response is the median "
+                     "(calendar time).",
+                     "统计各团队的会话，应用全部筛选条件；首次响应为中位数（自然时间）。"),
+    "agents_counts": ("Counts the interactions of each agent, with every filter; first response is the median "
+                      "(calendar time). Bot-handled and unassigned interactions belong to no agent.",
+                      "统计各客服的会话，应用全部筛选条件；首次响应为中位数（自然时间）。"
+                      "机器人处理及未分配的会话不计入任何客服。"),
     "gap_backlog": ("Ranked FAQ backlog (last {days} days of data)", "FAQ 待写清单(最近 {days} 天数据)"),
     "coverage": ("Contacts by topic and language (✗ = no article in that language)", "按主题与语言的咨询量(✗ = 该语言无文章)"),
     "coverage_counts": ("{n:,} contacts in the last {days} days", "最近 {days} 天共 {n:,} 个咨询"),
@@ -229,7 +233,6 @@ LABELS = {
     "col_csat_score": ("Score", "评分"),
     "col_csat_comment": ("Comment", "评价内容"),
     "col_median_frt_seconds": ("Median first response", "首次响应中位数"),
-    "col_mean_frt_seconds": ("Mean first response", "平均首次响应"),
     "col_sla_rate": ("SLA met", "SLA 达成率"),
     "col_reopen_rate": ("Reopen rate", "重开率"),
     "col_one_touch_rate": ("One-touch", "一次解决率"),

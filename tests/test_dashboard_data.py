@@ -113,6 +113,34 @@ def test_conversations_are_the_newest_rows_of_the_view(dash, sample_wh):
             pd.testing.assert_frame_equal(rows.reset_index(drop=True), want)
 
 
+def test_agents_table_agrees_with_agent_daily_and_applies_every_filter(dash, sample_wh):
+    """The agents table (the fact table with every filter) has marts.agent_daily's contacts and rates over the
+    dates alone, a median first response computed here from the rows, and follows a channel filter."""
+    f = views(dash)[0]
+    got = dash.agents(f).set_index("agent_id")
+    want = ref(sample_wh, """select agent_id, sum(count_interactions) as contacts,
+                                   sum(count_reopened) / nullif(sum(count_reopen_eligible), 0) as reopen_rate,
+                                   sum(count_one_touch) / nullif(sum(count_one_touch_eligible), 0) as one_touch,
+                                   sum(count_rated) as rated, sum(count_satisfied) / nullif(sum(count_rated), 0) as csat
+                            from marts.agent_daily where created_day between ? and ? group by agent_id""",
+               [f.start, f.end]).set_index("agent_id")
+    assert len(got) > 3 and sorted(got.index) == sorted(want.index)
+    w = want.loc[got.index]
+    assert (got.contacts.to_numpy() == w.contacts.to_numpy()).all() and (got.rated == w.rated).all()
+    for a, b in (("reopen_rate", "reopen_rate"), ("one_touch_rate", "one_touch"), ("csat_share", "csat")):
+        np.testing.assert_allclose(got[a].astype(float), w[b].astype(float), equal_nan=True)
+    agent = got.index[0]
+    frt = ref(sample_wh, "select first_response_seconds as s from marts.fct_interactions where agent_id = ? "
+                         "and created_day between ? and ? and first_response_seconds is not null",
+              [agent, f.start, f.end]).s.to_numpy()
+    assert got.loc[agent, "median_frt_seconds"] == pytest.approx(np.median(frt))
+    channel = dash.filter_options()["channel"][0]
+    one = dash.agents(dash.Filters(f.start, f.end, {"channel": (channel,)}))
+    n = ref(sample_wh, "select count(*) as n from marts.fct_interactions where agent_id is not null and channel = ? "
+                       "and created_day between ? and ?", [channel, f.start, f.end]).n.iloc[0]
+    assert one.contacts.sum() == n < got.contacts.sum()
+
+
 @pytest.mark.parametrize("zone", ["Asia/Kathmandu", "America/New_York", "Australia/Lord_Howe"])
 def test_hour_of_week_equals_converting_every_row(tmp_path, monkeypatch, zone):
     """Counting per 15-minute UTC slot and converting the slot is exact, also at a +05:45 offset, across

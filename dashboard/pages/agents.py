@@ -1,5 +1,5 @@
-"""Agents and teams: contacts, first response, SLA, reopen rate, one-touch rate and CSAT per agent
-(marts.agent_daily) and per team (the interactions, with every filter)."""
+"""Agents and teams: contacts, median first response, SLA, reopen rate, one-touch rate and CSAT per team and
+per agent (the interactions, with every filter; the same columns in both tables)."""
 
 import streamlit as st
 
@@ -34,7 +34,7 @@ st.caption(t("teams_counts", L))
 
 st.subheader(t("agents_table", L))
 ag = data.agents(f)
-show = table(ag, "agent_id", "mean_frt_seconds")
+show = table(ag, "agent_id", "median_frt_seconds")
 st.dataframe(show, hide_index=True, key="ag_agents",
              column_config={k: st.column_config.Column(t(f"col_{k}", L)) for k in show.columns})
 st.caption(t("agents_counts", L))
