@@ -6,7 +6,15 @@ import pandas as pd
 import pytest
 
 from csqa.pipeline.ingest.load import load
-from csqa.pipeline.ingest.privacy import luhn_ok, redact_series, redact_text, valid_cn_id
+from csqa.pipeline.ingest.privacy import (
+    iban_ok,
+    luhn_ok,
+    redact_series,
+    redact_text,
+    valid_cn_id,
+    valid_ipv6,
+    valid_national_id,
+)
 from tests.conftest import INTERACTION_HEADER, interaction_row, query, write
 
 PII = [
@@ -23,6 +31,20 @@ PII = [
     ("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq is mine", "[WALLET]"),
     ("TRC20 TJRabPrwbZy45sbavfcjinPJC18kjpRTv8", "[WALLET]"),
     ("login from 203.0.113.45 at night", "[IP]"),
+    ("登录IP:2001:db8:85a3::8a2e:370:7334。", "[IP]"),
+    ("new device fe80::1ff:fe23:4567:890a, was it me?", "[IP]"),
+    ("请退款到 IBAN DE89 3704 0044 0532 0130 00 谢谢", "[IBAN]"),
+    ("iban gb82west12345698765432 please", "[IBAN]"),
+    ("香港身份证 A123456(3)", "[NATIONAL_ID]"),
+    ("身分證字號A123456789", "[NATIONAL_ID]"),
+    ("NRIC S1234567D for KYC", "[NATIONAL_ID]"),
+    ("my SSN is 219-09-9999", "[NATIONAL_ID]"),
+    # formats a held-out set (written without seeing the rules) found missing, 2026-11-26
+    ("Withdraw to bc1pqyngl46gg4vlqkxr25tv3jp8arf5xzme5qdm3sd8qfempe95hz3suxleka failed", "[WALLET]"),
+    ("HKID K536559\uff087\uff09\uff0cKYC 未通過", "[NATIONAL_ID]"),
+    ("Número HKID: A374811 (4)", "[NATIONAL_ID]"),
+    ("证件号230103 19750121 0698。", "[CN_ID]"),
+    ("E-mail cadastrado: zhang.wei\uff20qq.com", "[EMAIL]"),
 ]
 
 LOOK_ALIKES = [
@@ -31,6 +53,14 @@ LOOK_ALIKES = [
     "tx 0x" + "ab" * 32 + " not confirmed",       # a transaction hash, not an address
     "version 1.2.3.4.5 of the app",
     "UID 12345678 and 2FA code 123456",
+    "maintenance 02:00:00 to 04:30:00 UTC",          # times, not IPv6
+    "crash in std::vector::at, build 2026:11",
+    "ref GB82 WEST 1234 5698 7654 33 rejected",       # an IBAN shape failing mod 97
+    "voucher A123456(4) and A123456788",             # HK and Taiwan shapes failing their check
+    "ticket 000-12-3456 and 666-01-2345",            # not SSNs (area 000 and 666 are never issued)
+    "调用 a::b() 报错, dead::beef",                     # code, not IPv6
+    "timestamp_ms=1779303535221",                     # passes Luhn, but no card number starts with 1
+    "订单号 1145633054453407409",
 ]
 
 
@@ -52,6 +82,19 @@ def test_checksums():
     assert not valid_cn_id("110105194912310021")  # wrong check digit
     assert not valid_cn_id("110105194913310028")  # month 13
     assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+    assert iban_ok("GB82 WEST 1234 5698 7654 32") and iban_ok("ch9300762011623852957")
+    assert not iban_ok("GB82 WEST 1234 5698 7654 33") and not iban_ok("GB82WEST1234")
+    for v in ("A123456(3)", "AB9876543", "A123456789", "S1234567D", "T1234567J", "F1234567N"):
+        assert valid_national_id(v), v
+    for v in ("A123456(4)", "A123456788", "S1234567A", "X1234567D"):
+        assert not valid_national_id(v), v
+    assert valid_ipv6("2001:db8::1") and valid_ipv6("::ffff:192.0.2.1")
+    assert not valid_ipv6("12:30:45") and not valid_ipv6("::") and not valid_ipv6("fe80::")
+
+
+def test_an_iban_keeps_the_words_after_it():
+    assert redact_text("IBAN GB82 WEST 1234 5698 7654 32 from my bank") == "IBAN [IBAN] from my bank"
+    assert redact_text("IBAN GB82 WEST 1234 5698 7654 32 SENT") == "IBAN [IBAN] SENT"
 
 
 def test_series_redaction_keeps_nulls_and_untouched_rows():
@@ -69,7 +112,8 @@ def test_no_personal_value_reaches_any_text_column(tmp_path, db, config):
     write(tmp_path / "csat.csv", head + f'S1,P1,2026-11-02T10:00:00Z,2026-11-02T11:00:00Z,1,"{PII[2][0]}"\n')
     load([tmp_path / "interactions.csv", tmp_path / "csat.csv"], db, config)
     needles = ["zhang.san@qq.com", "13812345678", "11010519491231002X", "4111 1111 1111 1111",
-               "0x52908400098527886E0F7030069857D2E4169EE7", "203.0.113.45", "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"]
+               "0x52908400098527886E0F7030069857D2E4169EE7", "203.0.113.45", "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8",
+               "2001:db8:85a3::8a2e:370:7334", "DE89 3704 0044 0532 0130 00", "A123456(3)", "219-09-9999"]
     cols = query(db, """select table_schema, table_name, column_name from information_schema.columns
                         where data_type = 'VARCHAR' and table_schema in ('raw', 'audit', 'staging', 'marts')""")
     assert len(cols) > 10

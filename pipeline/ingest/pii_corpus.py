@@ -8,7 +8,7 @@ import datetime as dt
 import random
 import string
 
-from .privacy import cn_id_check_digit, luhn_check_digit
+from .privacy import cn_id_check_digit, luhn_check_digit, valid_national_id
 
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
@@ -16,8 +16,12 @@ ZH = ["我的{kind}是{v},请尽快处理", "{kind}{v}", "请联系{v}谢谢", "
 EN = ["my {kind} is {v}, please check", "contact: {v}", "{v} is mine", "Please verify ({v}) asap.",
       "use {v}."]
 KIND_ZH = {"EMAIL": "邮箱", "PHONE": "手机号", "CN_ID": "身份证号", "CARD": "银行卡号", "WALLET": "提币地址",
-           "IP": "登录IP"}
-KIND_EN = {"EMAIL": "email", "PHONE": "phone", "CN_ID": "ID number", "CARD": "card", "WALLET": "address", "IP": "IP"}
+           "IP": "登录IP", "IBAN": "收款账户IBAN", "NATIONAL_ID": "证件号"}
+KIND_EN = {"EMAIL": "email", "PHONE": "phone", "CN_ID": "ID number", "CARD": "card", "WALLET": "address", "IP": "IP",
+           "IBAN": "IBAN", "NATIONAL_ID": "ID"}
+# country: BBAN shape (a = letter, n = digit, c = either), as the national formats are written
+IBAN_SHAPES = {"DE": "n" * 18, "GB": "aaaa" + "n" * 14, "FR": "n" * 10 + "c" * 11 + "nn", "NL": "aaaa" + "n" * 10,
+               "CH": "n" * 5 + "c" * 12, "AE": "n" * 19, "ES": "n" * 20, "SA": "nn" + "c" * 18}
 
 
 def _luhn_complete(prefix: str, length: int, r: random.Random) -> str:
@@ -30,6 +34,32 @@ def _cn_id(r: random.Random) -> str:
     birth = dt.date(1950, 1, 1) + dt.timedelta(days=r.randrange(25000))
     body = f"{area}{birth:%Y%m%d}{r.randrange(1000):03d}"
     return body + cn_id_check_digit(body)
+
+
+def _iban(r: random.Random) -> str:
+    country, shape = r.choice(sorted(IBAN_SHAPES.items()))
+    pools = {"a": string.ascii_uppercase, "n": string.digits, "c": string.ascii_uppercase + string.digits}
+    bban = "".join(r.choice(pools[k]) for k in shape)
+    check = 98 - int("".join(str(int(c, 36)) for c in bban + country + "00")) % 97
+    return f"{country}{check:02d}{bban}"
+
+
+def _national_id(r: random.Random) -> str:
+    """A Hong Kong, Taiwan or Singapore ID with its check character, or a US SSN."""
+    kind = r.choice(["hk", "tw", "sg", "ssn"])
+    if kind == "ssn":
+        return f"{r.choice([r.randrange(1, 666), r.randrange(667, 900)]):03d}-{r.randrange(1, 100):02d}-" \
+               f"{r.randrange(1, 10000):04d}"
+    while True:  # draw until the check character is right (about one in ten draws)
+        if kind == "hk":
+            v = "".join(r.choice(string.ascii_uppercase) for _ in range(r.choice([1, 1, 2])))
+            v += f"{r.randrange(10**6):06d}" + r.choice("0123456789A")
+        elif kind == "tw":
+            v = r.choice(string.ascii_uppercase) + r.choice("12") + f"{r.randrange(10**8):08d}"
+        else:
+            v = r.choice("STFG") + f"{r.randrange(10**7):07d}" + r.choice(string.ascii_uppercase)
+        if valid_national_id(v):
+            return f"{v[:-1]}({v[-1]})" if kind == "hk" and r.random() < 0.5 else v
 
 
 def _group(digits: str, sep: str, sizes: list[int]) -> str:
@@ -69,7 +99,18 @@ def personal_values(r: random.Random) -> dict[str, list[str]]:
         wallets.append("bc1q" + "".join(r.choice(BECH32) for _ in range(38)))
         wallets.append("T" + "".join(r.choice(B58) for _ in range(33)))
     ips = [".".join(str(r.randrange(256)) for _ in range(4)) for _ in range(60)]
-    return {"EMAIL": emails, "PHONE": phones, "CN_ID": ids, "CARD": cards, "WALLET": wallets, "IP": ips}
+    for _ in range(30):  # IPv6: full, compressed, upper case, IPv4-mapped
+        groups = [f"{r.randrange(65536):x}" for _ in range(8)]
+        ips.append(r.choice([":".join(groups), ":".join(groups[:3]) + "::" + ":".join(groups[6:]),
+                             "2001:db8::" + groups[7], "fe80::" + ":".join(groups[4:]).upper(),
+                             f"::ffff:{r.randrange(1, 224)}.{r.randrange(256)}.{r.randrange(256)}.{r.randrange(256)}"]))
+    ibans = []
+    for _ in range(40):
+        v = _iban(r)
+        ibans.append(r.choice([v, " ".join(v[i:i + 4] for i in range(0, len(v), 4)), v.lower()]))
+    national = [_national_id(r) for _ in range(60)]
+    return {"EMAIL": emails, "PHONE": phones, "CN_ID": ids, "CARD": cards, "WALLET": wallets, "IP": ips,
+            "IBAN": ibans, "NATIONAL_ID": national}
 
 
 def corpus(seed: int = 2026) -> list[tuple[str, str, str]]:
@@ -99,4 +140,15 @@ def look_alikes(seed: int = 7) -> list[str]:
         when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=r.randrange(500000))
         out.append(f"at {when:%Y-%m-%d %H:%M:%S}")
         out.append(f"app version {r.randrange(1, 9)}.{r.randrange(30)}.{r.randrange(30)}")
+    for _ in range(30):  # shapes of the IPv6, IBAN and national-ID rules that are none of them
+        out.append(f"开盘时间 {r.randrange(24):02d}:{r.randrange(60):02d}:{r.randrange(60):02d} 之后")
+        out.append(r.choice(["error in std::vector<int> at line 3", "ratio 1:2:3 in the pool", "C::D::E scope"]))
+        iban = _iban(r)
+        out.append(f"ref {iban[:2]}{(int(iban[2:4]) + 1) % 100:02d}{iban[4:]}")        # IBAN shape, wrong mod 97
+        v = _national_id(r).replace("(", "").replace(")", "")
+        if "-" not in v:
+            bad = v[:-1] + next(c for c in "0123456789ABCDEFGHJKLMNPQRSTUVWXZ"
+                                if c != v[-1] and not valid_national_id(v[:-1] + c) and c.isdigit() == v[-1].isdigit())
+            out.append(f"voucher {bad} used")                                       # ID shape, wrong check
+        out.append(f"call ext {r.choice(['000', '666', '912'])}-{r.randrange(10, 99)}-{r.randrange(1000, 9999)}")
     return out

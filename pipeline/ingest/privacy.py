@@ -8,11 +8,15 @@ Each match is replaced by a typed placeholder:
 =================  ==============================================================
 placeholder        what it catches
 =================  ==============================================================
-``[EMAIL]``        e-mail addresses
+``[EMAIL]``        e-mail addresses (the full-width ＠ of Chinese input methods too)
 ``[WALLET]``       ETH (0x + 40 hex), BTC (legacy 1…/3…, bech32 bc1…), TRON (T + 33 base58)
-``[IP]``           IPv4 addresses (each octet 0–255)
-``[CN_ID]``        18-character Chinese resident ID numbers with a valid birth date and checksum
-``[CARD]``         bank card numbers of 13, 15, 16 or 19 digits (spaces or dashes allowed) passing Luhn
+``[IP]``           IPv4 addresses (each octet 0–255) and IPv6 addresses (full or ``::``-compressed, valid)
+``[CN_ID]``        18-character Chinese resident ID numbers with a valid birth date and checksum (whole or 6-8-4)
+``[NATIONAL_ID]``  Hong Kong identity cards, Taiwan national IDs and Singapore NRIC/FIN numbers passing
+                   their check character; US social security numbers written ``123-45-6789``
+``[IBAN]``         international bank account numbers (15–34 characters, spaces allowed) passing mod 97
+``[CARD]``         bank card numbers of 13, 15, 16 or 19 digits (spaces or dashes allowed) in an issuer's range
+                   passing Luhn
 ``[PHONE]``        mainland China mobiles (1[3-9]x, optional +86) and international +CC numbers
 =================  ==============================================================
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import os
 import re
 import secrets
@@ -39,10 +44,10 @@ _B58 = "1-9A-HJ-NP-Za-km-z"
 _NOT_ALNUM_BEFORE = r"(?<![0-9A-Za-z])"
 _NOT_ALNUM_AFTER = r"(?![0-9A-Za-z])"
 
-EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}")
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+[@＠][A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}")
 WALLET = re.compile(
     _NOT_ALNUM_BEFORE
-    + r"(?:0x[0-9a-fA-F]{40}|bc1[02-9ac-hj-np-z]{38,58}|[13]["
+    + r"(?:0x[0-9a-fA-F]{40}|bc1[02-9ac-hj-np-z]{38,87}|BC1[02-9AC-HJ-NP-Z]{38,87}|[13]["
     + _B58
     + r"]{25,34}|T["
     + _B58
@@ -54,14 +59,35 @@ IPV4 = re.compile(  # a sentence's full stop may follow; a fifth number may not 
 )
 # IDs and cards are bounded against letters as well as digits: a run of digits inside a hex string (a 64-hex
 # transaction hash, 0x…) is part of that string, never a card or an ID (issue 13: 0.29% of hashes were damaged).
-CN_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+# written whole or in the 6-8-4 groups of the card ("430104 19600827 9367")
+CN_ID = re.compile(r"(?<![0-9A-Za-z])\d{6} ?\d{8} ?\d{3}[\dXx](?![0-9A-Za-z])")
 CARD = re.compile(r"(?<![0-9A-Za-z+-])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z-])")
 PHONE = re.compile(  # not inside a longer run of letters and digits (a transaction hash, an order id)
     r"(?<![0-9A-Za-z+])(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?![0-9A-Za-z])"  # CN mobile, 1xx xxxx xxxx
     r"|(?<![0-9A-Za-z+])(?:\+|00)[1-9]\d{0,2}[ -]?\(?\d{1,4}\)?(?:[ -]?\d){5,11}(?![0-9A-Za-z])"  # international
 )
+# IPv6: a run of hex groups and colons (an IPv4 tail allowed; a label such as "IP:" or "IP" may precede it), kept
+# only if Python's ipaddress accepts it and it has three non-empty groups or an IPv4 tail (so "std::vector",
+# "dead::beef" or a time "12:30:45" is never an address)
+IPV6 = re.compile(r"(?<![0-9A-Fa-f.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?"
+                  r"(?![0-9A-Za-z:]|\.\d)")
+# IBAN: country, check digits, then groups of four (a space between groups allowed); validated by mod 97 on the
+# longest prefix of whole groups, so the words after an IBAN are never part of it. Not inside a longer token
+# (a hex hash), except right after the word IBAN ("IBANGB82…")
+IBAN = re.compile(r"(?:(?<![0-9A-Za-z])|(?<=IBAN)|(?<=iban))[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}"
+                  r"(?: ?[A-Za-z0-9]{1,3})?(?![0-9A-Za-z])")
+NATIONAL_ID = re.compile(
+    r"(?<![0-9A-Za-z])(?:[A-Za-z]{1,2}\d{6}(?: ?[(\uff08][0-9Aa][)\uff09]|[0-9Aa])"  # Hong Kong: A123456(3)
+    r"|[A-Za-z][1289]\d{8}"  # Taiwan: A123456789
+    r"|[STFGstfg]\d{7}[A-Za-z])(?![0-9A-Za-z])"  # Singapore NRIC / FIN: S1234567D
+)
+_IBAN_HINT = re.compile(r"[A-Za-z]{2}\d{2}")  # cheap guards: most flagged texts hold none of these shapes
+_SIX_DIGITS = re.compile(r"\d{6}")
+US_SSN = re.compile(r"(?<![0-9A-Za-z-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![0-9A-Za-z-])")
 # A cheap RE2 pre-filter: rows matching none of these hold nothing to redact.
-CANDIDATE = r"@|\d{6}|\d{3,4}[ -]\d{3,4}|0x[0-9a-fA-F]{40}|bc1|[13T][1-9A-HJ-NP-Za-km-z]{25}|\d\.\d{1,3}\.\d|\+\d"
+CANDIDATE = (r"@|＠|\d{6}|\d{3,4}[ -]\d{3,4}|0x[0-9a-fA-F]{40}|bc1|BC1|[13T][1-9A-HJ-NP-Za-km-z]{25}"
+             r"|\d\.\d{1,3}\.\d|\+\d"
+             r"|[0-9A-Fa-f]?:[0-9A-Fa-f]{0,4}:|[A-Za-z]{2}\d{2} ?[A-Za-z0-9]{4}|\d{3}-\d{2}-\d{4}")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -103,22 +129,106 @@ def luhn_ok(digits: str) -> bool:
 
 
 def _sub_id(m: re.Match) -> str:
-    return "[CN_ID]" if valid_cn_id(m.group(0)) else m.group(0)
+    return "[CN_ID]" if valid_cn_id(m.group(0).replace(" ", "")) else m.group(0)
 
 
 CARD_LENGTHS = {13, 15, 16, 19}  # old Visa, Amex, Visa/Mastercard/UnionPay, UnionPay debit
 
 
+def card_ok(digits: str) -> bool:
+    """A card number's length, issuer range and Luhn check. Issuers' numbers start with 2–6 (Mir, Amex/JCB,
+    Visa, Mastercard, UnionPay/Discover) or 9 (Troy); 13 digits are old Visa only. So millisecond timestamps
+    and order numbers starting with 1 are never cards, whatever their check digit."""
+    if len(digits) not in CARD_LENGTHS or digits[0] not in "234569" or (len(digits) == 13 and digits[0] != "4"):
+        return False
+    return luhn_ok(digits)
+
+
 def _sub_card(m: re.Match) -> str:
-    digits = re.sub(r"\D", "", m.group(0))
-    return "[CARD]" if len(digits) in CARD_LENGTHS and luhn_ok(digits) else m.group(0)
+    return "[CARD]" if card_ok(re.sub(r"\D", "", m.group(0))) else m.group(0)
+
+
+def valid_ipv6(s: str) -> bool:
+    """An IPv6 address with at least three non-empty groups or an IPv4 tail: ``2001:db8::1`` and
+    ``::ffff:192.0.2.1`` are, code such as ``a::b`` or ``dead::beef`` is not."""
+    if sum(1 for g in s.split(":") if g) < 3 and "." not in s:
+        return False
+    try:
+        ipaddress.IPv6Address(s)
+    except ValueError:
+        return False
+    return True
+
+
+def _sub_ipv6(m: re.Match) -> str:
+    text = m.group(0)
+    if valid_ipv6(text):
+        return "[IP]"
+    # a label's colon taken for an empty group ("IP:2001:db8::1")
+    if text.startswith(":") and not text.startswith("::") and valid_ipv6(text[1:]):
+        return ":[IP]"
+    return text
+
+
+def iban_ok(s: str) -> bool:
+    """ISO 13616: 15–34 letters and digits whose rearranged number is 1 modulo 97."""
+    s = s.replace(" ", "").upper()
+    if not 15 <= len(s) <= 34 or not s[:2].isalpha() or not s[2:4].isdigit():
+        return False
+    return int("".join(str(int(c, 36)) for c in s[4:] + s[:4])) % 97 == 1
+
+
+def _sub_iban(m: re.Match) -> str:
+    text = m.group(0)
+    # the longest prefix of whole groups that is an IBAN (a following word may have been taken for a group)
+    ends = [len(text)] + [i for i in range(len(text) - 1, 0, -1) if text[i] == " "]
+    for end in ends:
+        if iban_ok(text[:end]):
+            return "[IBAN]" + text[end:]
+    return text
+
+
+_HK_VALUE = {c: i for i, c in enumerate("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")}
+_TW_LETTER = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36), strict=True))
+_SG_ST, _SG_FG = "JZIHGFEDCBA", "XWUTRQPNMLK"
+
+
+def valid_national_id(s: str) -> bool:
+    """Hong Kong identity card, Taiwan national ID or Singapore NRIC/FIN: format and check character."""
+    s = re.sub(r"[()\uff08\uff09 ]", "", s.upper())
+    if len(s) == 10 and s[0].isalpha() and s[1:].isdigit():  # Taiwan
+        n = _TW_LETTER[s[0]]
+        total = n // 10 + 9 * (n % 10) + sum(int(d) * w for d, w in zip(s[1:9], range(8, 0, -1), strict=True))
+        return (total + int(s[9])) % 10 == 0
+    if len(s) == 9 and s[0] in "STFG" and s[1:8].isdigit() and s[8].isalpha():  # Singapore
+        total = sum(int(d) * w for d, w in zip(s[1:8], (2, 7, 6, 5, 4, 3, 2), strict=True))
+        total += 4 if s[0] in "TG" else 0
+        return (_SG_ST if s[0] in "ST" else _SG_FG)[total % 11] == s[8]
+    if len(s) in (8, 9) and s[:-7].isalpha() and s[-7:-1].isdigit():  # Hong Kong (one or two letters)
+        body = s[:-1] if len(s) == 9 else " " + s[:-1]
+        total = sum((36 if c == " " else _HK_VALUE[c]) * w for c, w in zip(body, range(9, 1, -1), strict=True))
+        check = (11 - total % 11) % 11
+        return s[-1] == ("A" if check == 10 else str(check))
+    return False
+
+
+def _sub_national_id(m: re.Match) -> str:
+    return "[NATIONAL_ID]" if valid_national_id(m.group(0)) else m.group(0)
 
 
 def redact_text(text: str) -> str:
-    """Redact one string (the order matters: e-mails before phones, IDs before cards)."""
+    """Redact one string (the order matters: e-mails before phones, IDs and IBANs before cards)."""
     text = EMAIL.sub("[EMAIL]", text)
     text = WALLET.sub("[WALLET]", text)
+    if text.count(":") >= 2:
+        text = IPV6.sub(_sub_ipv6, text)
     text = IPV4.sub("[IP]", text)
+    if _IBAN_HINT.search(text):
+        text = IBAN.sub(_sub_iban, text)
+    if _SIX_DIGITS.search(text):
+        text = NATIONAL_ID.sub(_sub_national_id, text)
+    if "-" in text:
+        text = US_SSN.sub("[NATIONAL_ID]", text)
     text = CN_ID.sub(_sub_id, text)
     text = CARD.sub(_sub_card, text)
     return PHONE.sub("[PHONE]", text)
