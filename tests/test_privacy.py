@@ -45,6 +45,11 @@ PII = [
     ("Número HKID: A374811 (4)", "[NATIONAL_ID]"),
     ("证件号230103 19750121 0698。", "[CN_ID]"),
     ("E-mail cadastrado: zhang.wei\uff20qq.com", "[EMAIL]"),
+    # and a second held-out set, 2026-11-26
+    ("证件号码：\uff14\uff12\uff10\uff11\uff11\uff11\uff11\uff19\uff17\uff12\uff11\uff11\uff11\uff18"
+     "\uff11\uff12\uff17\uff13", "[CN_ID]"),                    # typed full-width
+    ("手机号：\uff11\uff15\uff18\uff11\uff15\uff19\uff16\uff14\uff16\uff16\uff19", "[PHONE]"),
+    ("card:5304  5644  1906  7472", "[CARD]"),                      # double spaces, copied from a PDF
 ]
 
 LOOK_ALIKES = [
@@ -61,6 +66,8 @@ LOOK_ALIKES = [
     "调用 a::b() 报错, dead::beef",                     # code, not IPv6
     "timestamp_ms=1779303535221",                     # passes Luhn, but no card number starts with 1
     "订单号 1145633054453407409",
+    "desktop client version 4.3.29.39 crashes; firmware 2.1.0.3; Chrome/120.0.0.0; 版本号：4.3.29.39",
+    "全角的订单号\uff11\uff12\uff13\uff14\uff15\uff16没有个人信息",    # full-width, nothing personal: unchanged
 ]
 
 

@@ -61,7 +61,7 @@ IPV4 = re.compile(  # a sentence's full stop may follow; a fifth number may not 
 # transaction hash, 0x…) is part of that string, never a card or an ID (issue 13: 0.29% of hashes were damaged).
 # written whole or in the 6-8-4 groups of the card ("430104 19600827 9367")
 CN_ID = re.compile(r"(?<![0-9A-Za-z])\d{6} ?\d{8} ?\d{3}[\dXx](?![0-9A-Za-z])")
-CARD = re.compile(r"(?<![0-9A-Za-z+-])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z-])")
+CARD = re.compile(r"(?<![0-9A-Za-z+-])\d(?:(?: {1,2}|-)?\d){12,18}(?![0-9A-Za-z-])")  # "5304  5644 …" from PDFs
 PHONE = re.compile(  # not inside a longer run of letters and digits (a transaction hash, an order id)
     r"(?<![0-9A-Za-z+])(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?![0-9A-Za-z])"  # CN mobile, 1xx xxxx xxxx
     r"|(?<![0-9A-Za-z+])(?:\+|00)[1-9]\d{0,2}[ -]?\(?\d{1,4}\)?(?:[ -]?\d){5,11}(?![0-9A-Za-z])"  # international
@@ -81,13 +81,15 @@ NATIONAL_ID = re.compile(
     r"|[A-Za-z][1289]\d{8}"  # Taiwan: A123456789
     r"|[STFGstfg]\d{7}[A-Za-z])(?![0-9A-Za-z])"  # Singapore NRIC / FIN: S1234567D
 )
-_IBAN_HINT = re.compile(r"[A-Za-z]{2}\d{2}")  # cheap guards: most flagged texts hold none of these shapes
-_SIX_DIGITS = re.compile(r"\d{6}")
 US_SSN = re.compile(r"(?<![0-9A-Za-z-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![0-9A-Za-z-])")
+# cheap guards, so a rule's full pattern (whose leading look-behind defeats the regex engine's prefix scan) only
+# runs on texts that hold its shape
+_IBAN_HINT = re.compile(r"[A-Za-z]{2}\d{2} ?[A-Za-z0-9]{4} ?[A-Za-z0-9]{4}")
+_SIX_DIGITS = re.compile(r"\d{6}")
 # A cheap RE2 pre-filter: rows matching none of these hold nothing to redact.
 CANDIDATE = (r"@|＠|\d{6}|\d{3,4}[ -]\d{3,4}|0x[0-9a-fA-F]{40}|bc1|BC1|[13T][1-9A-HJ-NP-Za-km-z]{25}"
-             r"|\d\.\d{1,3}\.\d|\+\d"
-             r"|[0-9A-Fa-f]?:[0-9A-Fa-f]{0,4}:|[A-Za-z]{2}\d{2} ?[A-Za-z0-9]{4}|\d{3}-\d{2}-\d{4}")
+             r"|\d\.\d{1,3}\.\d|\+\d|[０-９]{4}"
+             r"|[0-9A-Fa-f]?:[0-9A-Fa-f]{0,4}:|[A-Za-z]{2}\d{2} ?[A-Za-z0-9]{4} ?[A-Za-z0-9]{4}|\d{3}-\d{2}-\d{4}")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -216,13 +218,40 @@ def _sub_national_id(m: re.Match) -> str:
     return "[NATIONAL_ID]" if valid_national_id(m.group(0)) else m.group(0)
 
 
+# full-width digits, letters and @ (what a Chinese input method in full-width mode types) -> ASCII, one to one
+_FULLWIDTH = {cp: cp - 0xFEE0
+              for cp in [*range(0xFF10, 0xFF1A), 0xFF20, *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
+_HAS_FULLWIDTH = re.compile("[\uff10-\uff5a]")
+# four dotted numbers after one of these words are a version, not an IPv4 address ("client version 4.3.29.39")
+_VERSION_BEFORE = re.compile(r"(?:\b(?:version|ver\.?|v|build|firmware|fw|release)|/|版本号?|固件)[\s:：=]*$", re.I)
+
+
+def _sub_ipv4(m: re.Match) -> str:
+    before = m.string[max(0, m.start() - 12):m.start()]
+    if _VERSION_BEFORE.search(before) and not before.endswith("//"):  # "Chrome/120.0.0.0", not "http://1.2.3.4"
+        return m.group(0)
+    return "[IP]"
+
+
 def redact_text(text: str) -> str:
-    """Redact one string (the order matters: e-mails before phones, IDs and IBANs before cards)."""
-    text = EMAIL.sub("[EMAIL]", text)
+    """Redact one string. Digits and letters typed full-width are read as ASCII: a text that holds personal
+    data comes back redacted with them in ASCII; any other text comes back unchanged."""
+    if not _HAS_FULLWIDTH.search(text):
+        return _redact(text)
+    norm = text.translate(_FULLWIDTH)
+    out = _redact(norm)
+    return text if out == norm else out
+
+
+def _redact(text: str) -> str:
+    """The order matters: e-mails before phones, IDs and IBANs before cards."""
+    if "@" in text:
+        text = EMAIL.sub("[EMAIL]", text)
     text = WALLET.sub("[WALLET]", text)
     if text.count(":") >= 2:
         text = IPV6.sub(_sub_ipv6, text)
-    text = IPV4.sub("[IP]", text)
+    if "." in text:
+        text = IPV4.sub(_sub_ipv4, text)
     if _IBAN_HINT.search(text):
         text = IBAN.sub(_sub_iban, text)
     if _SIX_DIGITS.search(text):
