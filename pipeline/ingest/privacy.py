@@ -114,27 +114,53 @@ def _sub_card(m: re.Match) -> str:
     return "[CARD]" if len(digits) in CARD_LENGTHS and luhn_ok(digits) else m.group(0)
 
 
+# the rules in the order they apply (the order matters: e-mails before phones, IDs before cards)
+RULES = ((EMAIL, "[EMAIL]"), (WALLET, "[WALLET]"), (IPV4, "[IP]"), (CN_ID, _sub_id), (CARD, _sub_card),
+         (PHONE, "[PHONE]"))
+
+
 def redact_text(text: str) -> str:
-    """Redact one string (the order matters: e-mails before phones, IDs before cards)."""
-    text = EMAIL.sub("[EMAIL]", text)
-    text = WALLET.sub("[WALLET]", text)
-    text = IPV4.sub("[IP]", text)
-    text = CN_ID.sub(_sub_id, text)
-    text = CARD.sub(_sub_card, text)
-    return PHONE.sub("[PHONE]", text)
+    """Redact one string."""
+    for rule, repl in RULES:
+        text = rule.sub(repl, text)
+    return text
+
+
+_LOOKAROUND = re.compile(r"\(\?<?[!=](?:\[[^\]]*\]|[^()])*\)")
+
+
+def _core(rule: re.Pattern) -> str:
+    """A rule without its look-arounds, for RE2 (pyarrow): it matches wherever the rule does. Python's ``\\d``
+    is any Unicode digit; RE2's only 0-9, hence ``\\p{Nd}``. A placeholder ([EMAIL], ...) is bracketed and no
+    core matches a bracket, so a rule matches a text after the earlier rules' replacements only where its
+    core matched the original text."""
+    return _LOOKAROUND.sub("", rule.pattern).replace(r"\d", r"\p{Nd}")
+
+
+# WALLET's core is slower in RE2 (its long repetitions) than the rule is in Python on the flagged rows: none
+CORES = tuple(None if rule is WALLET else _core(rule) for rule, _ in RULES)
 
 
 def redact_series(s: pd.Series) -> pd.Series:
-    """Redact a column of text. Rows that hold no candidate are skipped by a vectorised pre-filter."""
+    """Redact a column of text, as ``redact_text`` does each value. Rows that hold no candidate are skipped by a
+    vectorised pre-filter, and each rule runs only on the rows where its look-around-free core (RE2) matches."""
     if s.empty:
         return s
     arr = pa.array(s.astype("string[pyarrow]"), type=pa.large_string(), from_pandas=True)
     mask = pc.fill_null(pc.match_substring_regex(arr, CANDIDATE), False).to_numpy(zero_copy_only=False)
     if not mask.any():
         return s
+    flagged = arr.filter(pa.array(mask))
+    texts = flagged.to_pylist()
+    for (rule, repl), core in zip(RULES, CORES, strict=True):
+        if core is None:
+            texts = [rule.sub(repl, t) for t in texts]
+            continue
+        hits = pc.match_substring_regex(flagged, core).to_numpy(zero_copy_only=False)
+        for i in hits.nonzero()[0].tolist():
+            texts[i] = rule.sub(repl, texts[i])
     out = s.copy()
-    idx = s.index[mask]
-    out.loc[idx] = [redact_text(v) for v in s.loc[idx].tolist()]
+    out.loc[s.index[mask]] = texts
     return out
 
 
