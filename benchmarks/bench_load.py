@@ -48,6 +48,9 @@ def main() -> None:
         for sk, sv in steps.items():
             if sk.startswith(k + "."):
                 print(f"    {sk:<24}{sv:8.2f}  {100 * sv / secs:5.1f}%")
+        if k == "marts":  # the slowest models (csqa load --json: marts_models)
+            for name, sv in sorted(summary.get("marts_models", {}).items(), key=lambda x: -x[1])[:3]:
+                print(f"    {name:<24}{sv:8.2f}  {100 * sv / secs:5.1f}%")
 
 
 if __name__ == "__main__":

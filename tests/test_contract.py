@@ -136,3 +136,29 @@ def test_one_fault_is_reported_once(config):
     bad = {**GOOD["interactions"], "created_at": "not a time"}
     v = run("interactions", [bad], config)
     assert v.failures.check_name.tolist() == ["parse_timestamp_iso8601"]
+
+
+def test_validating_imports_neither_pyspark_nor_hypothesis(tmp_path):
+    """pandera looks for pyspark.pandas and hypothesis (both installed here); a load validates without importing
+    them (start-up cost), and both stay importable in the same process afterwards (the Spark engine)."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+from pathlib import Path
+from csqa.pipeline.config import load_config
+from csqa.pipeline.ingest.read import inspect, iter_chunks
+from csqa.pipeline.ingest.validate import validate_chunk
+config = load_config(None)
+spec = inspect(Path(sys.argv[1]), config)
+rows = sum(len(validate_chunk(spec, c, config, b"k").good) for c in iter_chunks(spec))
+print(rows, sorted({m.split(".")[0] for m in sys.modules} & {"pyspark", "hypothesis"}))
+import pyspark.sql, hypothesis
+print("importable")
+"""
+    csv = tmp_path / "interactions.csv"
+    pd.DataFrame([GOOD["interactions"]]).to_csv(csv, index=False)
+    r = subprocess.run([sys.executable, "-c", code, str(csv)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split("\n")[:2] == ["1 []", "importable"]

@@ -10,12 +10,35 @@ Values that depend on configuration (channels, priorities, statuses) are added b
 from __future__ import annotations
 
 import copy
+import functools
+import sys
+from contextlib import contextmanager
 
 import pandas as pd
-import pandera.pandas as pa
-from pandera.typing import Series
 
-from ..config import Config
+
+@contextmanager
+def _without(*modules: str):
+    """Imports of ``modules`` fail at once inside the block (each stays importable afterwards); a module
+    already imported is left alone. pandera tries two optional imports csqa never uses, and pays for them in
+    every process: ``pyspark.pandas`` (0.4 s with csqa[spark] installed: pandas-on-Spark's type hints; the Spark
+    engine imports pyspark itself when it runs) and ``hypothesis`` (0.6 s with it installed: pandera's data
+    synthesis, ``example()``)."""
+    blocked = [m for m in modules if m not in sys.modules]
+    for m in blocked:
+        sys.modules[m] = None  # type: ignore[assignment]  # `import m` -> ModuleNotFoundError
+    try:
+        yield
+    finally:
+        for m in blocked:
+            del sys.modules[m]
+
+
+with _without("pyspark"):
+    import pandera.pandas as pa
+    from pandera.typing import Series
+
+from ..config import Config  # noqa: E402
 
 UTC_TS = {"dtype_kwargs": {"unit": "us", "tz": "UTC"}}
 ID_PATTERN = r"^[^\s].{0,127}$"  # ids: non-empty, no leading blank, at most 128 characters
@@ -174,9 +197,24 @@ CROSS_CHECK_COLUMNS = {
 }
 
 
+@functools.cache
+def _pandera_ready() -> None:
+    """pandera's pandas backend and the models' schemas, set up once per process without the optional imports
+    (``_without``): pandera's annotation types (first read by ``to_schema``) look for pyspark.pandas too."""
+    with _without("pyspark", "hypothesis"):
+        pa.DataFrameSchema({}).validate(pd.DataFrame())
+        for model in MODELS.values():
+            model.to_schema()
+
+
+def _schema(entity: str) -> pa.DataFrameSchema:
+    _pandera_ready()
+    return MODELS[entity].to_schema()
+
+
 def column_types(entity: str) -> dict[str, str]:
     """Column -> one of 'str', 'ts', 'bool', 'int', in contract order."""
-    schema = MODELS[entity].to_schema()
+    schema = _schema(entity)
     out = {}
     for name, col in schema.columns.items():
         d = str(col.dtype)
@@ -201,14 +239,14 @@ DERIVED = {"interactions": ("updated_at",), "faq_articles": ("updated_at",)}
 
 def required_columns(entity: str) -> list[str]:
     """Columns a file must have: the non-nullable ones that can be neither defaulted nor derived."""
-    schema = MODELS[entity].to_schema()
+    schema = _schema(entity)
     optional = set(DEFAULTS[entity]) | set(DERIVED.get(entity, ()))
     return [n for n, c in schema.columns.items() if not c.nullable and n not in optional]
 
 
 def schema_for(entity: str, config: Config) -> pa.DataFrameSchema:
     """The entity's schema with the configured value sets added."""
-    schema = MODELS[entity].to_schema()
+    schema = _schema(entity)
     extra: dict[str, list] = {}
     if entity == "interactions":
         extra = {

@@ -320,12 +320,19 @@ def _upsert(con, entity: str, batch_id: int, force: bool, dry_run: bool = False)
         rank = f"order by {order} desc, _file_seq desc, _row_number desc"
         cmp = ">" if force else ">="
         newer = f"not exists (select 1 from raw.{entity} r where r.{key} = c.{key} and r.{order} {cmp} c.{order})"
+    # ranked on the key columns only, then the winning rows fetched whole: the window sorted every column
+    ranked_cols = ", ".join(dict.fromkeys(c for c in (key, order, "_file_seq", "_row_number") if c))
     con.execute(
         f"""create or replace temp table winners as
             with ranked as (
-                select *, row_number() over (partition by {key} {rank}) as _rn from stage_{entity}
+                select {ranked_cols}, row_number() over (partition by {key} {rank}) as _rn from stage_{entity}
+            ),
+            picked as (
+                select c.{key}, c._file_seq, c._row_number from ranked c where c._rn = 1 and {newer}
             )
-            select c.* exclude (_rn) from ranked c where c._rn = 1 and {newer}"""
+            select s.* from stage_{entity} s
+            semi join picked p on p.{key} = s.{key} and p._file_seq = s._file_seq
+                and p._row_number = s._row_number"""
     )
     if dry_run:  # what would change, nothing written
         counts = dict(con.execute("select _file_seq, count(*) from winners group by 1").fetchall())

@@ -82,10 +82,6 @@ NATIONAL_ID = re.compile(
     r"|[STFGstfg]\d{7}[A-Za-z])(?![0-9A-Za-z])"  # Singapore NRIC / FIN: S1234567D
 )
 US_SSN = re.compile(r"(?<![0-9A-Za-z-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![0-9A-Za-z-])")
-# cheap guards, so a rule's full pattern (whose leading look-behind defeats the regex engine's prefix scan) only
-# runs on texts that hold its shape
-_IBAN_HINT = re.compile(r"[A-Za-z]{2}\d{2} ?[A-Za-z0-9]{4} ?[A-Za-z0-9]{4}")
-_SIX_DIGITS = re.compile(r"\d{6}")
 # A cheap RE2 pre-filter: rows matching none of these hold nothing to redact.
 CANDIDATE = (r"@|＠|\d{6}|\d{3,4}[ -]\d{3,4}|0x[0-9a-fA-F]{40}|bc1|BC1|[13T][1-9A-HJ-NP-Za-km-z]{25}"
              r"|\d\.\d{1,3}\.\d|\+\d|[０-９]{4}"
@@ -233,47 +229,65 @@ def _sub_ipv4(m: re.Match) -> str:
     return "[IP]"
 
 
+# the rules in the order they apply (the order matters: e-mails before phones, IPv6 before IPv4, IDs and IBANs
+# before cards)
+RULES = ((EMAIL, "[EMAIL]"), (WALLET, "[WALLET]"), (IPV6, _sub_ipv6), (IPV4, _sub_ipv4), (IBAN, _sub_iban),
+         (NATIONAL_ID, _sub_national_id), (US_SSN, "[NATIONAL_ID]"), (CN_ID, _sub_id), (CARD, _sub_card),
+         (PHONE, "[PHONE]"))
+
+
 def redact_text(text: str) -> str:
     """Redact one string. Digits and letters typed full-width are read as ASCII: a text that holds personal
     data comes back redacted with them in ASCII; any other text comes back unchanged."""
-    if not _HAS_FULLWIDTH.search(text):
-        return _redact(text)
-    norm = text.translate(_FULLWIDTH)
-    out = _redact(norm)
+    norm = out = _ascii(text)
+    for rule, repl in RULES:
+        out = rule.sub(repl, out)
     return text if out == norm else out
 
 
-def _redact(text: str) -> str:
-    """The order matters: e-mails before phones, IDs and IBANs before cards."""
-    if "@" in text:
-        text = EMAIL.sub("[EMAIL]", text)
-    text = WALLET.sub("[WALLET]", text)
-    if text.count(":") >= 2:
-        text = IPV6.sub(_sub_ipv6, text)
-    if "." in text:
-        text = IPV4.sub(_sub_ipv4, text)
-    if _IBAN_HINT.search(text):
-        text = IBAN.sub(_sub_iban, text)
-    if _SIX_DIGITS.search(text):
-        text = NATIONAL_ID.sub(_sub_national_id, text)
-    if "-" in text:
-        text = US_SSN.sub("[NATIONAL_ID]", text)
-    text = CN_ID.sub(_sub_id, text)
-    text = CARD.sub(_sub_card, text)
-    return PHONE.sub("[PHONE]", text)
+def _ascii(text: str) -> str:
+    return text.translate(_FULLWIDTH) if _HAS_FULLWIDTH.search(text) else text
+
+
+_LOOKAROUND = re.compile(r"\(\?<?[!=](?:\[[^\]]*\]|[^()])*\)")
+
+
+def _core(rule: re.Pattern) -> str:
+    """A rule without its look-arounds, for RE2 (pyarrow): it matches wherever the rule does. Python's ``\\d``
+    is any Unicode digit; RE2's only 0-9, hence ``\\p{Nd}``; RE2 spells ``\\uXXXX`` as ``\\x{XXXX}``. A placeholder
+    ([EMAIL], ...) is bracketed and no core matches a bracket, so a rule matches a text after the earlier rules'
+    replacements only where its core matched the original text."""
+    core = _LOOKAROUND.sub("", rule.pattern).replace(r"\d", r"\p{Nd}")
+    return re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", core)
+
+
+# WALLET's core is slower in RE2 (its long repetitions) than the rule is in Python on the flagged rows: none
+CORES = tuple(None if rule is WALLET else _core(rule) for rule, _ in RULES)
 
 
 def redact_series(s: pd.Series) -> pd.Series:
-    """Redact a column of text. Rows that hold no candidate are skipped by a vectorised pre-filter."""
+    """Redact a column of text, as ``redact_text`` does each value. Rows that hold no candidate are skipped by a
+    vectorised pre-filter, and each rule runs only on the rows where its look-around-free core (RE2) matches."""
     if s.empty:
         return s
     arr = pa.array(s.astype("string[pyarrow]"), type=pa.large_string(), from_pandas=True)
     mask = pc.fill_null(pc.match_substring_regex(arr, CANDIDATE), False).to_numpy(zero_copy_only=False)
     if not mask.any():
         return s
+    originals = arr.filter(pa.array(mask)).to_pylist()
+    norms = [_ascii(t) for t in originals]
+    texts = list(norms)
+    flagged = pa.array(norms, type=pa.large_string())
+    for (rule, repl), core in zip(RULES, CORES, strict=True):
+        if core is None:
+            texts = [rule.sub(repl, t) for t in texts]
+            continue
+        hits = pc.match_substring_regex(flagged, core).to_numpy(zero_copy_only=False)
+        for i in hits.nonzero()[0].tolist():
+            texts[i] = rule.sub(repl, texts[i])
     out = s.copy()
-    idx = s.index[mask]
-    out.loc[idx] = [redact_text(v) for v in s.loc[idx].tolist()]
+    # a text whose redaction changed nothing keeps its own characters (full-width ones too)
+    out.loc[s.index[mask]] = [o if t == n else t for o, n, t in zip(originals, norms, texts, strict=True)]
     return out
 
 

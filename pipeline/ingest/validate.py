@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from ..config import Config
-from .contract import CROSS_CHECK_COLUMNS, FREE_TEXT, column_types, schema_for
+from .contract import CROSS_CHECK_COLUMNS, FREE_TEXT, column_types, pa, schema_for
 from .privacy import pseudonymise_series, redact_series, redact_text
 from .read import EXTRA, FileSpec, RawChunk
 
@@ -317,7 +316,9 @@ def _derive_plus(spec: FileSpec, text: pd.DataFrame, df: pd.DataFrame, parse_fai
 
 
 SLUG_RE = re.compile(r"[^a-z0-9]+")
-MARKS_RE = re.compile(r"[\u0300-\u036f]+")  # combining accents, after NFKD: É -> E
+# combining accents, after NFKD: É -> E. The characters themselves, not \u escapes: pandas runs a pattern with
+# escapes through Python's re, value by value, and this one through pyarrow's RE2 (the same range)
+MARKS_RE = re.compile("[\u0300-\u036f]+")
 
 
 def slug(value: str) -> str:

@@ -1,5 +1,5 @@
 -- one row per interaction: durations (calendar and business seconds), SLA status, CSAT, topic, language, team, agent
 -- refresh: by interaction_id
+-- (staging.int_interactions holds the refresh scope's interactions only: no filter on it here)
 select *
 from staging.int_interactions
-where interaction_id in (select interaction_id from staging.refresh_interactions)

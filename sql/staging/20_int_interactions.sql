@@ -1,12 +1,22 @@
 -- one row per interaction in the refresh scope (staging.refresh_interactions): every duration in
 -- calendar and business seconds, SLA status, CSAT. The scope is applied at every source, so an
 -- incremental refresh reads only what changed.
+-- The refresh scope's interactions (as staging.raw_interactions_in_scope / stg_interactions_in_scope) for the
+-- wide rows (every text column) of int_interactions, scoped by a join rather than by the filter the narrow
+-- reads use (the clocks' instants, int_message_stats): with one filter for all, DuckDB materialised the
+-- filtered interactions once for every reader, text columns included (3 of the fact table's 11 s at 1M rows).
+create or replace view staging.raw_interactions_scope_join as
+select i.*
+from staging.refresh_interactions as r
+inner join raw.interactions as i on i.interaction_id = r.interaction_id;
+create or replace view staging.stg_interactions_scope_join as
+select * from staging.stg_interactions_rows('staging.raw_interactions_scope_join');
 create or replace view staging.int_interactions as
 with scope as (
     select interaction_id from staging.refresh_interactions
 ),
 interactions as (
-    select * from staging.stg_interactions_in_scope
+    select * from staging.stg_interactions_scope_join
 ),
 message_stats as (
     select * from staging.int_message_stats
@@ -38,6 +48,44 @@ survey_stats as (
     from surveys
     group by interaction_id
 ),
+-- the clocks need a calendar lookup only where the schedule is not 24/7 (a minority of rows): they are computed
+-- on a narrow projection (ids, instants, schedule keys) of those rows and joined to the wide rows (texts) by id,
+-- so the ASOF joins never carry, sort or spill the text columns
+instants as (
+    select
+        i.interaction_id,
+        i.created_at,
+        case
+            when ms.interaction_id is not null then ms.first_reply_at
+            else i.reported_first_response_at
+        end as first_response_at,
+        i.resolved_at,
+        t.schedule,
+        st.as_of_at,
+    from (
+        select interaction_id, channel, priority, created_at, reported_first_response_at, resolved_at
+        from staging.stg_interactions_in_scope
+    ) as i
+    left join message_stats as ms on ms.interaction_id = i.interaction_id
+    left join targets as t on t.channel = i.channel and t.priority = i.priority
+    cross join settings as st
+    where not coalesce(t.is_always_open, false)
+),
+-- DuckDB-only: ASOF joins find the open interval at or before each instant (Spark: a range join)
+scheduled_clocks as (
+    select
+        t.interaction_id,
+        c0.cum_seconds + least(greatest(epoch(t.created_at) - epoch(c0.open_at), 0), c0.seconds) as clock_created,
+        c1.cum_seconds + least(greatest(epoch(t.first_response_at) - epoch(c1.open_at), 0), c1.seconds)
+            as clock_first_response,
+        c2.cum_seconds + least(greatest(epoch(t.resolved_at) - epoch(c2.open_at), 0), c2.seconds) as clock_resolved,
+        c3.cum_seconds + least(greatest(epoch(t.as_of_at) - epoch(c3.open_at), 0), c3.seconds) as clock_as_of,
+    from instants as t
+    asof left join staging.business_calendar as c0 on c0.schedule = t.schedule and t.created_at >= c0.open_at
+    asof left join staging.business_calendar as c1 on c1.schedule = t.schedule and t.first_response_at >= c1.open_at
+    asof left join staging.business_calendar as c2 on c2.schedule = t.schedule and t.resolved_at >= c2.open_at
+    asof left join staging.business_calendar as c3 on c3.schedule = t.schedule and t.as_of_at >= c3.open_at
+),
 timed as (
     select
         i.*,
@@ -60,35 +108,16 @@ timed as (
     cross join settings as st
 ),
 -- a 24/7 schedule's business time is calendar time: no calendar lookup needed (exact, and most rows)
-always_open as (
-    select
-        t.*,
-        epoch(t.created_at) as clock_created,
-        epoch(t.first_response_at) as clock_first_response,
-        epoch(t.resolved_at) as clock_resolved,
-        epoch(t.as_of_at) as clock_as_of,
-    from timed as t
-    where t.is_always_open
-),
--- DuckDB-only: ASOF joins find the open interval at or before each instant (Spark: a range join)
-scheduled as (
-    select
-        t.*,
-        c0.cum_seconds + least(greatest(epoch(t.created_at) - epoch(c0.open_at), 0), c0.seconds) as clock_created,
-        c1.cum_seconds + least(greatest(epoch(t.first_response_at) - epoch(c1.open_at), 0), c1.seconds)
-            as clock_first_response,
-        c2.cum_seconds + least(greatest(epoch(t.resolved_at) - epoch(c2.open_at), 0), c2.seconds) as clock_resolved,
-        c3.cum_seconds + least(greatest(epoch(t.as_of_at) - epoch(c3.open_at), 0), c3.seconds) as clock_as_of,
-    from (select * from timed where not coalesce(is_always_open, false)) as t
-    asof left join staging.business_calendar as c0 on c0.schedule = t.schedule and t.created_at >= c0.open_at
-    asof left join staging.business_calendar as c1 on c1.schedule = t.schedule and t.first_response_at >= c1.open_at
-    asof left join staging.business_calendar as c2 on c2.schedule = t.schedule and t.resolved_at >= c2.open_at
-    asof left join staging.business_calendar as c3 on c3.schedule = t.schedule and t.as_of_at >= c3.open_at
-),
 clocked as (
-    select * from always_open
-    union all
-    select * from scheduled
+    select
+        t.*,
+        case when t.is_always_open then epoch(t.created_at) else sc.clock_created end as clock_created,
+        case when t.is_always_open then epoch(t.first_response_at) else sc.clock_first_response end
+            as clock_first_response,
+        case when t.is_always_open then epoch(t.resolved_at) else sc.clock_resolved end as clock_resolved,
+        case when t.is_always_open then epoch(t.as_of_at) else sc.clock_as_of end as clock_as_of,
+    from timed as t
+    left join scheduled_clocks as sc on sc.interaction_id = t.interaction_id
 ),
 durations as (
     select

@@ -1,0 +1,72 @@
+"""The fact table's first build alone, as a load runs it: on a copy of a loaded warehouse, inside one transaction
+with the raw interactions rewritten in it (a load's are uncommitted when the marts refresh), at the configured
+memory limit.
+
+    python benchmarks/bench_fact_build.py --db /tmp/p1bench/wh-load/csqa.duckdb [--repeat 2]
+
+Prints wall and CPU seconds, and what DuckDB spilled to disk. The SQL is the installed csqa's (sql/staging, then
+sql/marts/01_fct_interactions.sql in its write order); run a different tree through PYTHONPATH to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from csqa.pipeline.config import load_config
+from csqa.pipeline.model import marts
+from csqa.pipeline.model.warehouse import sql_files
+
+
+def build_once(db: Path, memory_limit: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "w.duckdb"
+        shutil.copy(db, work)
+        con = duckdb.connect(str(work))
+        con.execute(f"set memory_limit = '{memory_limit}'")
+        con.execute("begin transaction")
+        con.execute("create temp table _raw as select * from raw.interactions")
+        con.execute("delete from raw.interactions")
+        con.execute("insert into raw.interactions select * from _raw")
+        con.execute("drop table _raw")
+        con.execute("create or replace table staging.refresh_interactions as "
+                    "select interaction_id from raw.interactions")
+        for f in sql_files("staging"):
+            con.execute(f.read_text(encoding="utf-8"))
+        name, _mode, _key, sql = next(m for m in marts.mart_models() if m[0] == "fct_interactions")
+        sql = f"select * from ({sql}) order by {marts._WRITE_ORDER[name]}"
+        prof = Path(tmp) / "profile.json"
+        con.execute("pragma enable_profiling = 'json'")
+        con.execute(f"pragma profiling_output = '{prof}'")
+        t, c = time.perf_counter(), time.process_time()
+        con.execute(f"create or replace table marts._fct_bench as {sql}")
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        con.execute("pragma disable_profiling")
+        rows = con.execute("select count(*) from marts._fct_bench").fetchall()[0][0]
+        con.execute("rollback")
+        con.close()
+        system = json.loads(prof.read_text()).get("system", {})
+    return {"rows": rows, "wall": wall, "cpu": cpu, "spilled_mib": system.get("total_bytes_spilled", 0) / 2**20,
+            "peak_temp_mib": system.get("peak_temp_dir_size", 0) / 2**20}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", type=Path, required=True, help="a loaded warehouse (not modified: a copy is used)")
+    ap.add_argument("--repeat", type=int, default=2)
+    args = ap.parse_args()
+    limit = load_config(None).warehouse.memory_limit
+    for i in range(args.repeat):
+        r = build_once(args.db, limit)
+        print(f"run {i + 1}: {r['rows']:,} rows  wall {r['wall']:6.2f} s  CPU {r['cpu']:6.2f} s  "
+              f"spilled {r['spilled_mib']:6,.0f} MiB  peak temp dir {r['peak_temp_mib']:5,.0f} MiB  (limit {limit})")
+
+
+if __name__ == "__main__":
+    main()
