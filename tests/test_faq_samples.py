@@ -61,6 +61,17 @@ def test_kept_samples_equal_a_full_recompute_after_loads_and_upserts(tmp_path, s
     s = load([parts / "i2.csv"], inc, config)
     assert not s.marts["full"] and s.marts["faq_samples"] == "updated"
     kept_equals_recomputed(inc)
+    con = duckdb.connect(str(inc), read_only=True)
+    try:
+        # staging.faq_matches holds the scope's matches; the scope's staging views are their SQL's again (the
+        # refresh read the scope's raw rows once into a temporary table), usable by a later session
+        assert con.execute("select count(*) from staging.faq_matches").fetchall()[0][0] == s.marts["interactions"]
+        view = con.execute("select sql from duckdb_views() where view_name = 'raw_interactions_in_scope'").fetchall()
+        assert "raw.interactions" in view[0][0]
+        assert con.execute("select count(*) from staging.stg_questions_in_scope").fetchall()[0][0] \
+            == s.marts["interactions"]
+    finally:
+        con.close()
 
     # an upsert that changes sampled questions: every interaction asking 10 of the corpus sample's questions
     # gets a new question (so those questions leave the warehouse), and tagged ones change topic or lose it

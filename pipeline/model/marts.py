@@ -239,14 +239,23 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
                union select interaction_id from raw.messages where _batch_id = $b
                union select interaction_id from raw.csat_surveys where _batch_id = $b
                union select interaction_id from marts.fct_interactions
-               where not is_resolved and (first_response_sla_status = 'open' or resolution_sla_status = 'open')
-               -- rows the calendar could not time before: retried, so a grown calendar repairs them
-               union select interaction_id from marts.fct_interactions
-               where first_response_sla_status = 'unknown' or resolution_sla_status = 'unknown'""",
+               where (not is_resolved and (first_response_sla_status = 'open' or resolution_sla_status = 'open'))
+                  -- rows the calendar could not time before: retried, so a grown calendar repairs them
+                  or first_response_sla_status = 'unknown' or resolution_sla_status = 'unknown'""",
             {"b": batch_id},
         )
     for f in _model_files("staging"):
         con.execute(f.read_text(encoding="utf-8"))
+    scope_view = None
+    if not full:
+        # the scope's raw rows, read once: every read of the view filters every stored interaction by id, and
+        # the scope's staging views are read several times (days, FAQ samples and matches, the fact table);
+        # the view's own definition is put back at the end
+        scope_view = con.execute(
+            "select sql from duckdb_views() where schema_name = 'staging' and view_name = 'raw_interactions_in_scope'"
+        ).fetchall()[0][0]
+        con.execute("create or replace temp table _raw_scope as select * from staging.raw_interactions_in_scope")
+        con.execute("create or replace view staging.raw_interactions_in_scope as select * from _raw_scope")
     if not full:
         # the scope's interactions as the fact table holds them (the last refresh's view of them), read once:
         # their days, their questions (the FAQ samples' change) and their rows (the fact table's delete)
@@ -305,6 +314,8 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         timings[name] = round(time.perf_counter() - tm, 3)
     if not full:
         con.execute("drop table _scope_before")
+        con.execute(scope_view.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
+        con.execute("drop table _raw_scope")
     _write_macros(con)
     info = {"full": full, "interactions": scope[0], "days": scope[1], "seconds": round(time.perf_counter() - t0, 3),
             "models": timings, "faq_samples": samples}
