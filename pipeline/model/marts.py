@@ -20,6 +20,11 @@ messages or surveys changed, and every open interaction whose SLA is still runni
 with the as-of time; one already breached stays breached). The days are the created days of those
 interactions, before and after. A first build, a changed configuration or SQL, or a changed FAQ
 catalogue rebuilds everything, as does ``full=True``.
+
+An incremental refresh reads the scope's raw rows once (every read of the scope views would filter every stored
+interaction by id) and the scope's rows of the fact table once (their days, their questions for the FAQ samples
+kept in ``faq_samples``, and their row ids for the fact table's delete). ``staging.faq_matches`` holds the
+matches of the last refresh's scope (every interaction after a full one); the fact table keeps every match.
 """
 
 from __future__ import annotations
