@@ -213,7 +213,7 @@ def test_incremental_refresh_equals_a_full_rebuild(tmp_path, config):
     s2 = load([parts / "interactions_2.csv", SAMPLE / "messages.csv", SAMPLE / "faq_articles.csv"], inc, config)
     assert s2.marts["full"]  # a changed FAQ catalogue re-matches every question
     s3 = load([SAMPLE / "csat_surveys.csv"], inc, config)
-    assert not s3.marts["full"]
+    assert not s3.marts["full"] and s3.marts["faq_samples"] == "updated"
     # a late survey touches only its interactions, not the whole warehouse
     assert s3.marts["interactions"] < len(inter)
     load([parts / "interactions_1.csv", parts / "interactions_2.csv", SAMPLE / "messages.csv",
@@ -222,6 +222,11 @@ def test_incremental_refresh_equals_a_full_rebuild(tmp_path, config):
         a = query(inc, f"select * from marts.{name} order by all")
         b = query(whole, f"select * from marts.{name} order by all")
         assert _rounded(a) == _rounded(b), name
+    # the FAQ model's samples kept through the incremental refresh are the full rebuild's (tests/test_faq_samples.py)
+    for kept in (True, False):
+        for sql in marts.faq_sample_queries(kept):
+            args = [config.faq.max_tagged_per_topic] if "?" in sql else None
+            assert query(inc, sql, args) == query(whole, sql, args)
 
 
 def _rounded(rows):

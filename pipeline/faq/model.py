@@ -137,7 +137,9 @@ class FaqModel:
             # neighbours are searched in the pool's 64 main directions: 4× fewer operations than in 256,
             # same figures on the tuning part (docs/FAQ.md)
             centred = f.emb - f.emb.mean(axis=0)
-            model.projection = np.linalg.svd(centred, full_matrices=False)[2][:NEIGHBOUR_DIMS].T.astype(np.float32)
+            with threadpool_limits(1):  # a small matrix: two BLAS threads on a busy machine took 10× longer
+                vt = np.linalg.svd(centred, full_matrices=False)[2]
+            model.projection = vt[:NEIGHBOUR_DIMS].T.astype(np.float32)
             model.pool_emb = model._project(f.emb)
             model.pool_p = model.probabilities(f)
             model.pool_score = model._scores(f, model.pool_p, pool.lang.tolist())[2]
@@ -213,6 +215,11 @@ class FaqModel:
 
     def _predict(self, texts: list[str], languages: list[str] | np.ndarray,
                  bar: np.ndarray | float = 0.2) -> pd.DataFrame:
+        with threadpool_limits(1):  # small matrices: one BLAS thread (as in fit); two fought over two cores
+            return self._predict_one_thread(texts, languages, bar)
+
+    def _predict_one_thread(self, texts: list[str], languages: list[str] | np.ndarray,
+                            bar: np.ndarray | float = 0.2) -> pd.DataFrame:
         """For each text: faq_topic, faq_match_score, faq_article_id (the topic's article in the text's FAQ
         language, if any), is_topic_confident (score ≥ bar), is_faq_matched (confident and an article exists).
 

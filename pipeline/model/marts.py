@@ -20,6 +20,11 @@ messages or surveys changed, and every open interaction whose SLA is still runni
 with the as-of time; one already breached stays breached). The days are the created days of those
 interactions, before and after. A first build, a changed configuration or SQL, or a changed FAQ
 catalogue rebuilds everything, as does ``full=True``.
+
+An incremental refresh reads the scope's raw rows once (every read of the scope views would filter every stored
+interaction by id) and the scope's rows of the fact table once (their days, their questions for the FAQ samples
+kept in ``faq_samples``, and their row ids for the fact table's delete). ``staging.faq_matches`` holds the
+matches of the last refresh's scope (every interaction after a full one); the fact table keeps every match.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
+from . import faq_samples
 from .business_time import calendar_frame
 from .warehouse import sql_files
 
@@ -220,8 +226,10 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
     if full or not _calendar_covers(con, lo, hi):
         _write_calendar(con, config, lo, hi)
     _write_settings(con, config, as_of, new_hash)
+    # the matches of this refresh's scope (every interaction in a full one): the fact table keeps every
+    # interaction's match, so the rows of earlier scopes need not be kept (nor deleted row by row)
     con.execute(
-        f"""create {"or replace table" if full else "table if not exists"} staging.faq_matches (
+        """create or replace table staging.faq_matches (
                interaction_id varchar, faq_article_id varchar, faq_topic varchar,
                faq_match_score double, is_topic_confident boolean, is_faq_matched boolean)"""
     )
@@ -236,21 +244,38 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
                union select interaction_id from raw.messages where _batch_id = $b
                union select interaction_id from raw.csat_surveys where _batch_id = $b
                union select interaction_id from marts.fct_interactions
-               where not is_resolved and (first_response_sla_status = 'open' or resolution_sla_status = 'open')
-               -- rows the calendar could not time before: retried, so a grown calendar repairs them
-               union select interaction_id from marts.fct_interactions
-               where first_response_sla_status = 'unknown' or resolution_sla_status = 'unknown'""",
+               where (not is_resolved and (first_response_sla_status = 'open' or resolution_sla_status = 'open'))
+                  -- rows the calendar could not time before: retried, so a grown calendar repairs them
+                  or first_response_sla_status = 'unknown' or resolution_sla_status = 'unknown'""",
             {"b": batch_id},
         )
     for f in _model_files("staging"):
         con.execute(f.read_text(encoding="utf-8"))
+    scope_view = None
+    if not full:
+        # the scope's raw rows, read once: every read of the view filters every stored interaction by id, and
+        # the scope's staging views are read several times (days, FAQ samples and matches, the fact table);
+        # the view's own definition is put back at the end
+        scope_view = con.execute(
+            "select sql from duckdb_views() where schema_name = 'staging' and view_name = 'raw_interactions_in_scope'"
+        ).fetchall()[0][0]
+        con.execute("create or replace temp table _raw_scope as select * from staging.raw_interactions_in_scope")
+        con.execute("create or replace view staging.raw_interactions_in_scope as select * from _raw_scope")
+    if not full:
+        # the scope's interactions as the fact table holds them (the last refresh's view of them), read once:
+        # their days, their questions (the FAQ samples' change) and their rows (the fact table's delete)
+        con.execute(
+            """create or replace temp table _scope_before as
+               select rowid as _rowid, interaction_id, created_day, resolved_day, agent_topic as topic,
+                      first_message, subject, language, created_at
+               from marts.fct_interactions
+               where interaction_id in (select interaction_id from staging.refresh_interactions)"""
+        )
     # the created and resolved days of the scope, before (the fact table) and after (staging): one pass each
     con.execute(
         """create or replace temp table _scope_days as
            select created_day, resolved_day from staging.stg_interactions_in_scope"""
-        + ("" if full else """
-           union all select created_day, resolved_day from marts.fct_interactions
-           where interaction_id in (select interaction_id from staging.refresh_interactions)""")
+        + ("" if full else " union all select created_day, resolved_day from _scope_before")
     )
     con.execute("create or replace table staging.refresh_days as select distinct created_day as day from _scope_days")
     # marts refreshed by resolved_day
@@ -262,9 +287,12 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
     ).fetchall()[0]
     timings = {}
     tm = time.perf_counter()
-    if not full:
-        con.execute("delete from staging.faq_matches where interaction_id in "
-                    "(select interaction_id from staging.refresh_interactions)")
+    max_tagged = config.faq.max_tagged_per_topic
+    samples = "updated"
+    if full or not faq_samples.exists(con) or not faq_samples.update(
+            con, max_tagged, after="staging.stg_interactions_in_scope", before="_scope_before"):
+        faq_samples.rebuild(con, max_tagged)
+        samples = "rebuilt"
     model = _match_questions(con, config, full)
     timings["faq_matches"] = round(time.perf_counter() - tm, 3)
     for name, mode, key, sql in mart_models():
@@ -282,45 +310,61 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
             scope_sql = {"interaction_id": "select interaction_id from staging.refresh_interactions",
                          "resolved_day": "select day from staging.refresh_resolved_days"}.get(
                 key, "select day from staging.refresh_days")
-            con.execute(f"delete from {table} where {key} in ({scope_sql})")
+            if key == "interaction_id" and name == "fct_interactions":
+                # its scope's rows, found once above (a second look-up by id would scan every stored id)
+                con.execute(f"delete from {table} where rowid in (select _rowid from _scope_before)")
+            else:
+                con.execute(f"delete from {table} where {key} in ({scope_sql})")
             con.execute(f"insert into {table} by name {sql}")
         timings[name] = round(time.perf_counter() - tm, 3)
+    if not full:
+        con.execute("drop table _scope_before")
+        con.execute(scope_view.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
+        con.execute("drop table _raw_scope")
     _write_macros(con)
     info = {"full": full, "interactions": scope[0], "days": scope[1], "seconds": round(time.perf_counter() - t0, 3),
-            "models": timings}
+            "models": timings, "faq_samples": samples}
     log.info("marts refreshed: %s", info)
     return info
 
 
-def fit_faq_model(con: duckdb.DuckDBPyConnection, config: Config):
+def fit_faq_model(con: duckdb.DuckDBPyConnection, config: Config, *, kept: bool = False):
     """The FAQ model of this refresh: published articles, agents' tagged questions (a deterministic sample
     of at most ``faq.max_tagged_per_topic`` distinct questions per topic) and a deterministic sample of
-    20,000 of the warehouse's questions (lexical vocabulary and the neighbour pool)."""
+    20,000 of the warehouse's questions (lexical vocabulary and the neighbour pool). ``kept``: the two samples
+    from the state ``faq_samples`` keeps between refreshes (the same rows, without reading the warehouse)."""
     from ..faq import FaqModel
 
     articles = con.execute(
         "select article_id, topic, language, title, body from staging.stg_faq_articles where is_published "
         "order by article_id"
     ).df()
-    tagged = con.execute(
-        """select question, topic from (
-               select coalesce(first_message, subject) as question, topic,
-                      row_number() over (partition by topic order by hash(coalesce(first_message, subject)),
-                                         coalesce(first_message, subject)) as n
-               from (select distinct first_message, subject, topic from staging.stg_interactions
-                     where topic is not null and coalesce(first_message, subject) is not null))
-           where n <= ? order by topic, question""",
-        [config.faq.max_tagged_per_topic],
-    ).df()
-    # the whole warehouse's questions, not the refresh scope's: the model depends on the data only, so an
-    # incremental refresh scores a question as a full rebuild of the same data would
-    corpus = con.execute(
-        """select question, min(faq_language) as faq_language
-           from staging.stg_questions where question is not null
-           group by question order by hash(question), question limit 20000"""
-    ).df()
+    tagged_sql, corpus_sql = faq_sample_queries(kept)
+    tagged = con.execute(tagged_sql, [config.faq.max_tagged_per_topic]).df()
+    corpus = con.execute(corpus_sql).df()
     return FaqModel.fit(articles, tagged, corpus=corpus.question.tolist(),
                         corpus_languages=corpus.faq_language.fillna("").tolist())
+
+
+def faq_sample_queries(kept: bool = False) -> tuple[str, str]:
+    """The SQL of the FAQ model's samples (tagged: question, topic, with the cap per topic as its parameter;
+    corpus: question, faq_language): over the whole warehouse, or (``kept``) from the state kept between
+    refreshes, which gives the same rows (``faq_samples``)."""
+    if kept:
+        return faq_samples.TAGGED_SQL, faq_samples.corpus_sql()
+    tagged = """select question, topic from (
+                   select coalesce(first_message, subject) as question, topic,
+                          row_number() over (partition by topic order by hash(coalesce(first_message, subject)),
+                                             coalesce(first_message, subject)) as n
+                   from (select distinct first_message, subject, topic from staging.stg_interactions
+                         where topic is not null and coalesce(first_message, subject) is not null))
+               where n <= ? order by topic, question"""
+    # the whole warehouse's questions, not the refresh scope's: the model depends on the data only, so an
+    # incremental refresh scores a question as a full rebuild of the same data would
+    corpus = f"""select question, min(faq_language) as faq_language
+               from staging.stg_questions where question is not null
+               group by question order by hash(question), question limit {faq_samples.CORPUS_SIZE}"""
+    return tagged, corpus
 
 
 # each interaction's match: its question's, from the distinct (question, language) pairs scored once
@@ -350,7 +394,7 @@ def _match_questions(con: duckdb.DuckDBPyConnection, config: Config, full: bool,
                faq_article_id varchar, faq_topic varchar, faq_match_score double, is_topic_confident boolean,
                is_faq_matched boolean)"""
     )
-    model = fit_faq_model(con, config)
+    model = fit_faq_model(con, config, kept=True)
     if model is not None:
         reader = con.sql(
             f"""select question, faq_language from {questions}
