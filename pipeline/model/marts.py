@@ -261,7 +261,6 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         ).fetchall()[0][0]
         con.execute("create or replace temp table _raw_scope as select * from staging.raw_interactions_in_scope")
         con.execute("create or replace view staging.raw_interactions_in_scope as select * from _raw_scope")
-    if not full:
         # the scope's interactions as the fact table holds them (the last refresh's view of them), read once:
         # their days, their questions (the FAQ samples' change) and their rows (the fact table's delete)
         con.execute(
@@ -307,14 +306,12 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         if full or mode == "full":  # not full: every mart exists
             con.execute(f"create or replace table {table} as {sql}")
         else:
-            scope_sql = {"interaction_id": "select interaction_id from staging.refresh_interactions",
-                         "resolved_day": "select day from staging.refresh_resolved_days"}.get(
-                key, "select day from staging.refresh_days")
-            if key == "interaction_id" and name == "fct_interactions":
-                # its scope's rows, found once above (a second look-up by id would scan every stored id)
+            if key == "interaction_id":  # the fact table, the one mart by interaction: its scope's rows were
+                # found once above (a second look-up by id would scan every stored id)
                 con.execute(f"delete from {table} where rowid in (select _rowid from _scope_before)")
             else:
-                con.execute(f"delete from {table} where {key} in ({scope_sql})")
+                days = "refresh_resolved_days" if key == "resolved_day" else "refresh_days"
+                con.execute(f"delete from {table} where {key} in (select day from staging.{days})")
             con.execute(f"insert into {table} by name {sql}")
         timings[name] = round(time.perf_counter() - tm, 3)
     if not full:
