@@ -7,6 +7,7 @@ import pytest
 
 from csqa.pipeline.ingest.load import load
 from csqa.pipeline.ingest.privacy import (
+    iban_check_digits,
     iban_ok,
     luhn_ok,
     redact_series,
@@ -91,6 +92,7 @@ def test_checksums():
     assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
     assert iban_ok("GB82 WEST 1234 5698 7654 32") and iban_ok("ch9300762011623852957")
     assert not iban_ok("GB82 WEST 1234 5698 7654 33") and not iban_ok("GB82WEST1234")
+    assert iban_check_digits("GB", "WEST12345698765432") == "82"  # the published example, GB82 WEST …
     for v in ("A123456(3)", "AB9876543", "A123456789", "S1234567D", "T1234567J", "F1234567N"):
         assert valid_national_id(v), v
     for v in ("A123456(4)", "A123456788", "S1234567A", "X1234567D"):

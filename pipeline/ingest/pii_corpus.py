@@ -8,7 +8,7 @@ import datetime as dt
 import random
 import string
 
-from .privacy import cn_id_check_digit, luhn_check_digit, valid_national_id
+from .privacy import cn_id_check_digit, iban_check_digits, luhn_check_digit, valid_national_id
 
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
@@ -40,8 +40,7 @@ def _iban(r: random.Random) -> str:
     country, shape = r.choice(sorted(IBAN_SHAPES.items()))
     pools = {"a": string.ascii_uppercase, "n": string.digits, "c": string.ascii_uppercase + string.digits}
     bban = "".join(r.choice(pools[k]) for k in shape)
-    check = 98 - int("".join(str(int(c, 36)) for c in bban + country + "00")) % 97
-    return f"{country}{check:02d}{bban}"
+    return f"{country}{iban_check_digits(country, bban)}{bban}"
 
 
 def _national_id(r: random.Random) -> str:

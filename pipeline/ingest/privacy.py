@@ -173,7 +173,17 @@ def iban_ok(s: str) -> bool:
     s = s.replace(" ", "").upper()
     if not 15 <= len(s) <= 34 or not s[:2].isalpha() or not s[2:4].isdigit():
         return False
-    return int("".join(str(int(c, 36)) for c in s[4:] + s[:4])) % 97 == 1
+    return _mod97(s[4:] + s[:4]) == 1
+
+
+def _mod97(s: str) -> int:
+    """ISO 7064 MOD 97-10 of letters and digits, letters read as 10–35."""
+    return int("".join(str(int(c, 36)) for c in s)) % 97
+
+
+def iban_check_digits(country: str, bban: str) -> str:
+    """The two check digits that make ``country`` + digits + ``bban`` an IBAN."""
+    return f"{98 - _mod97(bban + country + '00'):02d}"
 
 
 def _sub_iban(m: re.Match) -> str:
