@@ -92,6 +92,7 @@ def main() -> None:
         "channel_labels": lambda: data.channel_labels(),
         "min_sample": lambda: data.min_sample(),
         "faq_window_days": lambda: data.faq_window_days(),
+        "faq_window_untopiced": lambda: data.faq_window_untopiced(),
         "agents": lambda: data.agents(f),
         "teams": lambda: data.teams(f),
         "conversation (one)": lambda: data.conversation(one),

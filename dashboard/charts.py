@@ -305,7 +305,8 @@ def coverage_matrix(df: pd.DataFrame, title: str, L: str = "en") -> go.Figure:
               else "") + (f"{int(piv.iloc[i, j]):,}" if piv.iloc[i, j] else "")
              for j in range(piv.shape[1])] for i in range(piv.shape[0])]
     unit = t("contacts_unit", L)
-    fig = go.Figure(go.Heatmap(z=np.log1p(piv.values), x=list(piv.columns), y=list(piv.index), text=text,
+    rows = [value_label("topic", v, L, {}) for v in piv.index]
+    fig = go.Figure(go.Heatmap(z=np.log1p(piv.values), x=list(piv.columns), y=rows, text=text,
                                texttemplate="%{text}", colorscale="Oranges", showscale=False,
                                customdata=piv.values,
                                hovertemplate=f"%{{y}} · %{{x}}: %{{customdata:,}} {unit}<extra></extra>"))

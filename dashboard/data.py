@@ -463,6 +463,14 @@ def faq_window_days() -> int:
     return int(query("select faq_window_days from staging.settings").faq_window_days.iloc[0])
 
 
+def faq_window_untopiced() -> int:
+    """Contacts in the FAQ window (the one marts.faq_coverage counts) that have no topic: coverage leaves them out,
+    the overview counts them, so the page says how many there are."""
+    return int(query("""select count(*) as n from marts.fct_interactions as f cross join staging.settings as s
+                        where f.topic is null
+                          and f.created_at > s.as_of_at - to_days(s.faq_window_days)""").n.iloc[0])
+
+
 # ---- data quality -----------------------------------------------------------------------------
 
 def recent_loads(limit: int = 30) -> pd.DataFrame:

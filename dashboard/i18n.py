@@ -96,7 +96,9 @@ LABELS = {
                       "机器人处理及未分配的会话不计入任何客服。"),
     "gap_backlog": ("Ranked FAQ backlog (last {days} days of data)", "FAQ 待写清单(最近 {days} 天数据)"),
     "coverage": ("Contacts by topic and language (✗ = no article in that language)", "按主题与语言的咨询量(✗ = 该语言无文章)"),
-    "coverage_counts": ("{n:,} contacts in the last {days} days", "最近 {days} 天共 {n:,} 个咨询"),
+    "coverage_counts": ("{n:,} contacts with a topic in the last {days} days; {m:,} more had none (the clusters "
+                        "below group their questions)",
+                        "最近 {days} 天共 {n:,} 个有主题的咨询；另有 {m:,} 个无主题（其问题见下方聚类）"),
     "clusters": ("Clusters of untagged, unmatched questions", "未打标签且未匹配的问题聚类"),
     "clusters_judged": ("A cluster is reported as a gap when its questions are alike (cohesion ≥ the configured bar) "
                         "and far from every article; the others are shown for context (docs/FAQ.md).",
@@ -340,6 +342,19 @@ VALUES = {
     ("gap", "no_article"): ("No article", "无文章"),
     ("gap", "missing_translation"): ("Missing translation", "缺少译文"),
     ("topic", "untagged"): ("untagged", "未标记"),
+    # the sample's topics and the usual ones of an exchange's help centre; other slugs show as they are
+    ("topic", "registration"): ("registration", "注册"),
+    ("topic", "deposit"): ("deposit", "充值"),
+    ("topic", "withdrawal"): ("withdrawal", "提现"),
+    ("topic", "kyc"): ("kyc", "身份认证"),
+    ("topic", "futures"): ("futures", "合约"),
+    ("topic", "trading_fees"): ("trading_fees", "交易手续费"),
+    ("topic", "account_security"): ("account_security", "账户安全"),
+    ("topic", "earn"): ("earn", "理财"),
+    ("topic", "promotions"): ("promotions", "活动"),
+    ("topic", "p2p"): ("p2p", "P2P 交易"),
+    ("topic", "api"): ("api", "API"),
+    ("topic", "staking_rewards"): ("staking_rewards", "质押奖励"),
     ("team", "unassigned"): ("unassigned", "未分配"),
 }
 WEEKDAYS = (["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], ["周一", "周二", "周三", "周四", "周五", "周六", "周日"])

@@ -464,3 +464,35 @@ def test_the_csv_holds_every_row_of_the_view(app, sample_wh):
                                 "and created_day between date '2026-09-01' and date '2026-11-30'")
     assert len({r[0] for r in rows[1:]}) == expected and rows[0][0] == "interaction_id"
     assert common  # the module every page shares imports cleanly
+
+
+def test_faq_coverage_caption_accounts_for_every_contact_of_the_window(app, sample_wh):
+    """The coverage matrix counts contacts with a topic; the caption also names those without one, so the two
+    add up to the fact table's count for the same window (the overview's figure), not 13 short of it."""
+    at = app()
+    at.switch_page("pages/faq_gaps.py")
+    at.run()
+    assert not at.exception, at.exception
+    cov = figure(at, 0)
+    shown = numbers(cov["data"][0]["customdata"]).sum()
+    window = ("from marts.fct_interactions as f cross join staging.settings as s "
+              "where f.created_at > s.as_of_at - to_days(s.faq_window_days)")
+    total = count(sample_wh, f"select count(*) {window}")
+    none = count(sample_wh, f"select count(*) {window} and f.topic is null")
+    assert none > 0 and shown == total - none  # the sample's emerging topic is untagged
+    caption = next(c.value for c in at.caption if "contacts with a topic" in c.value)
+    assert f"{int(shown):,} contacts with a topic" in caption and f"{none:,} more had none" in caption
+
+
+def test_topics_read_in_chinese_on_the_faq_page(app, sample_wh):
+    at = app()
+    at.query_params["lang"] = "zh"
+    at.run()
+    at.switch_page("pages/faq_gaps.py")
+    at.query_params["lang"] = "zh"
+    at.run()
+    assert not at.exception, at.exception
+    rows = figure(at, 0)["data"][0]["y"]
+    assert "身份认证" in rows and "提现" in rows and "kyc" not in rows
+    # one row per topic, none merged by the labels
+    assert len(set(rows)) == len(rows) == count(sample_wh, "select count(distinct topic) from marts.faq_coverage")

@@ -17,7 +17,8 @@ order = ["priority_rank", "priority_score", "topic_or_cluster", "language", "gap
          "count_last_7d", "count_prev_7d", "satisfied_share", "example_questions", "suggested_title_terms"]
 gaps = gaps[[c for c in order if c in gaps.columns]]
 csv = gaps.to_csv(index=False).encode("utf-8")
-gaps = gaps.assign(gap_type=[value_label("gap", v, L, {}) for v in gaps.gap_type])
+gaps = gaps.assign(gap_type=[value_label("gap", v, L, {}) for v in gaps.gap_type],
+                   topic_or_cluster=[value_label("topic", v, L, {}) for v in gaps.topic_or_cluster])
 small = ["priority_rank", "language", "count_contacts"]
 cfg = {k: st.column_config.Column(t(f"col_{k}", L), width="small" if k in small else None) for k in gaps.columns}
 cfg.update({
@@ -33,7 +34,7 @@ st.download_button(t("download", L), csv, "faq_gaps.csv", "text/csv",
 
 cov = data.faq_coverage()
 st.plotly_chart(charts.coverage_matrix(cov, t("coverage", L), L), key="fg_cov")
-st.caption(t("coverage_counts", L, n=int(cov.count_contacts.sum()), days=days))
+st.caption(t("coverage_counts", L, n=int(cov.count_contacts.sum()), m=data.faq_window_untopiced(), days=days))
 
 st.subheader(t("clusters", L))
 cl = data.faq_clusters()
@@ -51,6 +52,7 @@ if len(defl):
     summary = defl.drop_duplicates("article_id")[["article_id", "title", "topic", "language", "change_rate",
                                                    "is_beyond_noise"]]
     cfg = {k: st.column_config.Column(t(f"col_{k}", L)) for k in summary.columns}
-    summary = summary.assign(change_rate=[pct(v) for v in summary.change_rate])
+    summary = summary.assign(change_rate=[pct(v) for v in summary.change_rate],
+                             topic=[value_label("topic", v, L, {}) for v in summary.topic])
     st.dataframe(summary, hide_index=True, key="fg_defl_summary", column_config=cfg)
 footer(L)
