@@ -115,16 +115,16 @@ def main() -> None:
         print(f"{name:<36}{statistics.median(times):10.0f}{min(times):10.0f}{max(times):10.0f}{flag}")
     if args.queries_only:
         return
-    pages = ["pages/overview.py", "pages/response_times.py", "pages/satisfaction.py", "pages/agents.py",
-             "pages/faq_gaps.py",
-             "pages/data_quality.py", "pages/conversations.py"]
+    pages = ["views/overview.py", "views/response_times.py", "views/satisfaction.py", "views/agents.py",
+             "views/faq_gaps.py",
+             "views/data_quality.py", "views/conversations.py"]
     print(f"\n{'page (server side, cold cache)':<36}{'median s':>10}{'max s':>10}")
     for page in pages:
         times = []
         for _ in range(args.repeat):
             st.cache_data.clear()
             at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120)
-            if page != "pages/overview.py":
+            if page != "views/overview.py":
                 at.run()
                 st.cache_data.clear()
                 at.switch_page(page)

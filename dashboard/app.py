@@ -11,14 +11,14 @@ st.set_page_config(page_title=t("tab_title", L), layout="wide")  # no icon: it w
 st.markdown("<style>[data-testid='stMainBlockContainer'],.block-container{padding-top:1.5rem}</style>",
             unsafe_allow_html=True)  # no big blank above the title
 pages = [  # no icons: a page's icon becomes the tab's icon, fetched from a font CDN
-    st.Page("pages/overview.py", title=t("overview", L), default=True),
-    st.Page("pages/response_times.py", title=t("response_times", L)),
-    st.Page("pages/satisfaction.py", title=t("satisfaction", L)),
-    st.Page("pages/agents.py", title=t("agents", L)),
-    st.Page("pages/faq_gaps.py", title=t("faq_gaps", L)),
-    st.Page("pages/data_quality.py", title=t("data_quality", L)),
-    st.Page("pages/conversations.py", title=t("conversations", L)),
-    st.Page("pages/conversation.py", title=t("conversation", L), visibility="hidden"),
+    st.Page("views/overview.py", title=t("overview", L), default=True),
+    st.Page("views/response_times.py", title=t("response_times", L)),
+    st.Page("views/satisfaction.py", title=t("satisfaction", L)),
+    st.Page("views/agents.py", title=t("agents", L)),
+    st.Page("views/faq_gaps.py", title=t("faq_gaps", L)),
+    st.Page("views/data_quality.py", title=t("data_quality", L)),
+    st.Page("views/conversations.py", title=t("conversations", L)),
+    st.Page("views/conversation.py", title=t("conversation", L), visibility="hidden"),
 ]
 shared_state()
 page = st.navigation(pages)

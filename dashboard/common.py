@@ -248,7 +248,7 @@ def drill_on_select(event, f: data.Filters, pick) -> None:
     params = filter_params(f)
     for name, value in values.items():
         params[DRILL_PREFIX + name] = str(value)[:64]
-    st.switch_page("pages/conversations.py", query_params=params)
+    st.switch_page("views/conversations.py", query_params=params)
 
 
 def customdata(fields: list[str]):
@@ -268,7 +268,7 @@ def open_conversation_on_select(event, ids, f: data.Filters) -> None:
         return
     params = filter_params(f)
     params["id"] = str(list(ids)[rows[0]])
-    st.switch_page("pages/conversation.py", query_params=params)
+    st.switch_page("views/conversation.py", query_params=params)
 
 
 SLA_STATUSES = ("met", "breached", "open", "not_applicable", "no_target", "decided")

@@ -15,8 +15,8 @@ from csqa.dashboard import charts
 from tests.conftest import ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")
-PAGES = ["pages/response_times.py", "pages/satisfaction.py", "pages/agents.py", "pages/faq_gaps.py",
-         "pages/data_quality.py", "pages/conversations.py"]
+PAGES = ["views/response_times.py", "views/satisfaction.py", "views/agents.py", "views/faq_gaps.py",
+         "views/data_quality.py", "views/conversations.py"]
 
 
 @pytest.fixture
@@ -90,13 +90,13 @@ def test_every_page_renders(app, page):
     assert not at.error
     assert at.title and at.caption  # a title and the "last loaded" footer
     assert any("last loaded" in c.value for c in at.caption)
-    if page != "pages/conversations.py":
+    if page != "views/conversations.py":
         assert at.get("plotly_chart") or at.dataframe
 
 
 def test_response_times_show_targets_and_switch_basis(app):
     at = app().run()
-    at.switch_page("pages/response_times.py").run()
+    at.switch_page("views/response_times.py").run()
     box = figure(at, 0)
     assert any(tr.get("name") == "SLA target" for tr in box["data"])  # business time: targets drawn
     assert len(at.dataframe) == 2  # next reply, breaches
@@ -107,7 +107,7 @@ def test_response_times_show_targets_and_switch_basis(app):
 
 def test_satisfaction_card_matches_the_weekly_chart(app, sample_wh):
     at = app().run()
-    at.switch_page("pages/satisfaction.py").run()
+    at.switch_page("views/satisfaction.py").run()
     n = int(metric(at, "Ratings").replace(",", ""))
     start, end = at.query_params["start"], at.query_params["end"]
     assert n == count(sample_wh, "select count(csat_score) from marts.fct_interactions "
@@ -124,7 +124,7 @@ def test_conversations_follow_a_drill_down(app, sample_wh):
                             "drill_day": "2026-11-10"})
     at.run()
     assert not at.exception
-    at.switch_page("pages/conversations.py")
+    at.switch_page("views/conversations.py")
     at.query_params.update({"start": "2026-11-10", "end": "2026-11-10", "drill_channel": "email",
                             "drill_day": "2026-11-10"})
     at.run()
@@ -145,7 +145,7 @@ def test_url_parameters_never_reach_sql_as_text(app, sample_wh, evil):
     at.query_params.update({"channel": evil, "topic": evil, "start": evil})
     at.run()
     assert not at.exception
-    at.switch_page("pages/conversations.py")
+    at.switch_page("views/conversations.py")
     at.query_params.update({"drill_channel": evil, "drill_day": "2026-11-10"})
     at.run()
     assert not at.exception
@@ -197,7 +197,7 @@ BAD_DRILLS = [{"drill_day": "2026-13-45"}, {"drill_week": "not-a-week"}, {"drill
 def test_a_bad_drill_value_shows_a_notice_not_a_traceback(app, bad):
     """Issue 13: every URL value is parsed and checked before it reaches SQL."""
     at = app()
-    at.switch_page("pages/conversations.py")
+    at.switch_page("views/conversations.py")
     at.query_params.update({"start": "2026-11-10", "end": "2026-11-16", **bad})
     at.run()
     assert not at.exception
@@ -207,7 +207,7 @@ def test_a_bad_drill_value_shows_a_notice_not_a_traceback(app, bad):
 
 def test_a_week_drill_opens_that_iso_week(app, sample_wh):
     at = app()
-    at.switch_page("pages/conversations.py")
+    at.switch_page("views/conversations.py")
     for week in ("2026-W46", "2026-11-12"):  # as an ISO week, or as any day of it: Monday 2026-11-09 to Sunday
         at.query_params.clear()
         at.query_params.update({"start": "2026-11-01", "end": "2026-11-24", "drill_week": week})
@@ -223,7 +223,7 @@ def test_a_week_drill_opens_that_iso_week(app, sample_wh):
 from csqa.dashboard import common, data, theme  # noqa: E402
 from csqa.dashboard.i18n import LABELS, VALUES, t  # noqa: E402
 
-ALL_PAGES = ["pages/overview.py", *PAGES, "pages/conversation.py"]
+ALL_PAGES = ["views/overview.py", *PAGES, "views/conversation.py"]
 
 
 def test_a_links_filters_and_language_carry_to_every_page(app, sample_wh):
@@ -235,7 +235,7 @@ def test_a_links_filters_and_language_carry_to_every_page(app, sample_wh):
         assert not at.exception, page
         assert at.query_params["channel"] == "email", page
         assert at.query_params["start"] == "2026-11-01" and at.query_params["lang"] == "zh", page
-    at.switch_page("pages/response_times.py").run()
+    at.switch_page("views/response_times.py").run()
     titles = [a["text"] for a in figure(at, 0)["layout"]["annotations"]]
     assert titles == ["邮件<br><sub>小时</sub>"]  # one panel: the email channel, named in Chinese, with its unit
 
@@ -251,7 +251,7 @@ def test_a_link_with_unknown_filter_values_says_so(app):
 
 
 def drill_count(at, params) -> int:
-    at.switch_page("pages/conversations.py")
+    at.switch_page("views/conversations.py")
     at.query_params.clear()
     at.query_params.update(params)
     at.run()
@@ -264,7 +264,7 @@ def test_a_channels_box_opens_exactly_the_conversations_it_counts(app):
     at = app()
     at.query_params.update({"start": "2026-11-01", "end": "2026-11-24"})
     at.run()
-    at.switch_page("pages/response_times.py").run()
+    at.switch_page("views/response_times.py").run()
     for tr in figure(at, 0)["data"]:
         if tr["type"] != "bar":  # the clickable layer over each box
             continue
@@ -279,7 +279,7 @@ def test_an_sla_heatmap_cell_opens_exactly_its_conversations(app):
     at = app()
     at.query_params.update({"start": "2026-11-01", "end": "2026-11-24"})
     at.run()
-    at.switch_page("pages/response_times.py").run()
+    at.switch_page("views/response_times.py").run()
     heat = next(f for f in (figure(at, i) for i in range(len(at.get("plotly_chart"))))
                 if any(tr["type"] == "heatmap" for tr in f["data"]))
     cells = next(tr for tr in heat["data"] if tr["type"] == "scatter")["customdata"]
@@ -294,7 +294,7 @@ def test_the_conversation_view_shows_messages_waits_and_survey(app, sample_wh):
     cid = count(sample_wh, "select interaction_id from marts.fct_interactions where csat_score is not null "
                            "and count_messages >= 3 order by interaction_id limit 1")
     at = app().run()
-    at.switch_page("pages/conversation.py")
+    at.switch_page("views/conversation.py")
     at.query_params["id"] = cid
     at.run()
     assert not at.exception
@@ -308,7 +308,7 @@ def test_the_conversation_view_shows_messages_waits_and_survey(app, sample_wh):
 
 def test_an_unknown_conversation_id_says_so(app):
     at = app().run()
-    at.switch_page("pages/conversation.py")
+    at.switch_page("views/conversation.py")
     at.query_params["id"] = "x' or 1=1 --"
     at.run()
     assert not at.exception
@@ -327,8 +327,8 @@ def test_a_filter_that_matches_nothing_shows_an_empty_state(app, sample_wh):
         order by 1 limit 1""")
     at.query_params.update({"region": region, "language": language})
     at.run()
-    for page in ["pages/overview.py", "pages/response_times.py", "pages/satisfaction.py", "pages/agents.py",
-                 "pages/conversations.py"]:
+    for page in ["views/overview.py", "views/response_times.py", "views/satisfaction.py", "views/agents.py",
+                 "views/conversations.py"]:
         at.switch_page(page).run()
         assert not at.exception, page
         assert any("Nothing matches these filters" in i.value for i in at.info), page
@@ -470,7 +470,7 @@ def test_faq_coverage_caption_accounts_for_every_contact_of_the_window(app, samp
     """The coverage matrix counts contacts with a topic; the caption also names those without one, so the two
     add up to the fact table's count for the same window (the overview's figure), not 13 short of it."""
     at = app()
-    at.switch_page("pages/faq_gaps.py")
+    at.switch_page("views/faq_gaps.py")
     at.run()
     assert not at.exception, at.exception
     cov = figure(at, 0)
@@ -488,7 +488,7 @@ def test_topics_read_in_chinese_on_the_faq_page(app, sample_wh):
     at = app()
     at.query_params["lang"] = "zh"
     at.run()
-    at.switch_page("pages/faq_gaps.py")
+    at.switch_page("views/faq_gaps.py")
     at.query_params["lang"] = "zh"
     at.run()
     assert not at.exception, at.exception

@@ -40,18 +40,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+ENV = {**os.environ, "CSQA_PSEUDONYM_KEY": "e2e"}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     db = tmp / "csqa.duckdb"
     DB["db"] = db
-    env = {**os.environ, "CSQA_PSEUDONYM_KEY": "e2e"}
     subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", "load", str(SAMPLE), "--db", str(db)], check=True,
-                   env=env, capture_output=True)
+                   env=ENV, capture_output=True)
+    with serving(db) as url:
+        yield url
+
+
+@contextmanager
+def serving(db: Path):
+    """`csqa dashboard` on ``db`` at a free port, stopped on leaving."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "dashboard", "--db", str(db), "--port",
                              str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -65,10 +74,12 @@ def server(tmp_path_factory):
         out = proc.stdout.read().decode()[-2000:]
         proc.stdout.close()
         raise RuntimeError("the dashboard did not start: " + out)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    proc.stdout.close()
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        proc.stdout.close()
 
 
 @pytest.fixture(scope="module")
@@ -341,3 +352,18 @@ def test_nothing_is_fetched_from_outside(server, browser):
         assert outside == []
     finally:
         page.close()
+
+
+NAV = ["Overview", "Response times", "Satisfaction", "Agents and teams", "FAQ gaps", "Data quality", "Conversations"]
+
+
+def test_a_link_to_a_page_on_a_fresh_server_shows_the_apps_navigation(server, browser):
+    """The first request a restarted server gets may be a shared link to a page. With the pages in a folder named
+    `pages/`, Streamlit ran that file alone: the sidebar listed file names (`app`, the hidden `conversation`), and
+    did so for every later visitor until someone opened the root."""
+    with serving(DB["db"]) as fresh:
+        for path, text in [("satisfaction", "Satisfied share by week"), ("faq_gaps", "Ranked FAQ backlog")]:
+            with opened(browser, f"{fresh}/{path}", text, f"fresh_{path}") as page:
+                nav = page.locator('[data-testid="stSidebarNav"] a')
+                nav.first.wait_for(timeout=30_000)
+                assert nav.all_inner_texts() == NAV

@@ -101,7 +101,7 @@ def test_wheel_and_sdist_carry_the_sql_config_and_dashboard(dist):
         assert {f"{target}/{f}" for f in files} <= names, folder
         assert {f"{folder}/{f}" for f in files} <= members, folder
     for needed in ["csqa/sql/migrations/001_base.sql", "csqa/pipeline/default_config.toml",
-                   "csqa/dashboard/app.py", "csqa/dashboard/pages/overview.py"]:
+                   "csqa/dashboard/app.py", "csqa/dashboard/views/overview.py"]:
         assert needed in names
     # one top-level import name: nothing another distribution's `pipeline` or `dashboard` could collide with
     assert {n.split("/")[0] for n in names} == {"csqa", f"csqa-{VERSION}.dist-info"}
@@ -181,10 +181,10 @@ import importlib.util, json, pathlib
 from streamlit.testing.v1 import AppTest
 app = pathlib.Path(importlib.util.find_spec("csqa.dashboard").origin).parent / "app.py"
 out = {}
-for page in [None, *sorted(p.name for p in (app.parent / "pages").glob("*.py"))]:
+for page in [None, *sorted(p.name for p in (app.parent / "views").glob("*.py"))]:
     at = AppTest.from_file(str(app), default_timeout=120)
     if page:
-        at.switch_page(f"pages/{page}")
+        at.switch_page(f"views/{page}")
     at.run()
     out[page or "app"] = [e.message for e in at.exception] + [e.value for e in at.error]
 print(json.dumps(out))
@@ -197,5 +197,5 @@ def test_every_installed_dashboard_page_renders(loaded, venv, work):
                        text=True, env=clean_env(CSQA_DB=str(work / "w.duckdb")), timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     pages = json.loads(r.stdout.strip().splitlines()[-1])
-    assert len(pages) == 1 + len(list((ROOT / "dashboard" / "pages").glob("*.py")))
+    assert len(pages) == 1 + len(list((ROOT / "dashboard" / "views").glob("*.py")))
     assert all(v == [] for v in pages.values()), pages

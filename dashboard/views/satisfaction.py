@@ -57,6 +57,7 @@ st.subheader(t("low_comments", L))
 st.caption(t("open_row", L))
 low = data.low_comments(f)
 show = low.assign(channel=[value_label("channel", v, L, labels) for v in low.channel],
+                  topic=[value_label("topic", v, L, {}) for v in low.topic],
                   csat_responded_at=low.csat_responded_at.dt.strftime("%Y-%m-%d %H:%M"))
 event = st.dataframe(show, hide_index=True, key="cs_comments", on_select="rerun", selection_mode="single-row",
                      column_config={k: st.column_config.Column(t(f"col_{k}", L)) for k in show.columns})

@@ -56,6 +56,7 @@ show = rows.assign(  # for reading: labels and human units (the CSV keeps codes 
     channel=[value_label("channel", v, L, labels) for v in rows.channel],
     priority=[value_label("priority", v, L, {}) for v in rows.priority],
     status=[value_label("status", v, L, {}) for v in rows.status],
+    topic=[value_label("topic", v, L, {}) for v in rows.topic],
     first_response_sla_status=[value_label("sla", v, L, {}) for v in rows.first_response_sla_status],
     resolution_sla_status=[value_label("sla", v, L, {}) for v in rows.resolution_sla_status],
     created_at=rows.created_at.dt.strftime("%Y-%m-%d %H:%M"),
