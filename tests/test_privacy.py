@@ -51,6 +51,23 @@ PII = [
      "\uff11\uff12\uff17\uff13", "[CN_ID]"),                    # typed full-width
     ("手机号：\uff11\uff15\uff18\uff11\uff15\uff19\uff16\uff14\uff16\uff16\uff19", "[PHONE]"),
     ("card:5304  5644  1906  7472", "[CARD]"),                      # double spaces, copied from a PDF
+    # phones without a country code: by their national shape, or by the words before them (2026-11-26)
+    ("call me at (415) 555-0132 please", "[PHONE]"),
+    ("UK office 020 7946 0958, mobile 07700 900123", "[PHONE]"),
+    ("090-1234-5678 に電話してください", "[PHONE]"),
+    ("출금이 안돼요 연락주세요 01092705226", "[PHONE]"),
+    ("appelez-moi au 04.63.68.38.38 svp", "[PHONE]"),
+    ("Handy 0160/9902199", "[PHONE]"),
+    ("Att, João (71) 9 4894-8712", "[PHONE]"),
+    ("WhatsApp: 9123 4567", "[PHONE]"),
+    ("teléfono 612 345 678", "[PHONE]"),
+    ("перезвоните мне пожалуйста 89314604135", "[PHONE]"),
+    # e-mail addresses spelled out to get past filters
+    ("john.doe [at] gmail [dot] com", "[EMAIL]"),
+    ("write to li at qq.com", "[EMAIL]"),
+    ("联系邮箱 budi.s@163点com。", "[EMAIL]"),
+    ("meu e-mail é anna arroba qq ponto com", "[EMAIL]"),
+    ("mail: chen.xiaoming\uff20yahoo\uff0eco\uff0ejp", "[EMAIL]"),
 ]
 
 LOOK_ALIKES = [
@@ -69,6 +86,12 @@ LOOK_ALIKES = [
     "订单号 1145633054453407409",
     "desktop client version 4.3.29.39 crashes; firmware 2.1.0.3; Chrome/120.0.0.0; 版本号：4.3.29.39",
     "全角的订单号\uff11\uff12\uff13\uff14\uff15\uff16没有个人信息",    # full-width, nothing personal: unchanged
+    "v6.18.4 / 02/03/2026 00:57:32 / OTP 259956 rejected / error 23-7977",   # dates and codes, not phones
+    "batch sizes 100 200 500 1000 all failed",        # one of a list of numbers is no phone
+    "客服热线 400-820-8820 转 2, or call 1-800-555-0199",  # a business's hotline is nobody's personal data
+    "Sendungsnummer 00340510665170419436",             # 20 digits after 00: longer than any phone number
+    "I logged in at binance.com; it was pending at this point. dot dot dot",  # prose, not a spelled address
+    "réf. dossier 00 20 24 65 10 en attente",         # "00" starts no national number
 ]
 
 

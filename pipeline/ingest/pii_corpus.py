@@ -75,6 +75,12 @@ def personal_values(r: random.Random) -> dict[str, list[str]]:
     locals_ = ["zhang.san", "li_si", "user", "wang.wu+exchange", "john.doe", "a.b-c"]
     domains = ["qq.com", "163.com", "gmail.com", "outlook.com", "corp.co.uk", "mail.example.io"]
     emails = [f"{r.choice(locals_)}{r.randrange(10000)}@{r.choice(domains)}" for _ in range(60)]
+    for _ in range(30):  # spelled out to get past filters
+        user, (host, tld) = f"{r.choice(locals_)}{r.randrange(10000)}", r.choice([("gmail", "com"), ("qq", "com"),
+                                                                                 ("acme", "io"), ("naver", "com")])
+        emails.append(r.choice([f"{user} [at] {host} [dot] {tld}", f"{user}(at){host}(dot){tld}",
+                                f"{user} at {host} dot {tld}", f"{user} @ {host} . {tld}", f"{user}艾特{host}点{tld}",
+                                f"{user} arroba {host} punto {tld}", f"{user}@{host} dot {tld}"]))
     phones = []
     for _ in range(30):
         m = f"1{r.choice('3456789')}{r.randrange(10**9):09d}"
@@ -86,6 +92,14 @@ def personal_values(r: random.Random) -> dict[str, list[str]]:
                                 f"+65 {r.randrange(8000, 9999)} {r.randrange(1000, 9999)}",
                                 f"+81 90-{r.randrange(1000, 9999)}-{r.randrange(1000, 9999)}",
                                 f"+7 912 {r.randrange(100, 999)} {r.randrange(10, 99)} {r.randrange(10, 99)}"]))
+    for _ in range(40):  # national formats, no country code (their shape tells)
+        d = lambda n: "".join(r.choice(string.digits) for _ in range(n))  # noqa: E731
+        z, area = r.randrange(1, 10), r.choice([212, 305, 312, 415, 617, 646, 702, 713, 206, 416])  # no N00 code
+        phones.append(r.choice([f"0{z}{d(1)}-{d(4)}-{d(4)}", f"0{z}{d(2)} {d(4)} {d(3)}", f"0{z}{d(8)}",
+                                f"({area}) {d(3)}-{d(4)}", f"{area}-{d(3)}-{d(4)}",
+                                f"0{z}" + "".join(f" {d(2)}" for _ in range(4)), f"010-{d(8)}",
+                                f"0{r.randrange(150, 180)}/{d(7)}", f"{z}{r.randrange(1, 10)} 9{d(4)}-{d(4)}",
+                                f"8 ({r.randrange(900, 999)}) {d(3)}-{d(2)}-{d(2)}"]))
     ids = [_cn_id(r) for _ in range(60)]
     cards = []
     for _ in range(60):
@@ -150,4 +164,15 @@ def look_alikes(seed: int = 7) -> list[str]:
                                 if c != v[-1] and not valid_national_id(v[:-1] + c) and c.isdigit() == v[-1].isdigit())
             out.append(f"voucher {bad} used")                                       # ID shape, wrong check
         out.append(f"call ext {r.choice(['000', '666', '912'])}-{r.randrange(10, 99)}-{r.randrange(1000, 9999)}")
+    for _ in range(30):  # shapes of the national phone and spelled e-mail rules that are neither
+        day = dt.date(2026, 1, 1) + dt.timedelta(days=r.randrange(365))
+        out.append(f"{day:%d/%m/%Y} {r.randrange(24):02d}:{r.randrange(60):02d} 提现失败")  # dates, times
+        out.append(f"{day:%d-%m-%Y} {r.randrange(24):02d}:{r.randrange(60):02d}:{r.randrange(60):02d} UTC")
+        out.append(f"{day:%d.%m.%Y} um {r.randrange(24):02d}.{r.randrange(60):02d} Uhr")
+        out.append(f"batch sizes {' '.join(str(r.randrange(100, 999)) for _ in range(4))} all failed")  # a list
+        out.append(f"客服热线 400-{r.randrange(100, 999)}-{r.randrange(1000, 9999)}")  # a business's hotline
+        out.append(f"ORD-0{r.randrange(10, 99)}-{r.randrange(1000, 9999)}-{r.randrange(1000, 9999)} shipped")
+        out.append(r.choice(["I logged in at binance.com yesterday", "it was pending at this point and then",
+                             "good at trading, bad at waiting. dot dot dot", "see you at okx.com",
+                             "the dot on the chart at noon"]))
     return out

@@ -8,7 +8,8 @@ Each match is replaced by a typed placeholder:
 =================  ==============================================================
 placeholder        what it catches
 =================  ==============================================================
-``[EMAIL]``        e-mail addresses (the full-width ＠ of Chinese input methods too)
+``[EMAIL]``        e-mail addresses (the full-width ＠ of Chinese input methods too), also spelled out
+                   ("john [at] gmail [dot] com", "anna arroba qq ponto com", "x@163点com")
 ``[WALLET]``       ETH (0x + 40 hex), BTC (legacy 1…/3…, bech32 bc1…), TRON (T + 33 base58)
 ``[IP]``           IPv4 addresses (each octet 0–255) and IPv6 addresses (full or ``::``-compressed, valid)
 ``[CN_ID]``        18-character Chinese resident ID numbers with a valid birth date and checksum (whole or 6-8-4)
@@ -17,7 +18,9 @@ placeholder        what it catches
 ``[IBAN]``         international bank account numbers (15–34 characters, spaces allowed) passing mod 97
 ``[CARD]``         bank card numbers of 13, 15, 16 or 19 digits (spaces or dashes allowed) in an issuer's range
                    passing Luhn
-``[PHONE]``        mainland China mobiles (1[3-9]x, optional +86) and international +CC numbers
+``[PHONE]``        mainland China mobiles (1[3-9]x, optional +86), international +CC numbers, national
+                   formats by their shape ("020 7946 0958", "(415) 555-0132"), and any 7-15 digits right
+                   after a word naming a phone ("WhatsApp: 9123 4567", "电话 …", "teléfono …")
 =================  ==============================================================
 
 Look-alikes left alone: transaction hashes (64 hex, with or without 0x: no rule matches digits that are
@@ -45,6 +48,31 @@ _NOT_ALNUM_BEFORE = r"(?<![0-9A-Za-z])"
 _NOT_ALNUM_AFTER = r"(?![0-9A-Za-z])"
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+[@＠][A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}")
+# An address spelled out to get past filters: "john.doe [at] gmail [dot] com", "john(at)gmail(dot)com",
+# "john @ gmail . com", "x@163点com", "anna arroba qq ponto com", "jonas [ät] outlook [punkt] com", "z собака naver
+# точка com", "linh a còng 163 chấm com", "john艾特qq点com". With a bare English " at " only a mail provider's domain
+# ("john at gmail.com") or a spelled-out dot ("john at acme dot com") counts, and its dots are unspaced or spelled:
+# "logged in at binance.com" and "bad at waiting. dot dot dot" stay.
+_AT_WORDS = r"at|@|ät|arroba|arobase|собака|a còng"
+_DOT_WORDS = r"dot|\.|punkt|ponto|punto|point|точка|chấm"
+_AT = (r"(?:\s?[\[({<]\s?(?i:" + _AT_WORDS + r")\s?[\])}>]\s?|\s?@\s?|\s?艾特\s?"
+       r"|\s(?i:ät|arroba|arobase|собака|a còng)\s)")
+_DOT_BRACKETED = r"\s?[\[({<]\s?(?i:" + _DOT_WORDS + r")\s?[\])}>]\s?|\s?[点點]\s?"
+_DOT = r"(?:" + _DOT_BRACKETED + r"|\s(?i:dot|punkt|ponto|punto|point|точка|chấm)\s|\s?\.\s?)"
+# after an English " at ": "dot" only ("at this point and" is prose), and no spaces around a full stop
+_DOT_SPELLED = r"(?:" + _DOT_BRACKETED + r"|\s(?i:dot)\s)"
+_DOT_TIGHT = r"(?:" + _DOT_SPELLED + r"|\.)"
+_PROVIDERS = (r"gmail|googlemail|yahoo|ymail|hotmail|outlook|live|msn|icloud|me|aol|proton|protonmail|pm|gmx|web|"
+              r"yandex|mail|qq|foxmail|163|126|yeah|sina|sohu|aliyun|naver|daum|hanmail|kakao|nate|docomo|ezweb|"
+              r"softbank|uol|bol|terra|libero|orange|free|wanadoo|t-online|rambler|bk|inbox|list|seznam|wp|o2|onet")
+_LABEL = r"[A-Za-z0-9-]+"
+EMAIL_SPELLED = re.compile(
+    r"(?<![0-9A-Za-z._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*"
+    r"(?:" + _AT + _LABEL + r"(?:" + _DOT + _LABEL + r")*" + _DOT
+    + r"|(?:\s(?i:at)\s|#)(?i:" + _PROVIDERS + r")(?:" + _DOT_TIGHT + _LABEL + r")*" + _DOT_TIGHT
+    + r"|\s(?i:at)\s" + _LABEL + r"(?:" + _DOT_TIGHT + _LABEL + r")*" + _DOT_SPELLED + r")"
+    r"[A-Za-z]{2,24}(?![A-Za-z])"
+)
 WALLET = re.compile(
     _NOT_ALNUM_BEFORE
     + r"(?:0x[0-9a-fA-F]{40}|bc1[02-9ac-hj-np-z]{38,87}|BC1[02-9AC-HJ-NP-Z]{38,87}|[13]["
@@ -81,11 +109,48 @@ NATIONAL_ID = re.compile(
     r"|[A-Za-z][1289]\d{8}"  # Taiwan: A123456789
     r"|[STFGstfg]\d{7}[A-Za-z])(?![0-9A-Za-z])"  # Singapore NRIC / FIN: S1234567D
 )
+# Phone numbers in national formats (no +country code), in two ways:
+# - by shape: a trunk-0 number in groups ("020 7946 0958", "090-1234-5678", "0912 345 678", "06 12 34 56 78",
+#   "0151 23456789", "010-12345678"), an area code in brackets ("(415) 555-0132", "(11) 91234-5678",
+#   "8 (912) 345-67-89"), North American 3-3-4 ("415-555-0132", "1-800-555-0199") and Spanish 3-2-2-2 mobiles;
+#   9 to 13 digits in all (``_sub_phone_national``). Dates (2026-11-24, 24.11.2026), amounts and dashed order
+#   numbers have other shapes, and nothing glued to letters, dashes or dots counts ("ORD-020-1234-5678").
+# - by context: 7 to 15 digits (separators allowed) within a few characters after a word that names a phone
+#   ("my number", 电话, 電話番号, 전화번호, số điện thoại, nomor HP, teléfono, телефон, WhatsApp …): what has no
+#   telling shape ("9123 4567", "4155550132", "612 345 678") is caught where the customer says what it is.
+_NB, _NA = r"(?<![0-9A-Za-z+.,/-])(?<!\d )", r"(?![0-9A-Za-z]|[.,/:-]\d| \d)"
+PHONE_NATIONAL = re.compile(
+    _NB + r"(?:0[1-9]\d{0,3}(?:[ -]\d{2,8}){1,4}"  # trunk 0 and groups ("00" starts an international number)
+    r"|0[1-9]\d{1,4}/\d{5,8}|0[1-9](?:\.\d{2}){4}"  # 0160/9902199, 04.63.68.38.38 (not dates: 02/03/2026)
+    r"|0[1-9]\d{8,9}"  # trunk 0 and 9 or 10 digits, unbroken (07700900014, 01092705226, 0774595419)
+    r"|(?:[18][ -]?)?\(\d{2,5}\) ?\d{1,5}(?:[ .-]?\d{2,4}){1,3}"  # (area code)
+    r"|[1-9]{2} 9\d{4}-\d{4}"  # Brazil: DDD and a mobile, 31 96766-9574
+    r"|[89]\d \d{3} \d{2} \d{2}"  # Spanish landline 93 235 33 04
+    r"|(?:1[ .-])?[2-9]\d{2}(?:-\d{3}-|\.\d{3}\.| \d{3} )\d{4}"  # North American, one separator throughout
+    r"|[6-9]\d{2}(?: \d{2}){3})" + _NA  # Spanish mobile 612 34 56 78
+)
+PHONE_WORDS = (r"phone|telephone|tel|mobile|cell|cellphone|call me(?: at| on)?|text me(?: at| on)?|reach me(?: at| on)?"
+               r"|whats ?app|telegram|viber|zalo|sms|contact number|my number|"
+               r"电话|電話|手机|手機|联系方式|聯絡方式|联系电话|携帯|전화|휴대폰|핸드폰|연락처|điện thoại|đt|sđt|sdt"
+               r"|nomor hp|no\.? hp|nomor telepon|telepon|ponsel|hp|wa|เบอร์|โทร|teléfono|telefono|móvil|movil|celular"
+               r"|telefone|telemóvel|zap|telefon|handy|handynummer|téléphone|portable|tél|номер телефона|телефон|тел"
+               r"|моб|هاتف|جوال|واتساب"
+               # "call me" / "reach me" / "my number"
+               r"|llámame(?: al)?|llamame(?: al)?|mi número|me liga(?: no)?|ligue(?: para)?|meu número"
+               r"|appelez-moi(?: au)?|appelle-moi(?: au)?|mon numéro|erreichen mich(?: unter)?|anrufen|meine nummer"
+               r"|перезвоните(?: мне)?|позвоните(?: мне)?|мой номер|ulaşın|arayın|numaram|연락\S{0,4}|電話して|連絡"
+               r"|gọi(?: cho)?(?: tôi| mình)?|hubungi(?: saya)?|โทรหา|اتصل")
+# the number first (fast), then the words before it (``_sub_phone_context``)
+PHONE_CONTEXT = re.compile(_NB + r"\+?\(?\d(?:[ ().-]{0,2}\d){6,14}" + _NA)
+_PHONE_WORDS_BEFORE = re.compile(r"(?i)(?<![A-Za-z])(?:" + PHONE_WORDS + r")(?![A-Za-z])[^\d\n\[]{0,20}$")
 US_SSN = re.compile(r"(?<![0-9A-Za-z-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![0-9A-Za-z-])")
 # A cheap RE2 pre-filter: rows matching none of these hold nothing to redact.
 CANDIDATE = (r"@|＠|\d{6}|\d{3,4}[ -]\d{3,4}|0x[0-9a-fA-F]{40}|bc1|BC1|[13T][1-9A-HJ-NP-Za-km-z]{25}"
              r"|\d\.\d{1,3}\.\d|\+\d|[０-９]{4}"
-             r"|[0-9A-Fa-f]?:[0-9A-Fa-f]{0,4}:|[A-Za-z]{2}\d{2} ?[A-Za-z0-9]{4} ?[A-Za-z0-9]{4}|\d{3}-\d{2}-\d{4}")
+             r"|[0-9A-Fa-f]?:[0-9A-Fa-f]{0,4}:|[A-Za-z]{2}\d{2} ?[A-Za-z0-9]{4} ?[A-Za-z0-9]{4}|\d{3}-\d{2}-\d{4}"
+             r"|\d{2}[ .-]\d{2}[ .-]\d{2}|[\[({<] ?(?i:at) ?[\])}>]|艾特|\s(?i:dot)\s"
+             r"|\s(?i:at)\s(?i:" + _PROVIDERS + ")"
+             r"|#(?i:" + _PROVIDERS + r")|(?i:ät|arroba|arobase|собака|a còng)")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -226,8 +291,8 @@ def _sub_national_id(m: re.Match) -> str:
 
 # full-width digits, letters and @ (what a Chinese input method in full-width mode types) -> ASCII, one to one
 _FULLWIDTH = {cp: cp - 0xFEE0
-              for cp in [*range(0xFF10, 0xFF1A), 0xFF20, *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
-_HAS_FULLWIDTH = re.compile("[\uff10-\uff5a]")
+              for cp in [0xFF0E, *range(0xFF10, 0xFF1A), 0xFF20, *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
+_HAS_FULLWIDTH = re.compile("[\uff0e\uff10-\uff5a]")
 # four dotted numbers after one of these words are a version, not an IPv4 address ("client version 4.3.29.39")
 _VERSION_BEFORE = re.compile(r"(?:\b(?:version|ver\.?|v|build|firmware|fw|release)|/|版本号?|固件)[\s:：=]*$", re.I)
 
@@ -239,11 +304,48 @@ def _sub_ipv4(m: re.Match) -> str:
     return "[IP]"
 
 
+def _digits_between(text: str, low: int, high: int) -> bool:
+    return low <= sum(c.isdigit() for c in text) <= high
+
+
+# a business's toll-free or hotline number (400-820-8820, 1-800-555-0199) is nobody's personal data
+_HOTLINE = re.compile(r"(?:1\D?)?[48]00\D?\d{3}\D?\d{4}")
+
+
+def _personal_number(text: str, low: int, high: int) -> bool:
+    return _digits_between(text, low, high) and not _HOTLINE.fullmatch(text)
+
+
+def _sub_email_spelled(m: re.Match) -> str:
+    text = m.group(0)  # "at home dot dot dot" is no address
+    return text if text[-4:].lower() in (" dot", "]dot", ")dot") else "[EMAIL]"
+
+
+def _sub_phone_international(m: re.Match) -> str:
+    """A mainland mobile or an international number: at most 15 digits after + or 00 (E.164), so a 20-digit
+    tracking number that starts with 00 is not one."""
+    text = m.group(0)
+    digits = re.sub(r"\D", "", text)
+    return "[PHONE]" if len(digits.removeprefix("00")) <= 15 else text
+
+
+def _sub_phone_national(m: re.Match) -> str:
+    return "[PHONE]" if _personal_number(m.group(0), 9, 13) else m.group(0)
+
+
+def _sub_phone_context(m: re.Match) -> str:
+    number, start = m.group(0), m.start()
+    if _personal_number(number, 7, 15) and _PHONE_WORDS_BEFORE.search(m.string, max(0, start - 45), start):
+        return "[PHONE]"
+    return number
+
+
 # the rules in the order they apply (the order matters: e-mails before phones, IPv6 before IPv4, IDs and IBANs
 # before cards)
-RULES = ((EMAIL, "[EMAIL]"), (WALLET, "[WALLET]"), (IPV6, _sub_ipv6), (IPV4, _sub_ipv4), (IBAN, _sub_iban),
-         (NATIONAL_ID, _sub_national_id), (US_SSN, "[NATIONAL_ID]"), (CN_ID, _sub_id), (CARD, _sub_card),
-         (PHONE, "[PHONE]"))
+RULES = ((EMAIL, "[EMAIL]"), (EMAIL_SPELLED, _sub_email_spelled), (WALLET, "[WALLET]"), (IPV6, _sub_ipv6),
+         (IPV4, _sub_ipv4), (IBAN, _sub_iban), (NATIONAL_ID, _sub_national_id), (US_SSN, "[NATIONAL_ID]"),
+         (CN_ID, _sub_id), (CARD, _sub_card), (PHONE, _sub_phone_international), (PHONE_CONTEXT, _sub_phone_context),
+         (PHONE_NATIONAL, _sub_phone_national))
 
 
 def redact_text(text: str) -> str:
@@ -271,8 +373,12 @@ def _core(rule: re.Pattern) -> str:
     return re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", core)
 
 
-# WALLET's core is slower in RE2 (its long repetitions) than the rule is in Python on the flagged rows: none
-CORES = tuple(None if rule is WALLET else _core(rule) for rule, _ in RULES)
+# WALLET's core is slower in RE2 (its long repetitions) than the rule is in Python on the flagged rows: none.
+# PHONE_CONTEXT finds numbers and then looks for the words before them: its core is the words and the number
+# (the rows with a number but no such words are most).
+_PHONE_CONTEXT_CORE = _core(re.compile(_PHONE_WORDS_BEFORE.pattern.removesuffix("$") + PHONE_CONTEXT.pattern))
+CORES = tuple(None if rule is WALLET else _PHONE_CONTEXT_CORE if rule is PHONE_CONTEXT else _core(rule)
+              for rule, _ in RULES)
 
 
 def redact_series(s: pd.Series) -> pd.Series:
