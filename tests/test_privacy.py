@@ -68,6 +68,18 @@ PII = [
     ("联系邮箱 budi.s@163点com。", "[EMAIL]"),
     ("meu e-mail é anna arroba qq ponto com", "[EMAIL]"),
     ("mail: chen.xiaoming\uff20yahoo\uff0eco\uff0ejp", "[EMAIL]"),
+    # from a fourth blind set
+    ("marco.rossi chiocciola virgilio punto it", "[EMAIL]"),
+    ("seojun0312골뱅이kakao닷com", "[EMAIL]"),
+    ("ahmet.yilmaz et gmail nokta com", "[EMAIL]"),
+    ("liuyang.sh\uff08at\uff09foxmail 点 com", "[EMAIL]"),
+    ("Il mio cellulare è 3804611355", "[PHONE]"),
+    ("電話：\uff10\uff17\uff10\uff0d\uff19\uff19\uff13\uff18\uff0d\uff15\uff19\uff18\uff16", "[PHONE]"),  # full-width
+    ("اتصل على الرقم \u0660\u0665\u0660\u0665\u0665\u0667\u0665\u0669\u0667\u0662", "[PHONE]"),  # Arabic-Indic
+    ("llámenme al 33 0939 5168", "[PHONE]"),
+    ("联系电话18333978491", "[PHONE]"),                # a mainland mobile, not 1 + a toll-free 833 number
+    ("call me on 18006743678", "[PHONE]"),
+    ("급해요 010.8347.9099", "[PHONE]"),
 ]
 
 LOOK_ALIKES = [
@@ -92,6 +104,11 @@ LOOK_ALIKES = [
     "Sendungsnummer 00340510665170419436",             # 20 digits after 00: longer than any phone number
     "I logged in at binance.com; it was pending at this point. dot dot dot",  # prose, not a spelled address
     "réf. dossier 00 20 24 65 10 en attente",         # "00" starts no national number
+    "Ordine n. 864 194 5687 spedito; Référence du virement : 698 895 4374",  # 3-3-4 with spaces: references
+    "số tiền 4 003 113 443 ₫ chưa về",                # an amount, not 00 + a country code
+    "UID numaram 206904683",                           # "my number" of an account, not a phone
+    "toll-free +1 (800) 555-0131",                     # a business's number
+    "logo@2x.png and icon@3x.svg missing",             # file names
 ]
 
 

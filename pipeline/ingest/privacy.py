@@ -53,12 +53,19 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+[@＠][A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[
 # точка com", "linh a còng 163 chấm com", "john艾特qq点com". With a bare English " at " only a mail provider's domain
 # ("john at gmail.com") or a spelled-out dot ("john at acme dot com") counts, and its dots are unspaced or spelled:
 # "logged in at binance.com" and "bad at waiting. dot dot dot" stay.
-_AT_WORDS = r"at|@|ät|arroba|arobase|собака|a còng"
-_DOT_WORDS = r"dot|\.|punkt|ponto|punto|point|точка|chấm"
-_AT = (r"(?:\s?[\[({<]\s?(?i:" + _AT_WORDS + r")\s?[\])}>]\s?|\s?@\s?|\s?艾特\s?"
-       r"|\s(?i:ät|arroba|arobase|собака|a còng)\s)")
-_DOT_BRACKETED = r"\s?[\[({<]\s?(?i:" + _DOT_WORDS + r")\s?[\])}>]\s?|\s?[点點]\s?"
-_DOT = r"(?:" + _DOT_BRACKETED + r"|\s(?i:dot|punkt|ponto|punto|point|точка|chấm)\s|\s?\.\s?)"
+# the words for "at" and "dot" in the customers' languages; the CJK and Thai ones need no spaces around them
+_AT_WORDS = r"at|@|ät|arroba|arobase|chiocciola|собака|a còng|et"
+_AT_WORDS_SPACED = r"ät|arroba|arobase|chiocciola|собака|a còng|آت"
+_AT_WORDS_GLUED = r"艾特|圈a|圈|小老鼠|アットマーク|골뱅이|แอท|★"
+_DOT_WORDS = r"dot|\.|punkt|ponto|punto|point|точка|chấm|nokta|titik"
+_DOT_WORDS_SPACED = r"dot|punkt|ponto|punto|point|точка|chấm|nokta|titik|دوت"
+_DOT_WORDS_GLUED = r"点|點|。|ドット|닷|ดอท"
+_OPEN, _CLOSE = r"[\[({<\uff08\u3010]", r"[\])}>\uff09\u3011]"  # full-width brackets too
+_AT = (r"(?:\s?" + _OPEN + r"\s?(?i:" + _AT_WORDS + r")\s?" + _CLOSE + r"\s?|\s?@\s?|\s?(?:" + _AT_WORDS_GLUED
+       + r")\s?|\s(?i:" + _AT_WORDS_SPACED + r")\s)")
+_DOT_BRACKETED = (r"\s?" + _OPEN + r"\s?(?i:" + _DOT_WORDS + r")\s?" + _CLOSE + r"\s?|\s?(?:" + _DOT_WORDS_GLUED
+                  + r")\s?")
+_DOT = r"(?:" + _DOT_BRACKETED + r"|\s(?i:" + _DOT_WORDS_SPACED + r")\s|\s?\.\s?)"
 # after an English " at ": "dot" only ("at this point and" is prose), and no spaces around a full stop
 _DOT_SPELLED = r"(?:" + _DOT_BRACKETED + r"|\s(?i:dot)\s)"
 _DOT_TIGHT = r"(?:" + _DOT_SPELLED + r"|\.)"
@@ -69,7 +76,9 @@ _LABEL = r"[A-Za-z0-9-]+"
 EMAIL_SPELLED = re.compile(
     r"(?<![0-9A-Za-z._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*"
     r"(?:" + _AT + _LABEL + r"(?:" + _DOT + _LABEL + r")*" + _DOT
-    + r"|(?:\s(?i:at)\s|#)(?i:" + _PROVIDERS + r")(?:" + _DOT_TIGHT + _LABEL + r")*" + _DOT_TIGHT
+    # a mail provider's domain after " at " (or Turkish " et ", or "#"): any dot word, no spaced full stop
+    + r"|(?:\s(?i:at|et)\s|#)(?i:" + _PROVIDERS + r")(?:(?:" + _DOT_SPELLED + r"|\s(?i:" + _DOT_WORDS_SPACED
+    + r")\s|\.)" + _LABEL + r")*(?:" + _DOT_SPELLED + r"|\s(?i:" + _DOT_WORDS_SPACED + r")\s|\.)"
     + r"|\s(?i:at)\s" + _LABEL + r"(?:" + _DOT_TIGHT + _LABEL + r")*" + _DOT_SPELLED + r")"
     r"[A-Za-z]{2,24}(?![A-Za-z])"
 )
@@ -92,7 +101,8 @@ CN_ID = re.compile(r"(?<![0-9A-Za-z])\d{6} ?\d{8} ?\d{3}[\dXx](?![0-9A-Za-z])")
 CARD = re.compile(r"(?<![0-9A-Za-z+-])\d(?:(?: {1,2}|-)?\d){12,18}(?![0-9A-Za-z-])")  # "5304  5644 …" from PDFs
 PHONE = re.compile(  # not inside a longer run of letters and digits (a transaction hash, an order id)
     r"(?<![0-9A-Za-z+])(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?![0-9A-Za-z])"  # CN mobile, 1xx xxxx xxxx
-    r"|(?<![0-9A-Za-z+])(?:\+|00)[1-9]\d{0,2}[ -]?\(?\d{1,4}\)?(?:[ -]?\d){5,11}(?![0-9A-Za-z])"  # international
+    # international; not the "003 113 443" of an amount "4 003 113 443"
+    r"|(?<![0-9A-Za-z+])(?<!\d )(?:\+|00)[1-9]\d{0,2}[ -]?\(?\d{1,4}\)?(?:[ -]?\d){5,11}(?![0-9A-Za-z])"
 )
 # IPv6: a run of hex groups and colons (an IPv4 tail allowed; a label such as "IP:" or "IP" may precede it), kept
 # only if Python's ipaddress accepts it and it has three non-empty groups or an IPv4 tail (so "std::vector",
@@ -121,32 +131,37 @@ NATIONAL_ID = re.compile(
 _NB, _NA = r"(?<![0-9A-Za-z+.,/-])(?<!\d )", r"(?![0-9A-Za-z]|[.,/:-]\d| \d)"
 PHONE_NATIONAL = re.compile(
     _NB + r"(?:0[1-9]\d{0,3}(?:[ -]\d{2,8}){1,4}"  # trunk 0 and groups ("00" starts an international number)
-    r"|0[1-9]\d{1,4}/\d{5,8}|0[1-9](?:\.\d{2}){4}"  # 0160/9902199, 04.63.68.38.38 (not dates: 02/03/2026)
+    # 0160/9902199, 333/0029458, 04.63.68.38.38 (not a date: 02/03/2026)
+    r"|(?:0[1-9]\d{1,4}|3\d{2})/\d{5,8}|0[1-9](?:\.\d{2}){4}"
+    r"|0\d{1,2}\.\d{3,4}\.\d{4}|0\d{1,4}\(\d{1,4}\)\d{4}"  # 010.8347.9099, 06(7773)9940
     r"|0[1-9]\d{8,9}"  # trunk 0 and 9 or 10 digits, unbroken (07700900014, 01092705226, 0774595419)
     r"|(?:[18][ -]?)?\(\d{2,5}\) ?\d{1,5}(?:[ .-]?\d{2,4}){1,3}"  # (area code)
     r"|[1-9]{2} 9\d{4}-\d{4}"  # Brazil: DDD and a mobile, 31 96766-9574
-    r"|[89]\d \d{3} \d{2} \d{2}"  # Spanish landline 93 235 33 04
-    r"|(?:1[ .-])?[2-9]\d{2}(?:-\d{3}-|\.\d{3}\.| \d{3} )\d{4}"  # North American, one separator throughout
+    r"|[1-9]\d \d{3} \d{2} \d{2}|[1-9]\d \d{4} \d{4}"  # Spanish, Polish landlines 93 235 33 04; Mexico 33 0939 5168
+    # North American, dashes or dots throughout (with spaces it is as often an order or a bank reference)
+    r"|(?:1[.-])?[2-9]\d{2}(?:-\d{3}-|\.\d{3}\.)\d{4}"
     r"|[6-9]\d{2}(?: \d{2}){3})" + _NA  # Spanish mobile 612 34 56 78
 )
 PHONE_WORDS = (r"phone|telephone|tel|mobile|cell|cellphone|call me(?: at| on)?|text me(?: at| on)?|reach me(?: at| on)?"
-               r"|whats ?app|telegram|viber|zalo|sms|contact number|my number|"
-               r"电话|電話|手机|手機|联系方式|聯絡方式|联系电话|携帯|전화|휴대폰|핸드폰|연락처|điện thoại|đt|sđt|sdt"
+               r"|reachable(?: at| on)?|raggiungibile(?: al)?|whats ?app|telegram|viber|zalo|sms|contact number"
+               r"|my number|电话|電話|手机|手機|联系方式|聯絡方式|联系电话|携帯|전화|휴대폰|핸드폰|연락처"
+               r"|điện thoại|đt|sđt|sdt"
                r"|nomor hp|no\.? hp|nomor telepon|telepon|ponsel|hp|wa|เบอร์|โทร|teléfono|telefono|móvil|movil|celular"
                r"|telefone|telemóvel|zap|telefon|handy|handynummer|téléphone|portable|tél|номер телефона|телефон|тел"
                r"|моб|هاتف|جوال|واتساب"
                # "call me" / "reach me" / "my number"
                r"|llámame(?: al)?|llamame(?: al)?|mi número|me liga(?: no)?|ligue(?: para)?|meu número"
                r"|appelez-moi(?: au)?|appelle-moi(?: au)?|mon numéro|erreichen mich(?: unter)?|anrufen|meine nummer"
-               r"|перезвоните(?: мне)?|позвоните(?: мне)?|мой номер|ulaşın|arayın|numaram|연락\S{0,4}|電話して|連絡"
-               r"|gọi(?: cho)?(?: tôi| mình)?|hubungi(?: saya)?|โทรหา|اتصل")
+               r"|перезвоните(?: мне)?|позвоните(?: мне)?|мой номер|ulaşın|arayın|연락\S{0,4}|電話して|連絡"
+               r"|gọi(?: cho)?(?: tôi| mình)?|hubungi(?: saya)?|โทรหา|اتصل"
+               r"|cellulare|chiamami(?: al)?|llámenme(?: al)?|llámeme(?: al)?|komórka|telefonu|zadzwoń")
 # the number first (fast), then the words before it (``_sub_phone_context``)
-PHONE_CONTEXT = re.compile(_NB + r"\+?\(?\d(?:[ ().-]{0,2}\d){6,14}" + _NA)
+PHONE_CONTEXT = re.compile(_NB + r"\+?\(?\d(?:[ ()./-]{0,2}\d){6,14}" + _NA)
 _PHONE_WORDS_BEFORE = re.compile(r"(?i)(?<![A-Za-z])(?:" + PHONE_WORDS + r")(?![A-Za-z])[^\d\n\[]{0,20}$")
 US_SSN = re.compile(r"(?<![0-9A-Za-z-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![0-9A-Za-z-])")
 # A cheap RE2 pre-filter: rows matching none of these hold nothing to redact.
 CANDIDATE = (r"@|＠|\d{6}|\d{3,4}[ -]\d{3,4}|0x[0-9a-fA-F]{40}|bc1|BC1|[13T][1-9A-HJ-NP-Za-km-z]{25}"
-             r"|\d\.\d{1,3}\.\d|\+\d|[０-９]{4}"
+             r"|\d\.\d{1,3}\.\d|\+\d|[０-９]{4}|[\x{0660}-\x{0669}\x{06F0}-\x{06F9}]{4}"
              r"|[0-9A-Fa-f]?:[0-9A-Fa-f]{0,4}:|[A-Za-z]{2}\d{2} ?[A-Za-z0-9]{4} ?[A-Za-z0-9]{4}|\d{3}-\d{2}-\d{4}"
              r"|\d{2}[ .-]\d{2}[ .-]\d{2}|[\[({<] ?(?i:at) ?[\])}>]|艾特|\s(?i:dot)\s"
              r"|\s(?i:at)\s(?i:" + _PROVIDERS + ")"
@@ -289,10 +304,12 @@ def _sub_national_id(m: re.Match) -> str:
     return "[NATIONAL_ID]" if valid_national_id(m.group(0)) else m.group(0)
 
 
-# full-width digits, letters and @ (what a Chinese input method in full-width mode types) -> ASCII, one to one
-_FULLWIDTH = {cp: cp - 0xFEE0
-              for cp in [0xFF0E, *range(0xFF10, 0xFF1A), 0xFF20, *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
-_HAS_FULLWIDTH = re.compile("[\uff0e\uff10-\uff5a]")
+# full-width digits, letters, @, - and . (what a Chinese input method in full-width mode types) -> ASCII, one to one
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in [0xFF0D, 0xFF0E, *range(0xFF10, 0xFF1A), 0xFF20, *range(0xFF21, 0xFF3B),
+                                         *range(0xFF41, 0xFF5B)]}
+# and Arabic-Indic digits (Arabic, Persian, Urdu keyboards) as 0-9
+_FULLWIDTH.update({cp: 0x30 + i for base in (0x0660, 0x06F0) for i, cp in enumerate(range(base, base + 10))})
+_HAS_FULLWIDTH = re.compile("[\uff0d\uff0e\uff10-\uff5a\u0660-\u0669\u06f0-\u06f9]")
 # four dotted numbers after one of these words are a version, not an IPv4 address ("client version 4.3.29.39")
 _VERSION_BEFORE = re.compile(r"(?:\b(?:version|ver\.?|v|build|firmware|fw|release)|/|版本号?|固件)[\s:：=]*$", re.I)
 
@@ -308,25 +325,52 @@ def _digits_between(text: str, low: int, high: int) -> bool:
     return low <= sum(c.isdigit() for c in text) <= high
 
 
-# a business's toll-free or hotline number (400-820-8820, 1-800-555-0199) is nobody's personal data
-_HOTLINE = re.compile(r"(?:1\D?)?[48]00\D?\d{3}\D?\d{4}")
+_TOLL_FREE_NANP = ("800", "833", "844", "855", "866", "877", "888")
+
+
+def hotline(text: str) -> bool:
+    """A business's number, nobody's personal data: China's 400/800 lines, North American toll-free (+1 800 …),
+    UK non-geographic and freephone numbers written with +44 (03…, 080…, 084…, 087…: without it, 080… is a
+    Japanese mobile and 030… a Berlin line), Indonesian call-centre codes (1500…)."""
+    d = re.sub(r"\D", "", text)
+    if text.lstrip().startswith(("+", "00")):  # a country code first
+        d = d.removeprefix("00")
+        if d.startswith("44"):
+            return d[2:].startswith(("3", "80", "84", "87"))
+        d = d[1:] if d.startswith("1") else d
+    elif len(d) == 11 and re.match(r"\s*1[ .-]", text):  # 1-800-…; never a mainland mobile (18001234567)
+        d = d[1:]
+    return (len(d) == 10 and d[:3] in ("400", *_TOLL_FREE_NANP)) or (len(d) in (6, 7) and d.startswith("1500"))
 
 
 def _personal_number(text: str, low: int, high: int) -> bool:
-    return _digits_between(text, low, high) and not _HOTLINE.fullmatch(text)
+    return _digits_between(text, low, high) and not hotline(text)
+
+
+# what follows the last dot of a file name ("logo@2x.png", "icon@3x.svg"), not of an address
+_FILE_TYPES = {"png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "pdf", "js", "css", "json", "txt", "zip",
+               "mp4", "mov"}
+_TLD = re.compile(r"[A-Za-z]+$")
+
+
+def _sub_email(m: re.Match) -> str:
+    text = m.group(0)
+    return text if _TLD.search(text).group(0).lower() in _FILE_TYPES else "[EMAIL]"
 
 
 def _sub_email_spelled(m: re.Match) -> str:
     text = m.group(0)  # "at home dot dot dot" is no address
-    return text if text[-4:].lower() in (" dot", "]dot", ")dot") else "[EMAIL]"
+    if text[-4:].lower() in (" dot", "]dot", ")dot"):
+        return text
+    return _sub_email(m)
 
 
 def _sub_phone_international(m: re.Match) -> str:
     """A mainland mobile or an international number: at most 15 digits after + or 00 (E.164), so a 20-digit
-    tracking number that starts with 00 is not one."""
+    tracking number that starts with 00 is not one; a toll-free +1 800 … is a business's."""
     text = m.group(0)
     digits = re.sub(r"\D", "", text)
-    return "[PHONE]" if len(digits.removeprefix("00")) <= 15 else text
+    return "[PHONE]" if len(digits.removeprefix("00")) <= 15 and not hotline(text) else text
 
 
 def _sub_phone_national(m: re.Match) -> str:
@@ -342,7 +386,7 @@ def _sub_phone_context(m: re.Match) -> str:
 
 # the rules in the order they apply (the order matters: e-mails before phones, IPv6 before IPv4, IDs and IBANs
 # before cards)
-RULES = ((EMAIL, "[EMAIL]"), (EMAIL_SPELLED, _sub_email_spelled), (WALLET, "[WALLET]"), (IPV6, _sub_ipv6),
+RULES = ((EMAIL, _sub_email), (EMAIL_SPELLED, _sub_email_spelled), (WALLET, "[WALLET]"), (IPV6, _sub_ipv6),
          (IPV4, _sub_ipv4), (IBAN, _sub_iban), (NATIONAL_ID, _sub_national_id), (US_SSN, "[NATIONAL_ID]"),
          (CN_ID, _sub_id), (CARD, _sub_card), (PHONE, _sub_phone_international), (PHONE_CONTEXT, _sub_phone_context),
          (PHONE_NATIONAL, _sub_phone_national))
