@@ -61,6 +61,10 @@ _WRITE_ORDER = {
                                 or first_response_sla_status = 'unknown' or resolution_sla_status = 'unknown',
                                 false), created_day, created_at""",
 }
+# the views over the refresh scope's raw rows (sql/staging): an incremental refresh points them at the rows read
+# once (each read of them scans every stored interaction id; the fact table's join read every column of the raw
+# table for it)
+_RAW_SCOPE_VIEWS = ("raw_interactions_in_scope", "raw_interactions_scope_join")
 _REFRESH_RE = re.compile(r"^--\s*refresh:\s*(full|by\s+(\w+))\s*$", re.M)
 
 
@@ -251,16 +255,17 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         )
     for f in _model_files("staging"):
         con.execute(f.read_text(encoding="utf-8"))
-    scope_view = None
+    scope_views = []
     if not full:
         # the scope's raw rows, read once: every read of the view filters every stored interaction by id, and
         # the scope's staging views are read several times (days, FAQ samples and matches, the fact table);
         # the view's own definition is put back at the end
-        scope_view = con.execute(
-            "select sql from duckdb_views() where schema_name = 'staging' and view_name = 'raw_interactions_in_scope'"
-        ).fetchall()[0][0]
+        scope_views = con.execute(
+            f"select sql from duckdb_views() where schema_name = 'staging' and view_name in {_RAW_SCOPE_VIEWS}"
+        ).fetchall()
         con.execute("create or replace temp table _raw_scope as select * from staging.raw_interactions_in_scope")
-        con.execute("create or replace view staging.raw_interactions_in_scope as select * from _raw_scope")
+        for view in _RAW_SCOPE_VIEWS:
+            con.execute(f"create or replace view staging.{view} as select * from _raw_scope")
         # the scope's interactions as the fact table holds them (the last refresh's view of them), read once:
         # their days, their questions (the FAQ samples' change) and their rows (the fact table's delete)
         con.execute(
@@ -316,7 +321,8 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         timings[name] = round(time.perf_counter() - tm, 3)
     if not full:
         con.execute("drop table _scope_before")
-        con.execute(scope_view.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
+        for (view_sql,) in scope_views:
+            con.execute(view_sql.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
         con.execute("drop table _raw_scope")
     _write_macros(con)
     info = {"full": full, "interactions": scope[0], "days": scope[1], "seconds": round(time.perf_counter() - t0, 3),
