@@ -9,7 +9,9 @@ Each mart file's second line says how it refreshes:
 - ``-- refresh: by interaction_id``: rows of the interactions in ``staging.refresh_interactions``
   are deleted and recomputed;
 - ``-- refresh: by created_day``: rows of the days in ``staging.refresh_days`` are deleted and
-  recomputed (the model filters on that table itself);
+  recomputed (the model filters on that table itself); an incremental refresh updates the counts of
+  ``response_time_buckets`` by the scope's change instead (``_BY_DELTA``: minus the scope's rows as the fact
+  table held them, plus its new rows), which equals a recount;
 - ``-- refresh: by resolved_day``: the same, for the resolved days of the interactions in scope
   (``staging.refresh_resolved_days``, before and after);
 - ``-- refresh: full``: rebuilt whole (small outputs, or small inputs: ``backlog_daily`` reads two daily
@@ -65,6 +67,17 @@ _WRITE_ORDER = {
 # once (each read of them scans every stored interaction id; the fact table's join read every column of the raw
 # table for it)
 _RAW_SCOPE_VIEWS = ("raw_interactions_in_scope", "raw_interactions_scope_join")
+# marts an incremental refresh updates by the scope's change (key columns, count column): each counts fact rows of
+# the refreshed days, so the counts of the scope's rows as the fact table held them are subtracted and those of its
+# new rows added, instead of recounting every row of those days (the open interactions' 15 days: 400,000 rows for a
+# scope of 22,000 changed ones at 10M)
+_BY_DELTA = {
+    "response_time_buckets": (("created_day", "channel", "metric", "basis", "bucket_upper_seconds"),
+                              "count_interactions"),
+}
+# how such a mart reads the fact table: replaced by the scope's rows before and after
+_FACT_OF_DAYS = """select * from marts.fct_interactions
+    where created_day in (select day from staging.refresh_days)"""
 _REFRESH_RE = re.compile(r"^--\s*refresh:\s*(full|by\s+(\w+))\s*$", re.M)
 
 
@@ -271,7 +284,10 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         con.execute(
             """create or replace temp table _scope_before as
                select rowid as _rowid, interaction_id, created_day, resolved_day, agent_topic as topic,
-                      first_message, subject, language, created_at
+                      first_message, subject, language, created_at,
+                      -- what the marts refreshed by their change read (_BY_DELTA)
+                      channel, first_response_seconds, first_response_business_seconds, resolution_seconds,
+                      resolution_business_seconds
                from marts.fct_interactions
                where interaction_id in (select interaction_id from staging.refresh_interactions)"""
         )
@@ -312,15 +328,19 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
             con.execute(f"create or replace table {table} as {sql}")
         else:
             if key == "interaction_id":  # the fact table, the one mart by interaction: its scope's rows were
-                # found once above (a second look-up by id would scan every stored id)
+                # found once above (a second look-up by id would scan every stored id); its new rows are kept
+                # for the marts refreshed by their change
                 con.execute(f"delete from {table} where rowid in (select _rowid from _scope_before)")
-            else:
+                con.execute(f"create or replace temp table _scope_after as {sql}")
+                con.execute(f"insert into {table} by name select * from _scope_after")
+            elif not (name in _BY_DELTA and _refresh_by_delta(con, table, sql, *_BY_DELTA[name])):
                 days = "refresh_resolved_days" if key == "resolved_day" else "refresh_days"
                 con.execute(f"delete from {table} where {key} in (select day from staging.{days})")
-            con.execute(f"insert into {table} by name {sql}")
+                con.execute(f"insert into {table} by name {sql}")
         timings[name] = round(time.perf_counter() - tm, 3)
     if not full:
         con.execute("drop table _scope_before")
+        con.execute("drop table if exists _scope_after")
         for (view_sql,) in scope_views:
             con.execute(view_sql.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
         con.execute("drop table _raw_scope")
@@ -329,6 +349,38 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
             "models": timings, "faq_samples": samples}
     log.info("marts refreshed: %s", info)
     return info
+
+
+def _refresh_by_delta(con: duckdb.DuckDBPyConnection, table: str, sql: str, keys: tuple[str, ...],
+                      count: str) -> bool:
+    """Add the counts of the scope's new fact rows (``_scope_after``) to ``table`` and subtract those of its rows as
+    the fact table held them (``_scope_before``); a key whose count reaches 0 is removed, as a recount would have no
+    row for it. False (nothing written) if a count would go negative: the caller recounts the days instead."""
+    if _FACT_OF_DAYS not in sql:
+        raise ValueError(f"{table}: refreshed by its change, so it must read the fact table as {_FACT_OF_DAYS!r}")
+    k = ", ".join(keys)
+    after, before = (sql.replace(_FACT_OF_DAYS, f"select * from {src}") for src in ("_scope_after", "_scope_before"))
+    con.execute(
+        f"""create or replace temp table _delta as
+            select {k}, sum(n) as n
+            from (select {k}, {count} as n from ({after}) union all select {k}, -{count} from ({before}))
+            group by all having sum(n) <> 0"""
+    )
+    on = " and ".join(f"t.{c} is not distinct from d.{c}" for c in keys)
+    con.execute(
+        f"""create or replace temp table _merged as
+            select {", ".join(f"d.{c}" for c in keys)}, coalesce(t.{count}, 0) + d.n as {count}, t.rowid as _rowid
+            from _delta as d left join {table} as t on {on}"""
+    )
+    ok = not con.execute(f"select count(*) from _merged where {count} < 0").fetchall()[0][0]
+    if ok:
+        con.execute(f"delete from {table} where rowid in (select _rowid from _merged where _rowid is not null)")
+        con.execute(f"insert into {table} by name select {k}, {count} from _merged where {count} > 0")
+    else:  # pragma: no cover  (the mart and the fact table disagree: never seen)
+        log.warning("%s: the scope's change would make a count negative; recounting its days", table)
+    con.execute("drop table _delta")
+    con.execute("drop table _merged")
+    return ok
 
 
 def fit_faq_model(con: duckdb.DuckDBPyConnection, config: Config, *, kept: bool = False):
