@@ -75,6 +75,9 @@ _BY_DELTA = {
     "response_time_buckets": (("created_day", "channel", "metric", "basis", "bucket_upper_seconds"),
                               "count_interactions"),
 }
+# the fact table's columns they read, kept for the scope's rows before and after
+_DELTA_COLUMNS = ("created_day, channel, first_response_seconds, first_response_business_seconds, resolution_seconds, "
+                  "resolution_business_seconds")
 # how such a mart reads the fact table: replaced by the scope's rows before and after
 _FACT_OF_DAYS = """select * from marts.fct_interactions
     where created_day in (select day from staging.refresh_days)"""
@@ -282,12 +285,10 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         # the scope's interactions as the fact table holds them (the last refresh's view of them), read once:
         # their days, their questions (the FAQ samples' change) and their rows (the fact table's delete)
         con.execute(
-            """create or replace temp table _scope_before as
+            f"""create or replace temp table _scope_before as
                select rowid as _rowid, interaction_id, created_day, resolved_day, agent_topic as topic,
                       first_message, subject, language, created_at,
-                      -- what the marts refreshed by their change read (_BY_DELTA)
-                      channel, first_response_seconds, first_response_business_seconds, resolution_seconds,
-                      resolution_business_seconds
+                      {_DELTA_COLUMNS}
                from marts.fct_interactions
                where interaction_id in (select interaction_id from staging.refresh_interactions)"""
         )
@@ -331,8 +332,10 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
                 # found once above (a second look-up by id would scan every stored id); its new rows are kept
                 # for the marts refreshed by their change
                 con.execute(f"delete from {table} where rowid in (select _rowid from _scope_before)")
-                con.execute(f"create or replace temp table _scope_after as {sql}")
-                con.execute(f"insert into {table} by name select * from _scope_after")
+                after = con.sql(f"insert into {table} by name {sql} returning {_DELTA_COLUMNS}").to_arrow_table()
+                con.register("_after", after)
+                con.execute("create or replace temp table _scope_after as select * from _after")
+                con.unregister("_after")
             elif not (name in _BY_DELTA and _refresh_by_delta(con, table, sql, *_BY_DELTA[name])):
                 days = "refresh_resolved_days" if key == "resolved_day" else "refresh_days"
                 con.execute(f"delete from {table} where {key} in (select day from staging.{days})")
