@@ -279,9 +279,6 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         scope_views = con.execute(
             f"select sql from duckdb_views() where schema_name = 'staging' and view_name in {_RAW_SCOPE_VIEWS}"
         ).fetchall()
-        con.execute("create or replace temp table _raw_scope as select * from staging.raw_interactions_in_scope")
-        for view in _RAW_SCOPE_VIEWS:
-            con.execute(f"create or replace view staging.{view} as select * from _raw_scope")
         # the scope's interactions as the fact table holds them (the last refresh's view of them), read once:
         # their days, their questions (the FAQ samples' change) and their rows (the fact table's delete)
         con.execute(
@@ -292,6 +289,32 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
                from marts.fct_interactions
                where interaction_id in (select interaction_id from staging.refresh_interactions)"""
         )
+        # the rows this batch loaded (found by their batch id), and the other interactions of the scope: their raw
+        # rows are unchanged since the refresh that wrote their fact rows (only a batch writes raw rows, and its
+        # refresh rewrites their fact rows), so their creation times are the fact rows', and rows created before
+        # the earliest of them are skipped by the raw table's zone maps instead of having their ids compared; when
+        # a scope interaction has neither (a message or survey of an interaction never loaded) every id is compared
+        since, missing = con.execute(
+            """with loaded as (select interaction_id from raw.interactions where _batch_id = $b)
+               select (select min(created_at) from _scope_before
+                       where interaction_id not in (select interaction_id from loaded)),
+                      (select count(*) from (select interaction_id from staging.refresh_interactions
+                                             except select interaction_id from loaded
+                                             except select interaction_id from _scope_before))""",
+            {"b": batch_id},
+        ).fetchall()[0]
+        bounded = not missing and since is not None
+        con.execute(
+            f"""create or replace temp table _raw_scope as
+                select * from raw.interactions where _batch_id = $b
+                union all
+                select * from raw.interactions
+                where _batch_id <> $b and interaction_id in (select interaction_id from staging.refresh_interactions)
+                {"and created_at >= $since" if bounded else ""}""",
+            {"b": batch_id, "since": since} if bounded else {"b": batch_id},
+        )
+        for view in _RAW_SCOPE_VIEWS:
+            con.execute(f"create or replace view staging.{view} as select * from _raw_scope")
     # the created and resolved days of the scope, before (the fact table) and after (staging): one pass each
     con.execute(
         """create or replace temp table _scope_days as
