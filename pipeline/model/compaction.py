@@ -26,7 +26,8 @@ def deleted_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Deleted rows still stored, per table (committed state of ``con``'s database; tables without any left out)."""
     out = {}
     for schema, table, stored in con.execute(
-            "select schema_name, table_name, estimated_size from duckdb_tables() where not temporary").fetchall():
+            "select schema_name, table_name, estimated_size from duckdb_tables() "
+            "where not temporary and database_name = current_database()").fetchall():
         live = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()[0][0]
         if stored > live:
             out[f"{schema}.{table}"] = stored - live
