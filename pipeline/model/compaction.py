@@ -5,8 +5,9 @@ Every commit of a batch is followed by DuckDB's checkpoint (the write-ahead log 
 row groups let it store them in fewer: a nightly batch deletes the fact table's open rows (rewritten with the batch,
 sql/marts/01_fct_interactions.sql) and appends a partly filled row group to each table, so every night it rewrote
 the last four row groups of ``marts.fct_interactions`` and of ``raw.interactions`` (about 490,000 rows each, every
-column re-compressed): 2.6 of the 3.2 s a 100k batch's checkpoint took in a 10M warehouse, against 0.5 s into an
-empty one, which has nothing to merge (docs/BENCHMARKS.md, "fourth session: P3").
+column re-compressed): a 100k batch's checkpoint in a 10M warehouse took 1.8–5.3 s with the vacuum and 0.7–0.9 s
+without it, 0.5 s into an empty one, which has nothing to merge (docs/BENCHMARKS.md, "fourth session: P3"; a busy
+machine).
 
 So a commit vacuums only when some table already holds at least ``VACUUM_AFTER_ROWS`` deleted rows (one row group's
 worth; DuckDB's ``estimated_size`` counts them, ``count(*)`` does not): the deleted rows of several nights are then
