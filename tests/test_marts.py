@@ -275,3 +275,32 @@ def test_config_change_rebuilds_everything(tmp_path, config, small_set):
     assert info["full"]
     after = query(db, "select count(*) from marts.fct_interactions where first_response_sla_status = 'met'")[0][0]
     assert after != before
+
+
+def test_counts_refreshed_by_their_change_equal_a_recount(tmp_path, cfg):
+    """marts.response_time_buckets is updated by the scope's change (marts._BY_DELTA): counts move between
+    buckets, a key whose count reaches 0 disappears, a new one appears; the result equals a full build's."""
+    first = [interaction_row("A", created="2026-11-02T09:00:00Z", first="", resolved="", status="open"),
+             interaction_row("B", created="2026-11-02T10:00:00Z", first="2026-11-02T10:01:00Z",
+                             resolved="2026-11-02T11:00:00Z"),
+             interaction_row("C", channel="ticket", created="2026-11-03T02:00:00Z", first="", resolved="",
+                             status="open")]
+    final = [interaction_row("A", created="2026-11-02T09:00:00Z", first="2026-11-02T09:02:00Z",
+                             resolved="2026-11-02T13:00:00Z", updated="2026-11-04T00:00:00Z"),
+             # moved to another day and channel: its old keys' counts reach 0
+             interaction_row("B", channel="ticket", created="2026-11-03T10:00:00Z", first="2026-11-03T10:20:00Z",
+                             resolved="2026-11-03T12:00:00Z", updated="2026-11-04T00:00:00Z"),
+             first[2],
+             interaction_row("D", created="2026-11-04T08:00:00Z", first="2026-11-04T08:00:10Z", resolved="",
+                             status="open")]
+    inc, whole = tmp_path / "inc.duckdb", tmp_path / "whole.duckdb"
+    build(tmp_path / "one", inc, cfg, first)
+    sql = "select * from marts.response_time_buckets order by all"
+    before = query(inc, sql)
+    s = build(tmp_path / "two", inc, cfg, final)
+    assert not s.marts["full"]
+    build(tmp_path / "whole", whole, cfg, final)
+    got = query(inc, sql)
+    assert got == query(whole, sql)
+    gone = {r[:5] for r in before} - {r[:5] for r in got}
+    assert any(str(r[0]) == "2026-11-02" and r[1] == "web_chat" and r[2] == "resolution" for r in gone), gone

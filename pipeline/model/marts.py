@@ -9,7 +9,9 @@ Each mart file's second line says how it refreshes:
 - ``-- refresh: by interaction_id``: rows of the interactions in ``staging.refresh_interactions``
   are deleted and recomputed;
 - ``-- refresh: by created_day``: rows of the days in ``staging.refresh_days`` are deleted and
-  recomputed (the model filters on that table itself);
+  recomputed (the model filters on that table itself); an incremental refresh updates the counts of
+  ``response_time_buckets`` by the scope's change instead (``_BY_DELTA``: minus the scope's rows as the fact
+  table held them, plus its new rows), which equals a recount;
 - ``-- refresh: by resolved_day``: the same, for the resolved days of the interactions in scope
   (``staging.refresh_resolved_days``, before and after);
 - ``-- refresh: full``: rebuilt whole (small outputs, or small inputs: ``backlog_daily`` reads two daily
@@ -61,6 +63,24 @@ _WRITE_ORDER = {
                                 or first_response_sla_status = 'unknown' or resolution_sla_status = 'unknown',
                                 false), created_day, created_at""",
 }
+# the views over the refresh scope's raw rows (sql/staging): an incremental refresh points them at the rows read
+# once (each read of them scans every stored interaction id; the fact table's join read every column of the raw
+# table for it)
+_RAW_SCOPE_VIEWS = ("raw_interactions_in_scope", "raw_interactions_scope_join")
+# marts an incremental refresh updates by the scope's change (key columns, count column): each counts fact rows of
+# the refreshed days, so the counts of the scope's rows as the fact table held them are subtracted and those of its
+# new rows added, instead of recounting every row of those days (the open interactions' 15 days: 400,000 rows for a
+# scope of 22,000 changed ones at 10M)
+_BY_DELTA = {
+    "response_time_buckets": (("created_day", "channel", "metric", "basis", "bucket_upper_seconds"),
+                              "count_interactions"),
+}
+# the fact table's columns they read, kept for the scope's rows before and after
+_DELTA_COLUMNS = ("created_day, channel, first_response_seconds, first_response_business_seconds, resolution_seconds, "
+                  "resolution_business_seconds")
+# how such a mart reads the fact table: replaced by the scope's rows before and after
+_FACT_OF_DAYS = """select * from marts.fct_interactions
+    where created_day in (select day from staging.refresh_days)"""
 _REFRESH_RE = re.compile(r"^--\s*refresh:\s*(full|by\s+(\w+))\s*$", re.M)
 
 
@@ -251,25 +271,50 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         )
     for f in _model_files("staging"):
         con.execute(f.read_text(encoding="utf-8"))
-    scope_view = None
+    scope_views = []
     if not full:
         # the scope's raw rows, read once: every read of the view filters every stored interaction by id, and
         # the scope's staging views are read several times (days, FAQ samples and matches, the fact table);
         # the view's own definition is put back at the end
-        scope_view = con.execute(
-            "select sql from duckdb_views() where schema_name = 'staging' and view_name = 'raw_interactions_in_scope'"
-        ).fetchall()[0][0]
-        con.execute("create or replace temp table _raw_scope as select * from staging.raw_interactions_in_scope")
-        con.execute("create or replace view staging.raw_interactions_in_scope as select * from _raw_scope")
+        scope_views = con.execute(
+            f"select sql from duckdb_views() where schema_name = 'staging' and view_name in {_RAW_SCOPE_VIEWS}"
+        ).fetchall()
         # the scope's interactions as the fact table holds them (the last refresh's view of them), read once:
         # their days, their questions (the FAQ samples' change) and their rows (the fact table's delete)
         con.execute(
-            """create or replace temp table _scope_before as
+            f"""create or replace temp table _scope_before as
                select rowid as _rowid, interaction_id, created_day, resolved_day, agent_topic as topic,
-                      first_message, subject, language, created_at
+                      first_message, subject, language, created_at,
+                      {_DELTA_COLUMNS}
                from marts.fct_interactions
                where interaction_id in (select interaction_id from staging.refresh_interactions)"""
         )
+        # the rows this batch loaded (found by their batch id), and the other interactions of the scope: their raw
+        # rows are unchanged since the refresh that wrote their fact rows (only a batch writes raw rows, and its
+        # refresh rewrites their fact rows), so their creation times are the fact rows', and rows created before
+        # the earliest of them are skipped by the raw table's zone maps instead of having their ids compared; when
+        # a scope interaction has neither (a message or survey of an interaction never loaded) every id is compared
+        since, missing = con.execute(
+            """with loaded as (select interaction_id from raw.interactions where _batch_id = $b)
+               select (select min(created_at) from _scope_before
+                       where interaction_id not in (select interaction_id from loaded)),
+                      (select count(*) from (select interaction_id from staging.refresh_interactions
+                                             except select interaction_id from loaded
+                                             except select interaction_id from _scope_before))""",
+            {"b": batch_id},
+        ).fetchall()[0]
+        bounded = not missing and since is not None
+        con.execute(
+            f"""create or replace temp table _raw_scope as
+                select * from raw.interactions where _batch_id = $b
+                union all
+                select * from raw.interactions
+                where _batch_id <> $b and interaction_id in (select interaction_id from staging.refresh_interactions)
+                {"and created_at >= $since" if bounded else ""}""",
+            {"b": batch_id, "since": since} if bounded else {"b": batch_id},
+        )
+        for view in _RAW_SCOPE_VIEWS:
+            con.execute(f"create or replace view staging.{view} as select * from _raw_scope")
     # the created and resolved days of the scope, before (the fact table) and after (staging): one pass each
     con.execute(
         """create or replace temp table _scope_days as
@@ -307,22 +352,61 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
             con.execute(f"create or replace table {table} as {sql}")
         else:
             if key == "interaction_id":  # the fact table, the one mart by interaction: its scope's rows were
-                # found once above (a second look-up by id would scan every stored id)
+                # found once above (a second look-up by id would scan every stored id); its new rows are kept
+                # for the marts refreshed by their change
                 con.execute(f"delete from {table} where rowid in (select _rowid from _scope_before)")
-            else:
+                after = con.sql(f"insert into {table} by name {sql} returning {_DELTA_COLUMNS}").to_arrow_table()
+                con.register("_after", after)
+                con.execute("create or replace temp table _scope_after as select * from _after")
+                con.unregister("_after")
+            elif not (name in _BY_DELTA and _refresh_by_delta(con, table, sql, *_BY_DELTA[name])):
                 days = "refresh_resolved_days" if key == "resolved_day" else "refresh_days"
                 con.execute(f"delete from {table} where {key} in (select day from staging.{days})")
-            con.execute(f"insert into {table} by name {sql}")
+                con.execute(f"insert into {table} by name {sql}")
         timings[name] = round(time.perf_counter() - tm, 3)
     if not full:
         con.execute("drop table _scope_before")
-        con.execute(scope_view.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
+        con.execute("drop table if exists _scope_after")
+        for (view_sql,) in scope_views:
+            con.execute(view_sql.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
         con.execute("drop table _raw_scope")
     _write_macros(con)
     info = {"full": full, "interactions": scope[0], "days": scope[1], "seconds": round(time.perf_counter() - t0, 3),
             "models": timings, "faq_samples": samples}
     log.info("marts refreshed: %s", info)
     return info
+
+
+def _refresh_by_delta(con: duckdb.DuckDBPyConnection, table: str, sql: str, keys: tuple[str, ...],
+                      count: str) -> bool:
+    """Add the counts of the scope's new fact rows (``_scope_after``) to ``table`` and subtract those of its rows as
+    the fact table held them (``_scope_before``); a key whose count reaches 0 is removed, as a recount would have no
+    row for it. False (nothing written) if a count would go negative: the caller recounts the days instead."""
+    if _FACT_OF_DAYS not in sql:
+        raise ValueError(f"{table}: refreshed by its change, so it must read the fact table as {_FACT_OF_DAYS!r}")
+    k = ", ".join(keys)
+    after, before = (sql.replace(_FACT_OF_DAYS, f"select * from {src}") for src in ("_scope_after", "_scope_before"))
+    con.execute(
+        f"""create or replace temp table _delta as
+            select {k}, sum(n) as n
+            from (select {k}, {count} as n from ({after}) union all select {k}, -{count} from ({before}))
+            group by all having sum(n) <> 0"""
+    )
+    on = " and ".join(f"t.{c} is not distinct from d.{c}" for c in keys)
+    con.execute(
+        f"""create or replace temp table _merged as
+            select {", ".join(f"d.{c}" for c in keys)}, coalesce(t.{count}, 0) + d.n as {count}, t.rowid as _rowid
+            from _delta as d left join {table} as t on {on}"""
+    )
+    ok = not con.execute(f"select count(*) from _merged where {count} < 0").fetchall()[0][0]
+    if ok:
+        con.execute(f"delete from {table} where rowid in (select _rowid from _merged where _rowid is not null)")
+        con.execute(f"insert into {table} by name select {k}, {count} from _merged where {count} > 0")
+    else:  # pragma: no cover  (the mart and the fact table disagree: never seen)
+        log.warning("%s: the scope's change would make a count negative; recounting its days", table)
+    con.execute("drop table _delta")
+    con.execute("drop table _merged")
+    return ok
 
 
 def fit_faq_model(con: duckdb.DuckDBPyConnection, config: Config, *, kept: bool = False):
