@@ -162,3 +162,47 @@ print("importable")
     r = subprocess.run([sys.executable, "-c", code, str(csv)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.split("\n")[:2] == ["1 []", "importable"]
+
+
+# ids at the edges of ID_PATTERN (`^[^\s].{0,127}$` as Python's re reads it): blanks RE2's `\s` does not know,
+# line breaks (Python's `$` also matches before a final one), lengths around 128 in ASCII and in other scripts
+TRICKY_IDS = [
+    "I1", "a b", "~x", "!", " I1", "\tI1", "\x0bI1", "\x1cI1", "\x85I1", "\xa0I1", "\u3000I1", "\u2028I1",
+    "I1\n", "I1\n\n", "I\n1", "\nI1", "I1\r", "I1\x0b", "I\x001", "x" * 128, "x" * 129, "x" * 128 + "\n",
+    "é" * 128, "é" * 129, "工单-42", "😀" * 5, "I1 ", "x" * 127 + "é",
+]
+
+
+def test_fast_id_check_gives_python_re_s_answer():
+    import re
+
+    from csqa.pipeline.ingest.contract import ID_PATTERN, _id_matches
+
+    s = pd.Series(TRICKY_IDS, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    expected = [re.match(ID_PATTERN, v) is not None for v in TRICKY_IDS]
+    assert _id_matches(s).tolist() == expected
+    assert not all(expected) and any(expected)
+
+
+@pytest.mark.parametrize("entity", ["interactions", "messages", "csat_surveys", "faq_articles"])
+def test_fast_id_check_reports_what_the_declared_check_reports(entity, config):
+    from csqa.pipeline.ingest.contract import MODELS, _id_matches, pa, schema_for
+
+    declared = MODELS[entity].to_schema()  # pandera's own str_matches
+    fast = schema_for(entity, config)
+    ids = [c for c, col in declared.columns.items()
+           if any(ch.statistics.get("pattern") == r"^[^\s].{0,127}$" for ch in col.checks)]
+    assert ids
+    for col in ids:
+        assert [repr(c) for c in fast.columns[col].checks] == [repr(c) for c in declared.columns[col].checks]
+        assert any(c._check_fn is _id_matches for c in fast.columns[col].checks)  # the fast path runs
+        frame = pd.DataFrame({col: pd.Series(TRICKY_IDS, dtype=pd.StringDtype("pyarrow", na_value=np.nan))})
+        outcomes = []
+        for schema in (declared, fast):
+            one = pa.DataFrameSchema({col: schema.columns[col]})
+            with pytest.raises(pa.errors.SchemaErrors) as err:
+                one.validate(frame, lazy=True)
+            fc = err.value.failure_cases
+            outcomes.append(fc[["column", "check", "failure_case", "index"]].to_dict("records"))
+        assert outcomes[0] == outcomes[1]
+        assert len(outcomes[0]) >= 10
