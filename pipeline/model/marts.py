@@ -309,7 +309,7 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         tm = time.perf_counter()
         table = f"marts.{name}"
         if full and name in _WRITE_ORDER and scope[0] > _SLICE_ROWS:
-            _build_in_slices(con, table, sql)
+            _build_in_slices(con, table, sql, _WRITE_ORDER[name])
             timings[name] = round(time.perf_counter() - tm, 3)
             continue
         if name in _WRITE_ORDER:
@@ -336,16 +336,18 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
     return info
 
 
-def _build_in_slices(con: duckdb.DuckDBPyConnection, table: str, sql: str) -> None:
-    """A full build (every stored interaction in scope) of the fact table in its write order, slice by slice: the
-    interactions of each slice of created_at (about ``_SLICE_ROWS`` of them) are computed and sorted on their own,
-    in memory, and appended; the rows the next refresh recomputes (``_RECOMPUTED``) are left out of every slice and
-    appended last, sorted. The table ends up in the order one ORDER BY gives (created_day follows created_at),
-    with the same rows.
+def _build_in_slices(con: duckdb.DuckDBPyConnection, table: str, sql: str, order: str) -> None:
+    """A full build (every stored interaction in scope) of the fact table in its write order ``order`` (which starts
+    with ``_RECOMPUTED``), slice by slice: the interactions of each slice of created_at (about ``_SLICE_ROWS`` of
+    them) are computed and sorted on their own, in memory, and appended; the rows the next refresh recomputes
+    (``_RECOMPUTED``) are left out of every slice and appended last, sorted. The table ends up in the order one
+    ORDER BY gives (created_day follows created_at), with the same rows.
 
-    While it runs, the scope (``staging.refresh_interactions`` and the views over the raw rows in scope) is each
-    slice's: the views filter raw.interactions on created_at, so each slice reads its own part of the table rather
-    than looking every stored interaction up by id. Both are put back at the end."""
+    While it runs, the scope is each slice's: ``staging.refresh_interactions`` is set aside and a view of that name
+    stands in for it, and the views over the raw rows in scope filter raw.interactions on created_at, so each slice
+    reads its own part of the table rather than looking every stored interaction up by id (nor rewrites the scope
+    table: deleting and refilling it in the load's transaction cost ~1 s more at commit). All are put back at the
+    end."""
     views = {v: con.execute("select sql from duckdb_views() where schema_name = 'staging' and view_name = ?",
                             [v]).fetchall()[0][0] for v in _SCOPE_VIEWS}
     n = con.execute("select count(*) from raw.interactions").fetchall()[0][0]
@@ -353,13 +355,13 @@ def _build_in_slices(con: duckdb.DuckDBPyConnection, table: str, sql: str) -> No
     cuts = con.execute("select quantile_disc(created_at, ?) from raw.interactions",
                        [[i / k for i in range(1, k)]]).fetchall()[0][0] or []
     con.execute(f"create or replace table {table} as select * from ({sql}) limit 0")
+    con.execute("alter table staging.refresh_interactions rename to _refresh_interactions_full")
     bounds = [None, *sorted(set(cuts)), None]
     for lo, hi in itertools.pairwise(bounds):
         cond = " and ".join([f"created_at {op} '{ts.isoformat()}'::timestamptz"
                              for op, ts in ((">=", lo), ("<", hi)) if ts is not None])
         within = f"select * from raw.interactions where {cond}"
-        con.execute("delete from staging.refresh_interactions")
-        con.execute(f"insert into staging.refresh_interactions select interaction_id from ({within})")
+        con.execute(f"create or replace view staging.refresh_interactions as select interaction_id from ({within})")
         for v in _SCOPE_VIEWS:
             con.execute(f"create or replace view staging.{v} as {within}")
         con.execute(f"insert into {table} select * from ({sql}) where not {_RECOMPUTED} "
@@ -367,12 +369,13 @@ def _build_in_slices(con: duckdb.DuckDBPyConnection, table: str, sql: str) -> No
     for v in _SCOPE_VIEWS:
         con.execute(views[v].replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
     # the rows no slice took: those the next refresh recomputes (and any without a created_at)
-    con.execute("delete from staging.refresh_interactions")
-    con.execute(f"insert into staging.refresh_interactions select interaction_id from raw.interactions "
+    con.execute("create or replace temp table _refresh_rest as select interaction_id from raw.interactions "
                 f"anti join {table} using (interaction_id)")
-    con.execute(f"insert into {table} select * from ({sql}) order by {_WRITE_ORDER[table.split('.', 1)[1]]}")
-    con.execute("delete from staging.refresh_interactions")
-    con.execute("insert into staging.refresh_interactions select interaction_id from raw.interactions")
+    con.execute("create or replace view staging.refresh_interactions as select interaction_id from _refresh_rest")
+    con.execute(f"insert into {table} select * from ({sql}) order by {order}")
+    con.execute("drop view staging.refresh_interactions")
+    con.execute("drop table _refresh_rest")
+    con.execute("alter table staging._refresh_interactions_full rename to refresh_interactions")
 
 
 def fit_faq_model(con: duckdb.DuckDBPyConnection, config: Config, *, kept: bool = False):
