@@ -206,3 +206,35 @@ def test_fast_id_check_reports_what_the_declared_check_reports(entity, config):
             outcomes.append(fc[["column", "check", "failure_case", "index"]].to_dict("records"))
         assert outcomes[0] == outcomes[1]
         assert len(outcomes[0]) >= 10
+
+
+EDGE_TIMESTAMPS = [
+    "2026-11-02T09:00:00Z", " 2026-11-02T09:00:00Z ", "2026-11-02T09:00:00z", "2026-11-02t09:00:00Z",
+    "2026-11-02 09:00:00Z", "2026-11-02T09:00Z", "2026-11-02T09:00:00.5Z", "2026-11-02T09:00:00+08:00",
+    "2026-11-02T09:00:00", "2024-02-29T23:59:59Z", "1900-01-01T00:00:00Z", "1899-12-31T23:59:59Z",
+    "2199-12-31T23:59:59Z", "2200-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "２０２６-11-02T09:00:00Z",
+    "2026-1１-02T09:00:00Z", "garbage", "", None,
+]
+IMPOSSIBLE = ["2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-02T24:00:00Z", "2026-11-02T23:59:60Z",
+              "2026-04-31T12:00:00Z"]
+
+
+@pytest.mark.parametrize("impossible", [None, *IMPOSSIBLE])
+@pytest.mark.parametrize("tz", [None, "Asia/Shanghai"])
+def test_canonical_timestamps_read_at_once_as_the_iso_reader_reads_them(impossible, tz, monkeypatch):
+    """``YYYY-MM-DDTHH:MM:SSZ`` is read by pyarrow's cast (validate._canonical_utc): the same instants and the
+    same failed checks as pandas' ISO 8601 reader, value by value, with or without an impossible date beside."""
+    from csqa.pipeline.ingest import validate
+
+    rng = np.random.default_rng(3)
+    instants = pd.to_datetime(rng.integers(0, 4_000_000_000, 2000), unit="s", utc=True)
+    values = [*instants.strftime("%Y-%m-%dT%H:%M:%SZ"), *EDGE_TIMESTAMPS] + ([impossible] if impossible else [])
+    s = pd.Series(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    fast_values, fast_check = validate.parse_timestamps(s, tz)
+    assert (validate._canonical_utc(s.dropna().str.strip()) is None) == (impossible is not None)
+    monkeypatch.setattr(validate, "_canonical_utc", lambda text: None)
+    slow_values, slow_check = validate.parse_timestamps(s, tz)
+    pd.testing.assert_series_equal(fast_values, slow_values)
+    pd.testing.assert_series_equal(fast_check, slow_check)
+    assert fast_values.iloc[:2000].tolist() == instants.tolist()
+    assert fast_check.notna().sum() >= 4
