@@ -4,8 +4,9 @@ memory limit.
 
     python benchmarks/bench_fact_build.py --db /tmp/p1bench/wh-load/csqa.duckdb [--repeat 2]
 
-Prints wall and CPU seconds, and what DuckDB spilled to disk. The SQL is the installed csqa's (sql/staging, then
-sql/marts/01_fct_interactions.sql in its write order); run a different tree through PYTHONPATH to compare.
+Prints wall and CPU seconds, and what DuckDB spilled to disk (of the last statement: with slices, the last one).
+The SQL is the installed csqa's (sql/staging, then sql/marts/01_fct_interactions.sql in its write order, in slices of
+created_at where that csqa builds it so: marts._build_in_slices); run a different tree through PYTHONPATH to compare.
 """
 
 from __future__ import annotations
@@ -40,12 +41,17 @@ def build_once(db: Path, memory_limit: str) -> dict:
         for f in sql_files("staging"):
             con.execute(f.read_text(encoding="utf-8"))
         name, _mode, _key, sql = next(m for m in marts.mart_models() if m[0] == "fct_interactions")
-        sql = f"select * from ({sql}) order by {marts._WRITE_ORDER[name]}"
+        rows = con.execute("select count(*) from raw.interactions").fetchall()[0][0]
+        sliced = hasattr(marts, "_build_in_slices") and rows > marts._SLICE_ROWS  # as the load builds it
         prof = Path(tmp) / "profile.json"
         con.execute("pragma enable_profiling = 'json'")
         con.execute(f"pragma profiling_output = '{prof}'")
         t, c = time.perf_counter(), time.process_time()
-        con.execute(f"create or replace table marts._fct_bench as {sql}")
+        if sliced:
+            marts._build_in_slices(con, "marts._fct_bench", sql, marts._WRITE_ORDER[name])
+        else:
+            con.execute(f"create or replace table marts._fct_bench as select * from ({sql}) "
+                        f"order by {marts._WRITE_ORDER[name]}")
         wall, cpu = time.perf_counter() - t, time.process_time() - c
         con.execute("pragma disable_profiling")
         rows = con.execute("select count(*) from marts._fct_bench").fetchall()[0][0]

@@ -162,3 +162,79 @@ print("importable")
     r = subprocess.run([sys.executable, "-c", code, str(csv)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.split("\n")[:2] == ["1 []", "importable"]
+
+
+# ids at the edges of ID_PATTERN (`^[^\s].{0,127}$` as Python's re reads it): blanks RE2's `\s` does not know,
+# line breaks (Python's `$` also matches before a final one), lengths around 128 in ASCII and in other scripts
+TRICKY_IDS = [
+    "I1", "a b", "~x", "!", " I1", "\tI1", "\x0bI1", "\x1cI1", "\x85I1", "\xa0I1", "\u3000I1", "\u2028I1",
+    "I1\n", "I1\n\n", "I\n1", "\nI1", "I1\r", "I1\x0b", "I\x001", "x" * 128, "x" * 129, "x" * 128 + "\n",
+    "é" * 128, "é" * 129, "工单-42", "😀" * 5, "I1 ", "x" * 127 + "é",
+]
+
+
+def test_fast_id_check_gives_python_re_s_answer():
+    import re
+
+    from csqa.pipeline.ingest.contract import ID_PATTERN, _id_matches
+
+    s = pd.Series(TRICKY_IDS, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    expected = [re.match(ID_PATTERN, v) is not None for v in TRICKY_IDS]
+    assert _id_matches(s).tolist() == expected
+    assert not all(expected) and any(expected)
+
+
+@pytest.mark.parametrize("entity", ["interactions", "messages", "csat_surveys", "faq_articles"])
+def test_fast_id_check_reports_what_the_declared_check_reports(entity, config):
+    from csqa.pipeline.ingest.contract import MODELS, _id_matches, pa, schema_for
+
+    declared = MODELS[entity].to_schema()  # pandera's own str_matches
+    fast = schema_for(entity, config)
+    ids = [c for c, col in declared.columns.items()
+           if any(ch.statistics.get("pattern") == r"^[^\s].{0,127}$" for ch in col.checks)]
+    assert ids
+    for col in ids:
+        assert [repr(c) for c in fast.columns[col].checks] == [repr(c) for c in declared.columns[col].checks]
+        assert any(c._check_fn is _id_matches for c in fast.columns[col].checks)  # the fast path runs
+        frame = pd.DataFrame({col: pd.Series(TRICKY_IDS, dtype=pd.StringDtype("pyarrow", na_value=np.nan))})
+        outcomes = []
+        for schema in (declared, fast):
+            one = pa.DataFrameSchema({col: schema.columns[col]})
+            with pytest.raises(pa.errors.SchemaErrors) as err:
+                one.validate(frame, lazy=True)
+            fc = err.value.failure_cases
+            outcomes.append(fc[["column", "check", "failure_case", "index"]].to_dict("records"))
+        assert outcomes[0] == outcomes[1]
+        assert len(outcomes[0]) >= 10
+
+
+EDGE_TIMESTAMPS = [
+    "2026-11-02T09:00:00Z", " 2026-11-02T09:00:00Z ", "2026-11-02T09:00:00z", "2026-11-02t09:00:00Z",
+    "2026-11-02 09:00:00Z", "2026-11-02T09:00Z", "2026-11-02T09:00:00.5Z", "2026-11-02T09:00:00+08:00",
+    "2026-11-02T09:00:00", "2024-02-29T23:59:59Z", "1900-01-01T00:00:00Z", "1899-12-31T23:59:59Z",
+    "2199-12-31T23:59:59Z", "2200-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "２０２６-11-02T09:00:00Z",
+    "2026-1１-02T09:00:00Z", "garbage", "", None,
+]
+IMPOSSIBLE = ["2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-02T24:00:00Z", "2026-11-02T23:59:60Z",
+              "2026-04-31T12:00:00Z"]
+
+
+@pytest.mark.parametrize("impossible", [None, *IMPOSSIBLE])
+@pytest.mark.parametrize("tz", [None, "Asia/Shanghai"])
+def test_canonical_timestamps_read_at_once_as_the_iso_reader_reads_them(impossible, tz, monkeypatch):
+    """``YYYY-MM-DDTHH:MM:SSZ`` is read by pyarrow's cast (validate._canonical_utc): the same instants and the
+    same failed checks as pandas' ISO 8601 reader, value by value, with or without an impossible date beside."""
+    from csqa.pipeline.ingest import validate
+
+    rng = np.random.default_rng(3)
+    instants = pd.to_datetime(rng.integers(0, 4_000_000_000, 2000), unit="s", utc=True)
+    values = [*instants.strftime("%Y-%m-%dT%H:%M:%SZ"), *EDGE_TIMESTAMPS] + ([impossible] if impossible else [])
+    s = pd.Series(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    fast_values, fast_check = validate.parse_timestamps(s, tz)
+    assert (validate._canonical_utc(s.dropna().str.strip()) is None) == (impossible is not None)
+    monkeypatch.setattr(validate, "_canonical_utc", lambda text: None)
+    slow_values, slow_check = validate.parse_timestamps(s, tz)
+    pd.testing.assert_series_equal(fast_values, slow_values)
+    pd.testing.assert_series_equal(fast_check, slow_check)
+    assert fast_values.iloc[:2000].tolist() == instants.tolist()
+    assert fast_check.notna().sum() >= 4

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import logging
 import re
@@ -57,15 +58,16 @@ BUCKET_EDGES = [0, 30, 60, 120, 180, 300, 600, 900, 1800, 3600, 2 * 3600, 4 * 36
 # delete touches, so deletes scattered over the whole table made each nightly commit cost the table's size;
 # kept together at the end they touch a few row groups. The day order also lets the rollups' and the
 # dashboard's day filters skip row groups.
-_WRITE_ORDER = {
-    "fct_interactions": """coalesce((not is_resolved and (first_response_sla_status = 'open'
+_RECOMPUTED = """coalesce((not is_resolved and (first_response_sla_status = 'open'
                                                     or resolution_sla_status = 'open'))
                                 or first_response_sla_status = 'unknown' or resolution_sla_status = 'unknown',
-                                false), created_day, created_at""",
+                                false)"""
+_WRITE_ORDER = {
+    "fct_interactions": f"{_RECOMPUTED}, created_day, created_at",
 }
 # the views over the refresh scope's raw rows (sql/staging): an incremental refresh points them at the rows read
 # once (each read of them scans every stored interaction id; the fact table's join read every column of the raw
-# table for it)
+# table for it), a full build in slices at each slice's rows
 _RAW_SCOPE_VIEWS = ("raw_interactions_in_scope", "raw_interactions_scope_join")
 # marts an incremental refresh updates by the scope's change (key columns, count column): each counts fact rows of
 # the refreshed days, so the counts of the scope's rows as the fact table held them are subtracted and those of its
@@ -81,6 +83,10 @@ _DELTA_COLUMNS = ("created_day, channel, first_response_seconds, first_response_
 # how such a mart reads the fact table: replaced by the scope's rows before and after
 _FACT_OF_DAYS = """select * from marts.fct_interactions
     where created_day in (select day from staging.refresh_days)"""
+# A full build of a table with a write order runs in slices of about this many interactions (by created_at), each
+# sorted in memory: one ORDER BY over every wide row of 1M interactions spilled ~1 GB at the default 768 MB limit
+# and cost half the fact table's first build (``_build_in_slices``)
+_SLICE_ROWS = 250_000
 _REFRESH_RE = re.compile(r"^--\s*refresh:\s*(full|by\s+(\w+))\s*$", re.M)
 
 
@@ -346,6 +352,10 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
             timings["faq_clusters"] = round(time.perf_counter() - tm, 3)
         tm = time.perf_counter()
         table = f"marts.{name}"
+        if full and name in _WRITE_ORDER and scope[0] > _SLICE_ROWS:
+            _build_in_slices(con, table, sql, _WRITE_ORDER[name])
+            timings[name] = round(time.perf_counter() - tm, 3)
+            continue
         if name in _WRITE_ORDER:
             sql = f"select * from ({sql}) order by {_WRITE_ORDER[name]}"
         if full or mode == "full":  # not full: every mart exists
@@ -407,6 +417,48 @@ def _refresh_by_delta(con: duckdb.DuckDBPyConnection, table: str, sql: str, keys
     con.execute("drop table _delta")
     con.execute("drop table _merged")
     return ok
+
+
+def _build_in_slices(con: duckdb.DuckDBPyConnection, table: str, sql: str, order: str) -> None:
+    """A full build (every stored interaction in scope) of the fact table in its write order ``order`` (which starts
+    with ``_RECOMPUTED``), slice by slice: the interactions of each slice of created_at (about ``_SLICE_ROWS`` of
+    them) are computed and sorted on their own, in memory, and appended; the rows the next refresh recomputes
+    (``_RECOMPUTED``) are left out of every slice and appended last, sorted. The table ends up in the order one
+    ORDER BY gives (created_day follows created_at), with the same rows.
+
+    While it runs, the scope is each slice's: ``staging.refresh_interactions`` is set aside and a view of that name
+    stands in for it, and the views over the raw rows in scope filter raw.interactions on created_at, so each slice
+    reads its own part of the table rather than looking every stored interaction up by id (nor rewrites the scope
+    table: deleting and refilling it in the load's transaction cost ~1 s more at commit). All are put back at the
+    end."""
+    views = {v: con.execute("select sql from duckdb_views() where schema_name = 'staging' and view_name = ?",
+                            [v]).fetchall()[0][0] for v in _RAW_SCOPE_VIEWS}
+    n = con.execute("select count(*) from raw.interactions").fetchall()[0][0]
+    k = -(-n // _SLICE_ROWS)
+    cuts = con.execute("select quantile_disc(created_at, ?) from raw.interactions",
+                       [[i / k for i in range(1, k)]]).fetchall()[0][0] or []
+    con.execute(f"create or replace table {table} as select * from ({sql}) limit 0")
+    con.execute("alter table staging.refresh_interactions rename to _refresh_interactions_full")
+    bounds = [None, *sorted(set(cuts)), None]
+    for lo, hi in itertools.pairwise(bounds):
+        cond = " and ".join([f"created_at {op} '{ts.isoformat()}'::timestamptz"
+                             for op, ts in ((">=", lo), ("<", hi)) if ts is not None])
+        within = f"select * from raw.interactions where {cond}"
+        con.execute(f"create or replace view staging.refresh_interactions as select interaction_id from ({within})")
+        for v in _RAW_SCOPE_VIEWS:
+            con.execute(f"create or replace view staging.{v} as {within}")
+        con.execute(f"insert into {table} select * from ({sql}) where not {_RECOMPUTED} "
+                    "order by created_day, created_at")
+    for v in _RAW_SCOPE_VIEWS:
+        con.execute(views[v].replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
+    # the rows no slice took: those the next refresh recomputes (and any without a created_at)
+    con.execute("create or replace temp table _refresh_rest as select interaction_id from raw.interactions "
+                f"anti join {table} using (interaction_id)")
+    con.execute("create or replace view staging.refresh_interactions as select interaction_id from _refresh_rest")
+    con.execute(f"insert into {table} select * from ({sql}) order by {order}")
+    con.execute("drop view staging.refresh_interactions")
+    con.execute("drop table _refresh_rest")
+    con.execute("alter table staging._refresh_interactions_full rename to refresh_interactions")
 
 
 def fit_faq_model(con: duckdb.DuckDBPyConnection, config: Config, *, kept: bool = False):
