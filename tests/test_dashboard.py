@@ -496,3 +496,18 @@ def test_topics_read_in_chinese_on_the_faq_page(app, sample_wh):
     assert "身份认证" in rows and "提现" in rows and "kyc" not in rows
     # one row per topic, none merged by the labels
     assert len(set(rows)) == len(rows) == count(sample_wh, "select count(distinct topic) from marts.faq_coverage")
+
+
+def test_conversations_show_a_dash_for_no_agent_team_or_article(app, sample_wh):
+    """A bot's or unassigned conversation shows "–" like a missing duration, not Streamlit's grey "None"."""
+    at = app()
+    at.switch_page("views/conversations.py")
+    at.run()
+    assert not at.exception, at.exception
+    shown = at.dataframe[0].value
+    for col in ("agent_id", "team", "faq_article_id"):
+        assert shown[col].notna().all(), col
+    assert (shown.agent_id == "–").sum() > 0  # the sample has unassigned and bot-handled conversations
+    with duckdb.connect(str(sample_wh), read_only=True) as con:
+        agents = {a for (a,) in con.execute("select distinct agent_id from marts.fct_interactions").fetchall()}
+    assert set(shown.agent_id[shown.agent_id != "–"]) <= agents

@@ -17,11 +17,12 @@ if row.empty:
     footer(L)
     st.stop()
 r = row.iloc[0]
-topic = value_label("topic", r.topic, L, {}) if pd.notna(r.topic) else "—"
+topic = value_label("topic", r.topic, L, {}) if pd.notna(r.topic) else "–"
+team, agent = (v if pd.notna(v) else "–" for v in (r.team, r.agent_id))
 st.subheader(f"{r.interaction_id} · {value_label('channel', r.channel, L, labels)} · "
              f"{value_label('priority', r.priority, L, {})} · {value_label('status', r.status, L, {})}")
-st.caption(f"{t('col_created_at', L)}: {pd.Timestamp(r.created_at):%Y-%m-%d %H:%M} UTC · {t('team', L)}: {r.team} · "
-           f"{t('col_agent_id', L)}: {r.agent_id} · {t('topic', L)}: {topic} · {t('language', L)}: {r.language}")
+st.caption(f"{t('col_created_at', L)}: {pd.Timestamp(r.created_at):%Y-%m-%d %H:%M} UTC · {t('team', L)}: {team} · "
+           f"{t('col_agent_id', L)}: {agent} · {t('topic', L)}: {topic} · {t('language', L)}: {r.language}")
 if pd.notna(r.subject):
     st.markdown(f"**{t('col_subject', L)}:** {r.subject}")
 c = st.columns(4)

@@ -57,6 +57,8 @@ show = rows.assign(  # for reading: labels and human units (the CSV keeps codes 
     priority=[value_label("priority", v, L, {}) for v in rows.priority],
     status=[value_label("status", v, L, {}) for v in rows.status],
     topic=[value_label("topic", v, L, {}) for v in rows.topic],
+    # no agent (a bot's or an unassigned conversation), no team, no article: a dash, as for a missing duration
+    **{c: rows[c].astype("object").where(rows[c].notna(), "–") for c in ("agent_id", "team", "faq_article_id")},
     first_response_sla_status=[value_label("sla", v, L, {}) for v in rows.first_response_sla_status],
     resolution_sla_status=[value_label("sla", v, L, {}) for v in rows.resolution_sla_status],
     created_at=rows.created_at.dt.strftime("%Y-%m-%d %H:%M"),
