@@ -54,11 +54,11 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+[@＠][A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[
 # ("john at gmail.com") or a spelled-out dot ("john at acme dot com") counts, and its dots are unspaced or spelled:
 # "logged in at binance.com" and "bad at waiting. dot dot dot" stay.
 # the words for "at" and "dot" in the customers' languages; the CJK and Thai ones need no spaces around them
-_AT_WORDS = r"at|@|ät|arroba|arobase|chiocciola|собака|a còng|et"
-_AT_WORDS_SPACED = r"ät|arroba|arobase|chiocciola|собака|a còng|آت"
+_AT_WORDS_SPACED = r"ät|arroba|arobase|chiocciola|собака|a còng|آت"  # never prose, so any domain may follow
+_AT_WORDS = r"at|@|et|" + _AT_WORDS_SPACED
 _AT_WORDS_GLUED = r"艾特|圈a|圈|小老鼠|アットマーク|골뱅이|แอท|★"
-_DOT_WORDS = r"dot|\.|punkt|ponto|punto|point|точка|chấm|nokta|titik"
 _DOT_WORDS_SPACED = r"dot|punkt|ponto|punto|point|точка|chấm|nokta|titik|دوت"
+_DOT_WORDS = r"\.|" + _DOT_WORDS_SPACED
 _DOT_WORDS_GLUED = r"点|點|。|ドット|닷|ดอท"
 _OPEN, _CLOSE = r"[\[({<\uff08\u3010]", r"[\])}>\uff09\u3011]"  # full-width brackets too
 _AT = (r"(?:\s?" + _OPEN + r"\s?(?i:" + _AT_WORDS + r")\s?" + _CLOSE + r"\s?|\s?@\s?|\s?(?:" + _AT_WORDS_GLUED
@@ -163,9 +163,9 @@ US_SSN = re.compile(r"(?<![0-9A-Za-z-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!000
 CANDIDATE = (r"@|＠|\d{6}|\d{3,4}[ -]\d{3,4}|0x[0-9a-fA-F]{40}|bc1|BC1|[13T][1-9A-HJ-NP-Za-km-z]{25}"
              r"|\d\.\d{1,3}\.\d|\+\d|[０-９]{4}|[\x{0660}-\x{0669}\x{06F0}-\x{06F9}]{4}"
              r"|[0-9A-Fa-f]?:[0-9A-Fa-f]{0,4}:|[A-Za-z]{2}\d{2} ?[A-Za-z0-9]{4} ?[A-Za-z0-9]{4}|\d{3}-\d{2}-\d{4}"
-             r"|\d{2}[ .-]\d{2}[ .-]\d{2}|[\[({<] ?(?i:at) ?[\])}>]|艾特|\s(?i:dot)\s"
-             r"|\s(?i:at)\s(?i:" + _PROVIDERS + ")"
-             r"|#(?i:" + _PROVIDERS + r")|(?i:ät|arroba|arobase|собака|a còng)")
+             r"|\d{2}[ .-]\d{2}[ .-]\d{2}|\d{3,4}[.)]\d{4}|\d{4}  \d{4}"
+             r"|" + _OPEN + r"\s?(?i:at|@)\s?" + _CLOSE + r"|\s(?i:dot)\s|(?:\s(?i:at|et)\s|#)(?i:" + _PROVIDERS + ")"
+             r"|(?i:" + _AT_WORDS_SPACED + "|" + _AT_WORDS_GLUED + ")")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -413,10 +413,15 @@ def _core(rule: re.Pattern) -> str:
     is any Unicode digit; RE2's only 0-9, hence ``\\p{Nd}``; RE2 spells ``\\uXXXX`` as ``\\x{XXXX}``. A placeholder
     ([EMAIL], ...) is bracketed and no core matches a bracket, so a rule matches a text after the earlier rules'
     replacements only where its core matched the original text."""
-    core = _LOOKAROUND.sub("", rule.pattern).replace(r"\d", r"\p{Nd}")
-    return re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", core)
+    return _re2(_LOOKAROUND.sub("", rule.pattern).replace(r"\d", r"\p{Nd}"))
 
 
+def _re2(pattern: str) -> str:
+    """RE2 spells Python's ``\\uXXXX`` as ``\\x{XXXX}``."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", pattern)
+
+
+_CANDIDATE_RE2 = _re2(CANDIDATE)
 # WALLET's core is slower in RE2 (its long repetitions) than the rule is in Python on the flagged rows: none.
 # PHONE_CONTEXT finds numbers and then looks for the words before them: its core is the words and the number
 # (the rows with a number but no such words are most).
@@ -431,7 +436,7 @@ def redact_series(s: pd.Series) -> pd.Series:
     if s.empty:
         return s
     arr = pa.array(s.astype("string[pyarrow]"), type=pa.large_string(), from_pandas=True)
-    mask = pc.fill_null(pc.match_substring_regex(arr, CANDIDATE), False).to_numpy(zero_copy_only=False)
+    mask = pc.fill_null(pc.match_substring_regex(arr, _CANDIDATE_RE2), False).to_numpy(zero_copy_only=False)
     if not mask.any():
         return s
     originals = arr.filter(pa.array(mask)).to_pylist()
