@@ -19,10 +19,8 @@ Upsert rules (documented in docs/DATA_CONTRACT.md):
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import sys
-import threading
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -459,7 +457,6 @@ def _load(con, files: list[Path], db, config: Config, force: bool, *, dry_run: b
     if dry_run:
         _dry_run_counts(con, results, seq_of, force)
         return summary
-    faq_import = _import_faq_meanwhile()
     try:
         con.execute("begin transaction")
         batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from audit.load_batches").fetchall()[0][0]
@@ -506,25 +503,7 @@ def _load(con, files: list[Path], db, config: Config, force: bool, *, dry_run: b
     except BaseException:
         con.execute("rollback")
         raise
-    finally:
-        faq_import.join()
     return summary
-
-
-def _import_faq_meanwhile() -> threading.Thread:
-    """Import the FAQ model's modules (scikit-learn, scipy: ~0.7-1.4 s) in a thread while DuckDB upserts, writes
-    the audit rows and starts the marts' refresh: DuckDB releases the GIL while it works, so the import costs the
-    load little of its time. The refresh's own import waits for this one (Python's import lock) and raises any
-    error it had."""
-    def run() -> None:
-        try:
-            importlib.import_module("..faq", __package__)
-        except Exception:  # the refresh imports the package again and reports what failed
-            log.debug("importing the FAQ model ahead failed", exc_info=True)
-
-    t = threading.Thread(target=run, name="csqa-faq-import")
-    t.start()
-    return t
 
 
 
