@@ -466,11 +466,15 @@ def _build_in_slices(con: duckdb.DuckDBPyConnection, table: str, sql: str, order
 def _slice_cuts(con: duckdb.DuckDBPyConnection) -> list:
     """Where the full build's slices start (but the first): the created_at of every ``_SLICE_ROWS``-th stored
     interaction after the first ``_SLICE_ROWS`` (by created_at), so that each slice holds exactly ``_SLICE_ROWS``
-    of them where created_at does not tie at a cut."""
+    of them where created_at does not tie at a cut; the last slice takes the rest, with a last eighth of a slice
+    or less added to it."""
     n = con.execute("select count(created_at) from raw.interactions").fetchall()[0][0]
     # DuckDB's quantile_disc(q) over n values is the one at 0-based position floor(q * n): q = (i + 0.5) / n is
     # position i whichever way it rounds (one aggregate, as the cuts at quantiles were: no sort of the column)
-    qs = [(i + 0.5) / n for i in range(_SLICE_ROWS, n, _SLICE_ROWS)]
+    starts = list(range(_SLICE_ROWS, n, _SLICE_ROWS))
+    if starts and n - starts[-1] < _SLICE_ROWS // 8:  # a short last slice joins the one before (its fixed costs)
+        starts.pop()
+    qs = [(i + 0.5) / n for i in starts]
     if not qs:
         return []
     return con.execute("select quantile_disc(created_at, ?) from raw.interactions", [qs]).fetchall()[0][0]
