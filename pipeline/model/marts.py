@@ -444,7 +444,7 @@ def _build_in_slices(con: duckdb.DuckDBPyConnection, table: str, sql: str, order
     bounds = [None, *sorted(set(cuts)), None]
     for lo, hi in itertools.pairwise(bounds):
         cond = " and ".join([f"created_at {op} '{ts.isoformat()}'::timestamptz"
-                             for op, ts in ((">=", lo), ("<", hi)) if ts is not None])
+                             for op, ts in ((">=", lo), ("<", hi)) if ts is not None]) or "created_at is not null"
         within = f"select * from raw.interactions where {cond}"
         con.execute(f"create or replace view staging.refresh_interactions as select interaction_id from ({within})")
         for v in _RAW_SCOPE_VIEWS:
