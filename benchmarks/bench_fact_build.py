@@ -2,9 +2,11 @@
 with the raw interactions rewritten in it (a load's are uncommitted when the marts refresh), at the configured
 memory limit.
 
-    python benchmarks/bench_fact_build.py --db /tmp/p1bench/wh-load/csqa.duckdb [--repeat 2]
+    python benchmarks/bench_fact_build.py --db /tmp/p1bench/wh-load/csqa.duckdb [--repeat 2] [--checkpoint]
 
 Prints wall and CPU seconds, and what DuckDB spilled to disk (of the last statement: with slices, the last one).
+--checkpoint commits instead of rolling back and times the checkpoint that follows (what closing the warehouse
+costs a load: the rewritten raw rows and the new table, and any row groups the checkpoint rewrites).
 The SQL is the installed csqa's (sql/staging, then sql/marts/01_fct_interactions.sql in its write order, in slices of
 created_at where that csqa builds it so: marts._build_in_slices); run a different tree through PYTHONPATH to compare.
 """
@@ -25,7 +27,7 @@ from csqa.pipeline.model import marts
 from csqa.pipeline.model.warehouse import sql_files
 
 
-def build_once(db: Path, memory_limit: str) -> dict:
+def build_once(db: Path, memory_limit: str, checkpoint: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "w.duckdb"
         shutil.copy(db, work)
@@ -55,23 +57,35 @@ def build_once(db: Path, memory_limit: str) -> dict:
         wall, cpu = time.perf_counter() - t, time.process_time() - c
         con.execute("pragma disable_profiling")
         rows = con.execute("select count(*) from marts._fct_bench").fetchall()[0][0]
-        con.execute("rollback")
+        ckpt_wall = ckpt_cpu = None
+        if checkpoint:
+            con.execute("commit")
+            t, c = time.perf_counter(), time.process_time()
+            con.execute("checkpoint")
+            ckpt_wall, ckpt_cpu = time.perf_counter() - t, time.process_time() - c
+        else:
+            con.execute("rollback")
         con.close()
         system = json.loads(prof.read_text()).get("system", {})
     return {"rows": rows, "wall": wall, "cpu": cpu, "spilled_mib": system.get("total_bytes_spilled", 0) / 2**20,
-            "peak_temp_mib": system.get("peak_temp_dir_size", 0) / 2**20}
+            "peak_temp_mib": system.get("peak_temp_dir_size", 0) / 2**20, "ckpt_wall": ckpt_wall,
+            "ckpt_cpu": ckpt_cpu}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", type=Path, required=True, help="a loaded warehouse (not modified: a copy is used)")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--checkpoint", action="store_true", help="commit, and time the checkpoint after the build")
     args = ap.parse_args()
     limit = load_config(None).warehouse.memory_limit
     for i in range(args.repeat):
-        r = build_once(args.db, limit)
+        r = build_once(args.db, limit, args.checkpoint)
+        ckpt = (f"  checkpoint wall {r['ckpt_wall']:5.2f} s  CPU {r['ckpt_cpu']:5.2f} s"
+                if r["ckpt_wall"] is not None else "")
         print(f"run {i + 1}: {r['rows']:,} rows  wall {r['wall']:6.2f} s  CPU {r['cpu']:6.2f} s  "
-              f"spilled {r['spilled_mib']:6,.0f} MiB  peak temp dir {r['peak_temp_mib']:5,.0f} MiB  (limit {limit})")
+              f"spilled {r['spilled_mib']:6,.0f} MiB  peak temp dir {r['peak_temp_mib']:5,.0f} MiB  (limit {limit})"
+              + ckpt)
 
 
 if __name__ == "__main__":

@@ -205,6 +205,31 @@ def test_vectorised_topic_slugs_equal_the_slug_rule(values):
             assert pd.isna(got)
 
 
+_INTEGER_TEXT = st.one_of(st.none(), st.from_regex(r"[0-9]{1,18}", fullmatch=True),
+                          st.from_regex(r"[ \t]?[0-9]{1,16}[ \t]?", fullmatch=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_INTEGER_TEXT, max_size=20), st.one_of(st.none(), st.sampled_from(["+5", "-3", "1.0", "1e3", "x",
+                                                                                   "١٢", "１２", "9" * 16])))
+def test_integers_read_at_once_as_to_numeric_reads_them(values, odd):
+    """parse_integers reads a column of plain digits (and nulls) with one pyarrow cast: the same values, dtype and
+    failed checks as pandas' to_numeric path gives them (here forced by a pattern nothing matches)."""
+    from unittest import mock
+
+    import numpy as np
+    import pandas as pd
+
+    from csqa.pipeline.ingest import validate
+
+    s = pd.Series(values + ([odd] if odd else []), dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    fast = validate.parse_integers(s)
+    with mock.patch.object(validate, "_DIGITS", "a^"):
+        slow = validate.parse_integers(s)
+    assert fast[0].dtype == slow[0].dtype == "Int64"
+    assert fast[0].equals(slow[0]) and fast[1].equals(slow[1])
+
+
 def test_changing_what_a_status_means_rebuilds_the_marts(tmp_path, db):
     held = """
 [contract]

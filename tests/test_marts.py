@@ -1,5 +1,6 @@
 """Metric definitions on hand-computed cases (docs/METRICS.md), reconciliation, incremental refresh."""
 
+import itertools
 import shutil
 import subprocess
 import sys
@@ -325,5 +326,30 @@ def test_a_full_build_in_slices_equals_one_statement(tmp_path, config, monkeypat
         assert keys[-1][0] and not keys[0][0]  # rows the next refresh recomputes, last
     views = "select view_name, sql from duckdb_views() where schema_name = 'staging' order by 1"
     assert query(sliced, views) == query(one, views)
+    # each slice (but the last) holds exactly _SLICE_ROWS interactions where created_at does not tie at its cut
+    # (the real size is two DuckDB row groups: its appends fill whole row groups)
+    con = duckdb.connect(str(sliced), read_only=True)
+    try:
+        cuts = marts._slice_cuts(con)
+        bounds = [None, *cuts]
+        sizes = [con.execute("select count(*) from raw.interactions where created_at < ? and "
+                             "(? is null or created_at >= ?)", [hi, lo, lo]).fetchall()[0][0]
+                 for lo, hi in itertools.pairwise(bounds)]
+        tied = [con.execute("select count(*) > 1 from raw.interactions where created_at = ?", [c]).fetchall()[0][0]
+                for c in cuts]
+        dated = con.execute("select count(created_at) from raw.interactions").fetchall()[0][0]
+    finally:
+        con.close()
+    assert len(cuts) == (dated - 1) // 700 - (0 < (dated - 1) % 700 + 1 < 700 // 8) >= 10
+    assert all(n == 700 for n, tie, prev in zip(sizes, tied, [False, *tied], strict=False) if not tie and not prev)
+    assert sum(not t for t in tied) > len(tied) // 2
+    # a few interactions more than one slice: the short rest joins it, one slice without cuts
+    monkeypatch.setattr(marts, "_SLICE_ROWS", dated - 5)
+    single = tmp_path / "single.duckdb"
+    load([SAMPLE], single, config)
+    fact = "select * from marts.fct_interactions order by all"
+    assert _rounded(query(single, fact)) == _rounded(query(one, fact))
+    assert query(single, f"select {order} from marts.fct_interactions order by rowid") == \
+        query(one, f"select {order} from marts.fct_interactions order by rowid")
     assert query(sliced, "select count(*) from staging.refresh_interactions") == \
         query(one, "select count(*) from raw.interactions")
