@@ -329,11 +329,11 @@ def test_a_full_build_in_slices_equals_one_statement(tmp_path, config, monkeypat
         query(one, "select count(*) from raw.interactions")
 
 
-def test_repeat_contacts_kept_by_the_scope_change_equal_the_window_query(tmp_path, cfg):
-    """faq_coverage's repeat contacts (same customer and topic again within 7 days) are kept between refreshes
-    (pipeline/model/repeat_contacts.py): a new contact makes an earlier one repeated, a changed one takes the flag
-    from the contact before it, the window's start drops the old ones; the kept rows and the mart equal a full
-    build's."""
+def test_contacts_not_repeated_kept_by_the_scope_change_equal_the_window_query(tmp_path, cfg):
+    """faq_coverage's contacts that are not repeated (no contact of the same customer and topic within the next 7
+    days) are kept between refreshes (pipeline/model/repeat_contacts.py): a new contact makes an earlier one repeated,
+    a changed one takes the flag from the contact before it, one rewritten unchanged (a late survey) keeps its row, the
+    window's start drops the old ones; the kept rows and the mart equal a full build's."""
     def row(iid, customer, topic, day, updated=None):
         at = f"2026-{day}T09:00:00Z"
         return interaction_row(iid, created=at, first=at.replace("09:00:00", "09:01:00"),
@@ -343,8 +343,9 @@ def test_repeat_contacts_kept_by_the_scope_change_equal_the_window_query(tmp_pat
     first = [row("A", "u1", "withdrawal", "11-02"), row("B", "u1", "withdrawal", "11-10"),
              row("C", "u2", "deposit", "11-05"), row("D", "u2", "deposit", "11-06"),
              row("G", "u7", "login", "11-03"), row("H", "u7", "login", "11-04"),
+             row("P", "u8", "refund", "11-07"),
              row("Z", "u5", "withdrawal", "10-20"), row("Z2", "u5", "withdrawal", "10-22")]
-    final = [r for r in first if r.split(",")[0] in ("A", "B", "G", "Z", "Z2")] + [
+    final = [r for r in first if r.split(",")[0] in ("A", "B", "G", "P", "Z", "Z2")] + [
         row("E", "u1", "withdrawal", "11-08"),                 # A is repeated now (its next contact, 6 days on)
         row("C", "u1", "withdrawal", "11-09", updated=later),  # moved to another customer and topic
         row("D", "u4", "deposit", "11-06", updated=later),     # C's old successor leaves: no repeat for u2
@@ -352,12 +353,37 @@ def test_repeat_contacts_kept_by_the_scope_change_equal_the_window_query(tmp_pat
         row("F", "u6", "login", "11-18")]                      # the window (28 days) now starts after Z
     inc, whole = tmp_path / "inc.duckdb", tmp_path / "whole.duckdb"
     build(tmp_path / "one", inc, cfg, first)
-    kept = "select interaction_id from staging.faq_repeat_contacts order by all"
-    assert [r[0] for r in query(inc, kept)] == ["C", "G", "Z"]
-    s = build(tmp_path / "two", inc, cfg, final)
+    kept = "select interaction_id from staging.faq_single_contacts order by all"
+    assert [r[0] for r in query(inc, kept)] == ["A", "B", "D", "H", "P", "Z2"]
+    survey = "S1,P,2026-11-07T10:00:00Z,2026-11-07T11:00:00Z,5,\n"
+    s = build(tmp_path / "two", inc, cfg, final, surveys=survey)
     assert not s.marts["full"] and s.marts["repeat_contacts"] == "updated"
-    build(tmp_path / "whole", whole, cfg, final)
-    assert [r[0] for r in query(inc, kept)] == [r[0] for r in query(whole, kept)] == ["A", "C", "E"]
+    assert query(inc, "select count(*) from staging.refresh_interactions where interaction_id = 'P'") == [(1,)]
+    build(tmp_path / "whole", whole, cfg, final, surveys=survey)
+    assert [r[0] for r in query(inc, kept)] == [r[0] for r in query(whole, kept)] == ["B", "D", "F", "G", "H", "P",
+                                                                                      "Z2"]
     sql = "select * from marts.faq_coverage order by all"
     assert query(inc, sql) == query(whole, sql)
     assert query(inc, "select sum(count_repeated) from marts.faq_coverage") == [(3,)]
+
+
+def test_data_bounds_read_by_zone_maps_equal_the_whole_columns(tmp_path, config):
+    """An incremental refresh reads the data's first, last and as-of times (marts._data_bounds with the batch id)
+    through thresholds the zone maps can skip by; inside a transaction that removed the stored extremes (the
+    committed ones are gone) they still equal the plain aggregates."""
+    db = tmp_path / "w.duckdb"
+    load([SAMPLE], db, config)
+    con = open_warehouse(db)
+    try:
+        batch = con.execute("select max(_batch_id) from raw.interactions").fetchall()[0][0]
+        assert marts._data_bounds(con, batch) == marts._data_bounds(con)
+        con.execute("begin")
+        for table, col in (("interactions", "created_at"), ("interactions", "updated_at"),
+                           ("messages", "sent_at"), ("csat_surveys", "responded_at")):
+            for fn in ("min", "max"):
+                con.execute(f"delete from raw.{table} where {col} = (select {fn}({col}) from raw.{table})")
+        got, whole = marts._data_bounds(con, batch), marts._data_bounds(con)
+        con.execute("rollback")
+        assert got == whole and got != marts._data_bounds(con)
+    finally:
+        con.close()
