@@ -16,9 +16,10 @@ a moved scope row (its (customer, topic, created_at) before or after, where they
 it and 7 days after it, or it is a moved row itself. So an incremental refresh recomputes the flags of the rows of
 the moved rows' (customer, topic) keys from the last one before their earliest moved row on (found among the key's
 rows of the 7 days before it; the fact table's created_at zone maps skip older row groups), which hold all those
-contacts and their successors, drops the window's contacts that
-left it, and equals the full query's rows (tests/test_marts.py). The window only moves forward; if its start moved
-back, or the state is missing, it is rebuilt by the full query.
+contacts and their successors, drops the window's contacts that left it, and equals the full query's rows
+(tests/test_marts.py). The window only moves forward; if its start moved back, or the state is missing, or the rows
+to recompute are half the window or more (a young warehouse, or the empty one a first batch meets), it is rebuilt by
+the full query.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ _CUT = "staging.faq_single_contacts_window"
 # the CTE of 30_faq_coverage.sql that finds the contacts not repeated: its body is the full query
 _CTE_RE = re.compile(r"\nsingle as \((\n.*?)\n\),\n", re.S)
 _STATE_COLUMNS = "interaction_id, customer_id, topic, created_at"
+# the update is given up for the full query when the rows it would recompute are this share of the window or more
+REBUILD_SHARE = 0.5
 
 
 def full_query(sql: str) -> str:
@@ -102,6 +105,16 @@ def _update(con: duckdb.DuckDBPyConnection, cut) -> bool:
            where f.created_at > $cut and f.created_at >= $since and f.topic is not null""",
         {"cut": cut, "since": since or cut},
     )
+    # when those rows are half the window or more (a batch as big as the window: a young warehouse), the full query
+    # costs no more than the update
+    near, window = con.execute(
+        """select (select count(*) from _rep_near),
+                  (select count(*) from marts.fct_interactions where created_at > $cut and topic is not null)""",
+        {"cut": cut}).fetchall()[0]
+    if near >= REBUILD_SHARE * window:
+        con.execute("drop table _rep_moved")
+        con.execute("drop table _rep_near")
+        return False
     # a flag can change only from the key's last row before its first moved row on (its successor may be a moved one;
     # an earlier row's successor is at or before that row, unmoved): those rows with their flags, by a window function
     # over them (not a join of contacts with their later ones, which grows with the square of a busy customer's)
