@@ -368,24 +368,3 @@ def test_contacts_not_repeated_kept_by_the_scope_change_equal_the_window_query(t
     assert query(inc, sql) == query(whole, sql)
     assert query(inc, "select sum(count_repeated) from marts.faq_coverage") == [(3,)]
 
-
-def test_data_bounds_read_by_zone_maps_equal_the_whole_columns(tmp_path, config):
-    """An incremental refresh reads the data's first, last and as-of times (marts._data_bounds with the batch id)
-    through thresholds the zone maps can skip by; inside a transaction that removed the stored extremes (the
-    committed ones are gone) they still equal the plain aggregates."""
-    db = tmp_path / "w.duckdb"
-    load([SAMPLE], db, config)
-    con = open_warehouse(db)
-    try:
-        batch = con.execute("select max(_batch_id) from raw.interactions").fetchall()[0][0]
-        assert marts._data_bounds(con, batch) == marts._data_bounds(con)
-        con.execute("begin")
-        for table, col in (("interactions", "created_at"), ("interactions", "updated_at"),
-                           ("messages", "sent_at"), ("csat_surveys", "responded_at")):
-            for fn in ("min", "max"):
-                con.execute(f"delete from raw.{table} where {col} = (select {fn}({col}) from raw.{table})")
-        got, whole = marts._data_bounds(con, batch), marts._data_bounds(con)
-        con.execute("rollback")
-        assert got == whole and got != marts._data_bounds(con)
-    finally:
-        con.close()

@@ -163,58 +163,9 @@ def combine_bounds(interactions, messages, surveys) -> tuple:
     return (min(los) if los else None), (max(his) if his else None), interactions[2]
 
 
-# the extremes BOUNDS_SQL reads, per raw table: (function, column)
-_BOUND_AGGREGATES = {
-    "interactions": (("min", "created_at"), ("max", "updated_at"), ("max", "resolved_at"),
-                     ("max", "first_response_at"), ("max", "created_at")),
-    "messages": (("min", "sent_at"), ("max", "sent_at")),
-    "csat_surveys": (("min", "sent_at"), ("max", "sent_at"), ("max", "responded_at")),
-}
-
-
-def _data_bounds(con: duckdb.DuckDBPyConnection, batch_id: int | None = None) -> tuple:
-    """(first timestamp, last timestamp, as-of time) of every timestamp the marts read.
-
-    With ``batch_id`` (inside that batch's transaction) each extreme is read where the raw table's zone maps let
-    DuckDB skip most row groups: a maximum among the rows at or above the batch's own maximum (or the committed one),
-    a minimum among the rows at or below the committed minimum (read on a second connection), both exact whenever
-    such a row exists, else the whole column is read. The plain aggregates scanned every stored timestamp inside the
-    transaction (0.2–0.5 s at 10M interactions)."""
-    if batch_id is None:
-        return combine_bounds(*(con.execute(q).fetchall()[0] for q in BOUNDS_SQL))
-    reader = con.cursor()
-    try:
-        ext = {}
-        for table, aggs in _BOUND_AGGREGATES.items():
-            cols = ", ".join(f"{fn}({c})" for fn, c in aggs)
-            batch = con.execute(f"select {cols} from raw.{table} where _batch_id = ?", [batch_id]).fetchall()[0]
-            committed = reader.execute(f"select {cols} from raw.{table}").fetchall()[0]
-            for (fn, c), b, k in zip(aggs, batch, committed, strict=True):
-                op = ">=" if fn == "max" else "<="
-                value = None
-                for t in ((b, k) if fn == "max" else (k, b)):
-                    if t is not None and value is None:
-                        value = con.execute(f"select {fn}({c}) from raw.{table} where {c} {op} ?", [t]
-                                            ).fetchall()[0][0]
-                if value is None:  # no row at either threshold (or none at all)
-                    value = con.execute(f"select {fn}({c}) from raw.{table}").fetchall()[0][0]
-                ext[fn, table, c] = value
-    finally:
-        reader.close()
-
-    def greatest(*values):
-        present = [v for v in values if v is not None]
-        return max(present) if present else None
-
-    i = ("interactions",)
-    interactions = (ext["min", *i, "created_at"],
-                    greatest(*(ext["max", *i, c] for c in ("updated_at", "resolved_at", "first_response_at",
-                                                           "created_at"))),
-                    greatest(ext["max", *i, "updated_at"], ext["max", *i, "created_at"]))
-    messages = (ext["min", "messages", "sent_at"], ext["max", "messages", "sent_at"])
-    surveys = (ext["min", "csat_surveys", "sent_at"],
-               greatest(ext["max", "csat_surveys", "sent_at"], ext["max", "csat_surveys", "responded_at"]))
-    return combine_bounds(interactions, messages, surveys)
+def _data_bounds(con: duckdb.DuckDBPyConnection) -> tuple:
+    """(first timestamp, last timestamp, as-of time) of every timestamp the marts read."""
+    return combine_bounds(*(con.execute(q).fetchall()[0] for q in BOUNDS_SQL))
 
 
 def calendar_range(lo, hi) -> tuple[dt.date, dt.date]:
@@ -298,7 +249,7 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
     elif con.execute("select count(*) from raw.faq_articles where _batch_id = ?", [batch_id]).fetchall()[0][0]:
         full = True  # every question may match a different article now
     _write_config_tables(con, config)
-    lo, hi, as_of = _data_bounds(con, None if full else batch_id)
+    lo, hi, as_of = _data_bounds(con)
     # stored durations are differences of the clock, so a calendar that grows keeps them valid
     if full or not _calendar_covers(con, lo, hi):
         _write_calendar(con, config, lo, hi)
