@@ -11,7 +11,7 @@ import pytest
 
 from csqa.pipeline.config import load_config
 from csqa.pipeline.ingest.load import load
-from csqa.pipeline.model import marts
+from csqa.pipeline.model import marts, repeat_contacts
 from csqa.pipeline.model.checks import run_checks
 from csqa.pipeline.model.warehouse import open_warehouse
 from tests.conftest import INTERACTION_HEADER, SAMPLE, interaction_row, query, write
@@ -353,3 +353,44 @@ def test_a_full_build_in_slices_equals_one_statement(tmp_path, config, monkeypat
         query(one, f"select {order} from marts.fct_interactions order by rowid")
     assert query(sliced, "select count(*) from staging.refresh_interactions") == \
         query(one, "select count(*) from raw.interactions")
+
+
+def test_contacts_not_repeated_kept_by_the_scope_change_equal_the_window_query(tmp_path, cfg, monkeypatch):
+    """faq_coverage's contacts that are not repeated (no contact of the same customer and topic within the next 7
+    days) are kept between refreshes (pipeline/model/repeat_contacts.py): a new contact makes an earlier one repeated,
+    a changed one takes the flag from the contact before it, one rewritten unchanged (a late survey) keeps its row, the
+    window's start drops the old ones; the kept rows and the mart equal a full build's."""
+    def row(iid, customer, topic, day, updated=None):
+        at = f"2026-{day}T09:00:00Z"
+        return interaction_row(iid, created=at, first=at.replace("09:00:00", "09:01:00"),
+                               resolved=at.replace("09:00:00", "09:30:00"), customer=customer, topic=topic,
+                               updated=updated)
+    # updated, not rebuilt, however much of this small window the change touches
+    monkeypatch.setattr(repeat_contacts, "REBUILD_SHARE", float("inf"))
+    later = "2026-11-18T00:00:00Z"
+    first = [row("A", "u1", "withdrawal", "11-02"), row("B", "u1", "withdrawal", "11-10"),
+             row("C", "u2", "deposit", "11-05"), row("D", "u2", "deposit", "11-06"),
+             row("G", "u7", "login", "11-03"), row("H", "u7", "login", "11-04"),
+             row("P", "u8", "refund", "11-07"),
+             row("Z", "u5", "withdrawal", "10-20"), row("Z2", "u5", "withdrawal", "10-22")]
+    final = [r for r in first if r.split(",")[0] in ("A", "B", "G", "P", "Z", "Z2")] + [
+        row("E", "u1", "withdrawal", "11-08"),                 # A is repeated now (its next contact, 6 days on)
+        row("C", "u1", "withdrawal", "11-09", updated=later),  # moved to another customer and topic
+        row("D", "u4", "deposit", "11-06", updated=later),     # C's old successor leaves: no repeat for u2
+        row("H", "u7", "deposit", "11-04", updated=later),     # G's successor changes topic: G not repeated
+        row("F", "u6", "login", "11-18")]                      # the window (28 days) now starts after Z
+    inc, whole = tmp_path / "inc.duckdb", tmp_path / "whole.duckdb"
+    build(tmp_path / "one", inc, cfg, first)
+    kept = "select interaction_id from staging.faq_single_contacts order by all"
+    assert [r[0] for r in query(inc, kept)] == ["A", "B", "D", "H", "P", "Z2"]
+    survey = "S1,P,2026-11-07T10:00:00Z,2026-11-07T11:00:00Z,5,\n"
+    s = build(tmp_path / "two", inc, cfg, final, surveys=survey)
+    assert not s.marts["full"] and s.marts["repeat_contacts"] == "updated"
+    assert query(inc, "select count(*) from staging.refresh_interactions where interaction_id = 'P'") == [(1,)]
+    build(tmp_path / "whole", whole, cfg, final, surveys=survey)
+    assert [r[0] for r in query(inc, kept)] == [r[0] for r in query(whole, kept)] == ["B", "D", "F", "G", "H", "P",
+                                                                                      "Z2"]
+    sql = "select * from marts.faq_coverage order by all"
+    assert query(inc, sql) == query(whole, sql)
+    assert query(inc, "select sum(count_repeated) from marts.faq_coverage") == [(3,)]
+

@@ -24,15 +24,18 @@ VACUUM_AFTER_ROWS = 122_880
 
 
 def deleted_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Deleted rows still stored, per table (committed state of ``con``'s database; tables without any left out)."""
-    out = {}
-    for schema, table, stored in con.execute(
-            "select schema_name, table_name, estimated_size from duckdb_tables() "
-            "where not temporary and database_name = current_database()").fetchall():
-        live = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()[0][0]
-        if stored > live:
-            out[f"{schema}.{table}"] = stored - live
-    return out
+    """Deleted rows still stored, per table (committed state of ``con``'s database; tables without any left out).
+    One query for every table's count (one each cost a round trip per table, ~35 at each commit)."""
+    tables = con.execute(
+        "select schema_name, table_name, estimated_size from duckdb_tables() "
+        "where not temporary and database_name = current_database()").fetchall()
+    if not tables:
+        return {}
+    counts = " union all ".join(f'select {i} as i, count(*) as n from "{schema}"."{table}"'
+                                for i, (schema, table, _) in enumerate(tables))
+    live = dict(con.execute(counts).fetchall())
+    return {f"{schema}.{table}": stored - live[i] for i, (schema, table, stored) in enumerate(tables)
+            if stored > live[i]}
 
 
 def commit(con: duckdb.DuckDBPyConnection, *, vacuum_after: int = VACUUM_AFTER_ROWS) -> bool:

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from . import faq_samples
+from . import faq_samples, repeat_contacts
 from .business_time import calendar_frame
 from .warehouse import sql_files
 
@@ -80,6 +80,8 @@ _BY_DELTA = {
 # the fact table's columns they read, kept for the scope's rows before and after
 _DELTA_COLUMNS = ("created_day, channel, first_response_seconds, first_response_business_seconds, resolution_seconds, "
                   "resolution_business_seconds")
+# and the columns of the scope's new rows the repeat contacts read (repeat_contacts.py)
+_AFTER_COLUMNS = "interaction_id, customer_id, topic, created_at"
 # how such a mart reads the fact table: replaced by the scope's rows before and after
 _FACT_OF_DAYS = """select * from marts.fct_interactions
     where created_day in (select day from staging.refresh_days)"""
@@ -291,7 +293,7 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         con.execute(
             f"""create or replace temp table _scope_before as
                select rowid as _rowid, interaction_id, created_day, resolved_day, agent_topic as topic,
-                      first_message, subject, language, created_at,
+                      first_message, subject, language, created_at, customer_id, topic as fct_topic,
                       {_DELTA_COLUMNS}
                from marts.fct_interactions
                where interaction_id in (select interaction_id from staging.refresh_interactions)"""
@@ -340,6 +342,7 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
     tm = time.perf_counter()
     max_tagged = config.faq.max_tagged_per_topic
     samples = "updated"
+    repeats = None
     if full or not faq_samples.exists(con) or not faq_samples.update(
             con, max_tagged, after="staging.stg_interactions_in_scope", before="_scope_before"):
         faq_samples.rebuild(con, max_tagged)
@@ -359,6 +362,8 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
             continue
         if name in _WRITE_ORDER:
             sql = f"select * from ({sql}) order by {_WRITE_ORDER[name]}"
+        if name == "faq_coverage":  # its repeat contacts kept by the scope's change, not recomputed over the window
+            sql, repeats = repeat_contacts.refresh(con, sql, full=full)
         if full or mode == "full":  # not full: every mart exists
             con.execute(f"create or replace table {table} as {sql}")
         else:
@@ -366,7 +371,8 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
                 # found once above (a second look-up by id would scan every stored id); its new rows are kept
                 # for the marts refreshed by their change
                 con.execute(f"delete from {table} where rowid in (select _rowid from _scope_before)")
-                after = con.sql(f"insert into {table} by name {sql} returning {_DELTA_COLUMNS}").to_arrow_table()
+                after = con.sql(f"insert into {table} by name {sql} returning {_DELTA_COLUMNS}, {_AFTER_COLUMNS}"
+                                ).to_arrow_table()
                 con.register("_after", after)
                 con.execute("create or replace temp table _scope_after as select * from _after")
                 con.unregister("_after")
@@ -383,7 +389,7 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         con.execute("drop table _raw_scope")
     _write_macros(con)
     info = {"full": full, "interactions": scope[0], "days": scope[1], "seconds": round(time.perf_counter() - t0, 3),
-            "models": timings, "faq_samples": samples}
+            "models": timings, "faq_samples": samples, "repeat_contacts": repeats}
     log.info("marts refreshed: %s", info)
     return info
 

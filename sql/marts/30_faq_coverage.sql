@@ -3,17 +3,36 @@
 with settings as (
     select * from staging.settings
 ),
--- the window first: a repeat contact comes after the first one, so it is inside the window too
+-- the window's contacts that are not repeated: a contact is repeated when the same customer comes back on the same
+-- topic within 7 days (the next contact comes after the first one, so it is inside the window too). Most contacts
+-- are repeated, so the others are the fewer to keep: an incremental refresh reads them from
+-- staging.faq_single_contacts instead, kept by the scope's change (pipeline/model/repeat_contacts.py); a full one
+-- stores this query's rows there
+single as (
+    select interaction_id, customer_id, topic, created_at
+    from (
+        select
+            f.interaction_id,
+            f.customer_id,
+            f.topic,
+            f.created_at,
+            lead(f.created_at) over (partition by f.customer_id, f.topic order by f.created_at, f.interaction_id)
+                <= f.created_at + interval 7 day as is_repeated,
+        from marts.fct_interactions as f
+        cross join settings as s
+        where f.topic is not null and f.created_at > s.as_of_at - to_days(s.faq_window_days)
+    )
+    where is_repeated is not true
+),
 windowed as (
     select
         f.*,
         case when lower(f.language) like 'zh%' then f.language else split_part(f.language, '-', 1) end
             as faq_language,
-        -- same customer, same topic again within 7 days
-        lead(f.created_at) over (partition by f.customer_id, f.topic order by f.created_at, f.interaction_id)
-            <= f.created_at + interval 7 day as is_repeated,
+        o.interaction_id is null as is_repeated,
     from marts.fct_interactions as f
     cross join settings as s
+    left join single as o on o.interaction_id = f.interaction_id
     where f.topic is not null and f.created_at > s.as_of_at - to_days(s.faq_window_days)
 ),
 articles as (
