@@ -182,3 +182,170 @@ def test_filter_values_data_test_fails_on_a_broken_mart(sample_wh, tmp_path):
     con.close()
     broken = [r for r in run_checks(db) if r["test"] == "filter_values_match_fact"]
     assert broken and broken[0]["failing_rows"] == 1
+
+
+# the KPI cards as the fact table counts them (the query kpis ran before marts.kpi_daily; the quantiles in one call,
+# as there: DuckDB's list form can differ from one call per quantile in the last bit)
+KPI_FACT = """select count(*) as volume,
+                   count(*) filter (where resolution_sla_status = 'met') as res_met,
+                   count(*) filter (where resolution_sla_status = 'breached') as res_breached,
+                   count(*) filter (where reopen_count > 0) as reopened,
+                   count(*) filter (where is_resolved or reopen_count > 0) as reopen_eligible,
+                   count(*) filter (where is_one_touch) as one_touch,
+                   count(is_one_touch) filter (where is_resolved) as one_touch_eligible,
+                   quantile_cont(first_response_seconds, [0.5, 0.9])[1] as median_frt,
+                   quantile_cont(first_response_seconds, [0.5, 0.9])[2] as p90_frt,
+                   count(*) filter (where first_response_sla_status = 'met') as sla_met,
+                   count(*) filter (where first_response_sla_status = 'breached') as sla_breached,
+                   count(*) filter (where first_response_sla_status = 'unknown'
+                                    or resolution_sla_status = 'unknown') as sla_unknown,
+                   count(csat_score) as rated,
+                   count(*) filter (where is_satisfied) as satisfied
+            from marts.fct_interactions where {w}"""
+
+
+def kpi_views(dash) -> list:
+    """The views of ``views`` and more: every filter alone (topic: one the mart cannot serve), single days, a
+    value with no rows, days without data."""
+    lo, hi = dash.data_bounds()
+    opts = dash.filter_options()
+    f = views(dash)[0]
+    more = [dash.Filters(f.start, f.end, {name: (opts[name][1],)}) for name in data.FILTER_COLUMNS]
+    more += [dash.Filters(d, d, v) for d in (lo, hi, hi - dt.timedelta(days=3))
+             for v in ({}, {"channel": (opts["channel"][2],)})]
+    more += [dash.Filters(f.start, f.end, {"channel": ("no such channel",)}),
+             dash.Filters(f.start, f.end, {"region": tuple(opts["region"][:3]), "team": tuple(opts["team"][1:])})]
+    return views(dash) + more
+
+
+def test_kpi_cards_equal_the_fact_table_exactly(dash, sample_wh):
+    """Every count of the KPI cards equals the fact table's, and both first-response quantiles its quantile_cont
+    (to 1e-12): from marts.kpi_daily and the histogram (filters it has a column for) or the fact table (topic)."""
+    checked = 0
+    for f in kpi_views(dash):
+        k = dash.kpis(f)
+        w, p = data.where(f)
+        want = ref(sample_wh, KPI_FACT.format(w=w), p).iloc[0]
+        for key, value in want.items():  # the interpolation's rounding may differ in the last bits (as DuckDB's
+            # list and scalar forms do): the same order statistics, rel. 1e-12
+            close = key in ("median_frt", "p90_frt") and k[key] == pytest.approx(value, rel=1e-12)
+            assert (pd.isna(k[key]) and pd.isna(value)) or k[key] == value or close, (f, key, k[key], value)
+        checked += want.volume > 0 and not pd.isna(want.median_frt)
+    assert checked >= 12
+
+
+def test_kpi_cards_read_the_mart_and_fall_back_where_it_cannot_serve(dash, sample_wh, tmp_path, monkeypatch):
+    """With marts.kpi_daily's counts doubled (a copy), the cards of a view filtered on channel, language, region or
+    team show the doubled counts (they read the mart), those filtered on topic do not (the fact table); a snapshot
+    without the mart (published before it existed) counts on the fact table."""
+    import shutil
+
+    lo, hi = dash.data_bounds()
+    f = dash.Filters(max(lo, hi - dt.timedelta(days=27)), hi, {})
+    opts = dash.filter_options()
+    served = [f, dash.Filters(f.start, f.end, {"channel": (opts["channel"][0],), "team": (opts["team"][0],)})]
+    topic = dash.Filters(f.start, f.end, {"topic": (opts["topic"][0],), "channel": (opts["channel"][0],)})
+    true = {v.key(): dash.kpis(v) for v in [*served, topic]}
+    db = tmp_path / "doubled.duckdb"
+    shutil.copyfile(sample_wh, db)
+    con = duckdb.connect(str(db))
+    con.execute("update marts.kpi_daily set count_interactions = 2 * count_interactions, "
+                "count_rated = 2 * count_rated")
+    con.close()
+    monkeypatch.setenv("CSQA_DB", str(db))
+    st.cache_data.clear()
+    for v in served:
+        got = dash.kpis(v)
+        assert got["volume"] == 2 * true[v.key()]["volume"] > 0 and got["rated"] == 2 * true[v.key()]["rated"]
+        assert got["median_frt"] == true[v.key()]["median_frt"]
+    assert dash.kpis(topic) == true[topic.key()]
+    con = duckdb.connect(str(db))
+    con.execute("drop table marts.kpi_daily")
+    con.close()
+    st.cache_data.clear()
+    for v in [*served, topic]:
+        assert dash.kpis(v) == pytest.approx(true[v.key()], rel=1e-12)
+        assert dash.teams(v).equals(_teams_fact(dash, v))
+
+
+@pytest.mark.parametrize("qs", [(0.5, 0.9), (0.1, 0.25, 0.5, 0.75, 0.9), (0.0, 0.99, 1.0)])
+def test_first_response_quantiles_from_the_histogram_are_the_exact_ones(dash, sample_wh, qs):
+    """``frt_quantiles_sql`` (the histogram picks the buckets, the fact table's values in them are sorted) gives
+    DuckDB's quantile_cont (the same order statistics; the interpolation's rounding to 1e-12), on every view of day
+    and channel, and says so (``ok``)."""
+    lo, hi = dash.data_bounds()
+    opts = dash.filter_options()
+    fs = [dash.Filters(lo, hi, {}), *[dash.Filters(d, d, {}) for d in (lo, hi - dt.timedelta(days=1), hi)]]
+    fs += [dash.Filters(max(lo, hi - dt.timedelta(days=n)), hi, {"channel": (c,)})
+           for n in (0, 6, 27) for c in opts["channel"]]
+    fs += [dash.Filters(hi - dt.timedelta(days=13), hi, {"channel": tuple(opts["channel"][::2])})]
+    answered = 0
+    for f in fs:
+        sql, p = data.frt_quantiles_sql(f, qs)
+        got = data.query(sql, p).iloc[0]
+        w, wp = data.where(f)
+        want = ref(sample_wh, f"select quantile_cont(first_response_seconds, {list(qs)}) as q, "
+                              f"count(first_response_seconds) as n from marts.fct_interactions where {w}", wp).iloc[0]
+        assert got.ok, f
+        if want.n:
+            assert list(got.q) == pytest.approx(list(want.q), rel=1e-12), (f, list(got.q), list(want.q))
+            answered += 1
+        else:
+            assert got.q is None or (not isinstance(got.q, list | np.ndarray) and pd.isna(got.q))
+    assert answered >= 20
+
+
+def test_the_quantiles_stay_exact_when_the_histogram_disagrees(dash, sample_wh, tmp_path, monkeypatch):
+    """A histogram that disagrees with the fact table (never between refreshes; here a copy with counts moved
+    between buckets) is noticed (``ok`` false) and the cards fall back to the plain quantile: the same values."""
+    import shutil
+
+    lo, hi = dash.data_bounds()
+    f = dash.Filters(max(lo, hi - dt.timedelta(days=27)), hi, {})
+    true = dash.kpis(f)
+    db = tmp_path / "moved.duckdb"
+    shutil.copyfile(sample_wh, db)
+    con = duckdb.connect(str(db))
+    con.execute("""update marts.response_time_buckets set bucket_upper_seconds = 1e15
+                   where metric = 'first_response' and basis = 'calendar' and bucket_upper_seconds = 120""")
+    con.close()
+    monkeypatch.setenv("CSQA_DB", str(db))
+    st.cache_data.clear()
+    sql, p = data.frt_quantiles_sql(f)
+    assert not data.query(sql, p).ok.iloc[0]
+    got = dash.kpis(f)
+    assert (got["median_frt"], got["p90_frt"]) == (true["median_frt"], true["p90_frt"])
+
+
+def test_a_channel_card_and_the_channel_table_agree(dash):
+    """Filtered on one channel, the median first-response card equals that channel's median (calendar) in the
+    per-channel table under it, and its volume the table's contacts."""
+    lo, hi = dash.data_bounds()
+    f = dash.Filters(max(lo, hi - dt.timedelta(days=27)), hi, {})
+    table = dash.channel_summary(f).set_index("channel")
+    for channel in dash.filter_options()["channel"]:
+        k = dash.kpis(dash.Filters(f.start, f.end, {"channel": (channel,)}))
+        assert k["volume"] == table.loc[channel, "contacts"]
+        assert k["median_frt"] == table.loc[channel, "median_calendar"]
+
+
+def _teams_fact(dash, f) -> pd.DataFrame:
+    return dash._per_person(f, "coalesce(team, 'unassigned') as team")
+
+
+def test_teams_table_equals_the_fact_table(dash):
+    for f in kpi_views(dash):
+        got, want = dash.teams(f), _teams_fact(dash, f)
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False)
+
+
+def test_kpi_daily_data_test_fails_on_a_broken_mart(sample_wh, tmp_path):
+    import shutil
+
+    db = tmp_path / "b.duckdb"
+    shutil.copyfile(sample_wh, db)
+    assert [r["failing_rows"] for r in run_checks(db) if r["test"] == "kpi_daily_matches_fact"] == [0]
+    con = duckdb.connect(str(db))
+    con.execute("update marts.kpi_daily set count_satisfied = count_satisfied + 1 where rowid = 3")
+    con.close()
+    assert [r["failing_rows"] for r in run_checks(db) if r["test"] == "kpi_daily_matches_fact"] == [1]
