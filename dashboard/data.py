@@ -214,66 +214,19 @@ def _filtered(f: Filters) -> set[str]:
     return {k for k, v in f.values.items() if v}
 
 
-def frt_quantiles_sql(f: Filters, qs: tuple[float, ...] = (0.5, 0.9)) -> tuple[str, list]:
-    """A query of one row: ``q`` (the exact ``quantile_cont(first_response_seconds, qs)`` of the interactions in
-    view, NULL when none has a first response) and ``ok``, for a view filtered on day and at most channel.
-
-    Sorting every first response of the view was most of the KPI cards' time. Instead the view's histogram in
-    marts.response_time_buckets (20 buckets, a few hundred rows) says which bucket holds each rank the quantile
-    needs, and only the fact table's values in those buckets are sorted; the ranks below them are counted on the
-    fact table, so the result is the fact table's exact value whatever the mart holds. ``ok`` is false when the
-    mart and the fact table disagree on the view's counts (a snapshot between refreshes cannot, but then the
-    caller computes the quantile the plain way)."""
-    w, p = where(f)
-    n = range(len(qs))
-    holds = "floor(h{i}) >= c.below and floor(h{i}) < c.below + c.n"
-    # per quantile i: h_i (the rank DuckDB interpolates at), and the range [lo_i, hi_i) of the buckets holding the
-    # ranks floor(h_i) and ceil(h_i)
-    ranks = ", ".join(f"(t.total - 1)::double * {float(q)!r}::double as h{i}" for i, q in zip(n, qs, strict=True))
-    ranges = ", ".join(f"""min(c.lo) filter (where {holds.format(i=i)}) as lo{i},
-                           max(c.hi) filter (where {holds.format(i=i).replace("floor", "ceil")}) as hi{i}"""
-                       for i in n)
-    scans = ", ".join(f"""count(x) filter (where x < lo{i}) as below{i},
-                          list(x order by x) filter (where x >= lo{i} and x < hi{i}) as xs{i}""" for i in n)
-    # DuckDB's quantile_cont: v[floor h] + (v[ceil h] - v[floor h]) * (h - floor h), v sorted, 0-based
-    at = "xs{i}[cast({f}(h{i}) - below{i} as bigint) + 1]"
-    value = [f"""{at.format(i=i, f="floor")}
-                 + ({at.format(i=i, f="ceil")} - {at.format(i=i, f="floor")}) * (h{i} - floor(h{i}))""" for i in n]
-    fits = " and ".join(f"floor(h{i}) >= below{i} and ceil(h{i}) - below{i} < len(xs{i})" for i in n)
-    sql = f"""with b as (
-            select bucket_upper_seconds as hi, sum(count_interactions) as n from marts.response_time_buckets
-            where {w} and metric = 'first_response' and basis = 'calendar' group by all),
-        c as (select coalesce(lag(hi) over (order by hi), '-infinity'::double) as lo, hi, n,
-                     sum(n) over (order by hi) - n as below from b),
-        t as (select coalesce(sum(n), 0) as total from b),
-        r as (select t.total, {ranks} from t),
-        s as (select r.*, {ranges} from r left join c on true group by all),
-        v as (select count(x) as total_fact, {scans}
-              from (select first_response_seconds as x from marts.fct_interactions where {w}) cross join s)
-        select case when s.total > 0 then [{", ".join(value)}] end as q,
-               v.total_fact = s.total and (s.total = 0 or coalesce({fits}, false)) as ok
-        from s, v"""
-    return sql, [*p, *p]
-
-
 def kpis(f: Filters) -> dict:
     w, p = where(f)
     mart_sql, mart_p = _backlog_mart_sql(f)
     filtered = _filtered(f)
-    if filtered <= KPI_MART_FILTERS:  # the counts from the daily mart: thousands of rows, not millions
+    if filtered <= KPI_MART_FILTERS:  # the counts from the daily mart (thousands of rows, not millions), in the
+        # same round trip as the quantiles (exact, on the fact table: one column of the view's days)
         counts = ", ".join(f"cast(coalesce(sum({c}), 0) as bigint) as {k}" for k, c in _KPI_SUMS.items())
-        if filtered <= {"channel"}:  # exact quantiles, sorting only the ranks' buckets
-            q_sql, q_p = frt_quantiles_sql(f)
-        else:
-            q_sql, q_p = ("select quantile_cont(first_response_seconds, [0.5, 0.9]) as q, true as ok "
-                          f"from marts.fct_interactions where {w}", p)
         try:
-            df = query(f"""with k as (select {counts} from marts.kpi_daily where {w}), q as ({q_sql})
-                           select k.*, q.q as q_frt, q.ok, ({mart_sql}) as backlog from k, q""",
-                       [*p, *q_p, *mart_p]).iloc[0].to_dict()
-            if not df.pop("ok"):  # pragma: no cover  (the histogram disagrees with the fact table: never seen)
-                df["q_frt"] = query("select quantile_cont(first_response_seconds, [0.5, 0.9]) as q from "
-                                    f"marts.fct_interactions where {w}", p).q.iloc[0]
+            df = query(f"""with k as (select {counts} from marts.kpi_daily where {w}),
+                                q as (select quantile_cont(first_response_seconds, [0.5, 0.9]) as q_frt
+                                      from marts.fct_interactions where {w})
+                           select k.*, q.q_frt, ({mart_sql}) as backlog from k, q""",
+                       [*p, *p, *mart_p]).iloc[0].to_dict()
             return _kpi_rates(df, f)
         except duckdb.CatalogException:  # a snapshot published before marts.kpi_daily existed
             pass
