@@ -298,3 +298,44 @@ def test_kpi_daily_data_test_fails_on_a_broken_mart(sample_wh, tmp_path):
     con.execute("update marts.kpi_daily set count_satisfied = count_satisfied + 1 where rowid = 3")
     con.close()
     assert [r["failing_rows"] for r in run_checks(db) if r["test"] == "kpi_daily_matches_fact"] == [1]
+
+
+def test_the_snapshot_session_is_kept_locked_down_and_never_holds_the_warehouse(sample_wh, tmp_path, monkeypatch):
+    """Queries on a published snapshot share one kept read-only session (cursors in UTC whatever the process's zone,
+    no external access, configuration locked, memory capped); the warehouse file itself stays free for a load, and
+    a warehouse without a snapshot is opened per query, never kept."""
+    import shutil
+
+    from csqa.pipeline.ops.snapshots import reader_path
+
+    shutil.copytree(sample_wh.parent, tmp_path / "w")
+    db = tmp_path / "w" / sample_wh.name
+    monkeypatch.setenv("CSQA_DB", str(db))
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    st.cache_data.clear()
+    snap = str(reader_path(db))
+    assert snap != str(db)
+    assert data.kpis(data.Filters(*data.data_bounds(), {}))["volume"] > 0
+    assert list(data._session) == [snap]
+    cur = data._snapshot_cursor(snap)
+    try:
+        assert cur.execute("select current_setting('TimeZone'), current_setting('enable_external_access'), "
+                           "current_setting('memory_limit')").fetchall() == [("UTC", False, "953.6 MiB")]
+        for stmt in ("set enable_external_access = true", "set timezone = 'Asia/Tokyo'",
+                     "set memory_limit = '20GB'"):
+            with pytest.raises(duckdb.Error):
+                cur.execute(stmt)
+        with pytest.raises(duckdb.Error):
+            cur.execute("create table t (x int)")
+    finally:
+        cur.close()
+    con = duckdb.connect(str(db))  # a load's writer: the kept session does not hold the warehouse file
+    con.execute("create table audit.t (x int)")
+    con.close()
+    plain = tmp_path / "plain.duckdb"  # no snapshot published: opened per query, never kept
+    shutil.copyfile(sample_wh, plain)
+    monkeypatch.setenv("CSQA_DB", str(plain))
+    st.cache_data.clear()
+    assert data._snapshot_cursor(str(plain)) is None
+    assert data.data_bounds()[0] is not None and list(data._session) == [snap]
+    st.cache_data.clear()
