@@ -586,8 +586,13 @@ def conversations(f: Filters, drill: dict, limit: int) -> tuple[pd.DataFrame, in
     cond = " and ".join([w, *extra])
     # counted per day: the total, and the oldest day the newest `limit` rows can reach (a day holds earlier
     # instants than the next one), so the rows query reads those days only instead of sorting the whole range
-    by_day = query(f"select created_day, count(*) as n from marts.fct_interactions where {cond} "
-                   "group by 1 order by 1 desc", [*p, *ep])
+    fact_days = (f"select created_day, count(*) as n from marts.fct_interactions where {cond} "
+                 "group by 1 order by 1 desc")
+    if not drill and _filtered(f) <= KPI_MART_FILTERS:  # the same counts from the daily mart
+        by_day = _with_fallback(f"select created_day, cast(sum(count_interactions) as bigint) as n "
+                                f"from marts.kpi_daily where {cond} group by 1 order by 1 desc", fact_days, p)
+    else:
+        by_day = query(fact_days, [*p, *ep])
     n = int(by_day.n.sum())
     reached = by_day.n.cumsum() >= limit
     since = by_day.created_day[reached].iloc[0] if reached.any() else f.start
