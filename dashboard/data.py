@@ -1,8 +1,9 @@
 """Data access for the dashboard: the only module that runs SQL.
 
-Every query opens a short-lived, read-only connection to the published snapshot of the warehouse
-(or the warehouse itself when none is published), runs one parameterised statement and closes:
-the dashboard never holds the file, so the nightly load runs while it is open. Results are cached
+Every query runs one parameterised statement on a read-only session of the published snapshot of the
+warehouse: the newest snapshot's session is kept for the process (a snapshot never changes), each query on a
+cursor of it. The warehouse itself (when no snapshot is published) and a lake are opened per query and closed:
+the dashboard never holds the file a load writes, so the nightly load runs while it is open. Results are cached
 for a few minutes, keyed by the query, its parameters and the snapshot's identity, so a new load
 shows at once. Filter values only ever travel as parameters, never as SQL text.
 """
