@@ -332,10 +332,20 @@ def test_the_snapshot_session_is_kept_locked_down_and_never_holds_the_warehouse(
     con = duckdb.connect(str(db))  # a load's writer: the kept session does not hold the warehouse file
     con.execute("create table audit.t (x int)")
     con.close()
+    running = data._snapshot_cursor(snap)  # a query still running when a newer snapshot replaces the session
+    other = tmp_path / "o"
+    shutil.copytree(sample_wh.parent, other)
+    monkeypatch.setenv("CSQA_DB", str(other / sample_wh.name))
+    newer = str(reader_path(other / sample_wh.name))
+    data._snapshot_cursor(newer).close()
+    assert list(data._session) == [newer]
+    assert running.execute("select count(*) from marts.kpi_daily").fetchall()[0][0] > 0
+    running.close()
+    monkeypatch.setenv("CSQA_DB", str(db))
     plain = tmp_path / "plain.duckdb"  # no snapshot published: opened per query, never kept
     shutil.copyfile(sample_wh, plain)
     monkeypatch.setenv("CSQA_DB", str(plain))
     st.cache_data.clear()
     assert data._snapshot_cursor(str(plain)) is None
-    assert data.data_bounds()[0] is not None and list(data._session) == [snap]
+    assert data.data_bounds()[0] is not None and list(data._session) == [newer]
     st.cache_data.clear()
