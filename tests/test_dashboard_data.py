@@ -282,10 +282,17 @@ def _teams_fact(dash, f) -> pd.DataFrame:
     return dash._per_person(f, "coalesce(team, 'unassigned') as team")
 
 
-def test_teams_table_equals_the_fact_table(dash):
+def test_teams_and_agents_tables_equal_the_fact_table(dash):
+    """The teams table (counts from marts.kpi_daily) and the agents table (counts from marts.agent_daily when only
+    dates are chosen) equal the plain per-person query on the fact table, on every view."""
+    agents = 0
     for f in kpi_views(dash):
         got, want = dash.teams(f), _teams_fact(dash, f)
         pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False)
+        got, want = dash.agents(f), dash._per_person(f, "agent_id", " and agent_id is not null")
+        agents += len(want) if not f.values else 0
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False)
+    assert agents > 50
 
 
 def test_kpi_daily_data_test_fails_on_a_broken_mart(sample_wh, tmp_path):
