@@ -1,8 +1,9 @@
 """Data access for the dashboard: the only module that runs SQL.
 
-Every query opens a short-lived, read-only connection to the published snapshot of the warehouse
-(or the warehouse itself when none is published), runs one parameterised statement and closes:
-the dashboard never holds the file, so the nightly load runs while it is open. Results are cached
+Every query runs one parameterised statement on a read-only session of the published snapshot of the
+warehouse: the newest snapshot's session is kept for the process (a snapshot never changes), each query on a
+cursor of it. The warehouse itself (when no snapshot is published) and a lake are opened per query and closed:
+the dashboard never holds the file a load writes, so the nightly load runs while it is open. Results are cached
 for a few minutes, keyed by the query, its parameters and the snapshot's identity, so a new load
 shows at once. Filter values only ever travel as parameters, never as SQL text.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,9 +22,9 @@ import streamlit as st
 
 from csqa.pipeline.config import load_config
 from csqa.pipeline.errors import WarehouseError
-from csqa.pipeline.model.warehouse import connect_reader
+from csqa.pipeline.model.warehouse import READER_CONFIG, connect_reader, lock_down
 from csqa.pipeline.ops.lake import connect_lake
-from csqa.pipeline.ops.snapshots import reader_path
+from csqa.pipeline.ops.snapshots import reader_path, snapshot_dir
 
 TTL = 300
 FILTER_COLUMNS = {  # filter name -> SQL expression (a fixed whitelist: never user text)
@@ -98,14 +100,50 @@ def _cached(sql: str, params: tuple, path: str, version: float) -> pd.DataFrame:
     return _run(sql, params, path)
 
 
+# A published snapshot never changes (each publish writes a new file; the load writes only the warehouse file), so
+# its read-only session is kept for the process and each query runs on a cursor of it: opening the 10M warehouse's
+# snapshot cost ~20 ms a query, and a new session re-reads every block it needs. Only the newest snapshot's session
+# is kept (a query still running on an older one keeps that one alive until it ends); the warehouse file itself
+# (no snapshot published yet) and a lake are still opened per query, so the dashboard never holds the file a load
+# writes. The session's memory is capped (DuckDB's default is 80% of the machine's).
+SESSION_MEMORY = "1GB"
+_session: dict[str, duckdb.DuckDBPyConnection] = {}
+_session_lock = threading.Lock()
+
+
+def _snapshot_cursor(path: str) -> duckdb.DuckDBPyConnection | None:
+    """A cursor on the kept session of ``path`` when it is a published snapshot, else None."""
+    if path.startswith(LAKE) or Path(path).parent != snapshot_dir(db_path()):
+        return None
+    with _session_lock:
+        con = _session.get(path)
+        if con is None:
+            try:  # the same locked-down session as connect_reader, with the memory cap
+                con = duckdb.connect(path, read_only=True, config={**READER_CONFIG, "memory_limit": SESSION_MEMORY})
+                con.execute("set global timezone = 'UTC'")  # every cursor's (a plain SET is the session's only)
+                lock_down(con, "UTC", [])
+            except (duckdb.Error, WarehouseError) as e:
+                raise WarehouseBusy(f"cannot open {path}: {e}") from e
+            _session.clear()
+            _session[path] = con
+        return con.cursor()
+
+
 def _run(sql: str, params: tuple, path: str) -> pd.DataFrame:
+    values = [list(p) if isinstance(p, tuple) else p for p in params]
+    cur = _snapshot_cursor(path)
+    if cur is not None:
+        try:
+            return cur.execute(sql, values).df()
+        finally:
+            cur.close()
     try:  # the same locked-down, read-only session as csqa sql: no host file, no attach, no extension
         con = (connect_lake(path.removeprefix(LAKE), timezone="UTC") if path.startswith(LAKE)
                else connect_reader(path, timezone="UTC"))
     except WarehouseError as e:
         raise WarehouseBusy(str(e)) from e
     try:
-        return con.execute(sql, [list(p) if isinstance(p, tuple) else p for p in params]).df()
+        return con.execute(sql, values).df()
     finally:
         con.close()
 
@@ -163,6 +201,18 @@ def data_bounds() -> tuple[dt.date, dt.date]:
 
 
 def last_load() -> dict:
+    try:  # one round trip (each opens a connection): the newest interaction is on the newest day of
+        # marts.filter_values, and the day filter skips every other row group
+        df = query("""select (select max(finished_at) filter (where status = 'loaded') from audit.load_batches)
+                                 as last_good,
+                             (select max(batch_id) from audit.load_batches) as batch,
+                             (select max(created_at) from marts.fct_interactions
+                              where created_day >= (select max(created_day) from marts.filter_values)) as newest""")
+        row = df.iloc[0]
+        return {"last_good": row.last_good, "batch": row.batch,
+                "newest": None if pd.isna(row.newest) else row.newest}
+    except duckdb.CatalogException:  # a snapshot published before marts.filter_values existed
+        pass
     df = query("select max(finished_at) filter (where status = 'loaded') as last_good, max(batch_id) as batch "
                "from audit.load_batches")
     try:  # the newest interaction is on the newest day: the day filter skips every other row group
@@ -187,9 +237,37 @@ def filter_options() -> dict[str, list[str]]:
 
 # ---- overview ---------------------------------------------------------------------------------
 
+# the filters marts.kpi_daily has a column for (topic has none: a view filtered on topic counts on the fact table)
+KPI_MART_FILTERS = frozenset({"channel", "language", "region", "team"})
+# the KPI cards' counts, as sums over marts.kpi_daily (each the fact table's count of the same name below)
+_KPI_SUMS = {"volume": "count_interactions", "res_met": "count_resolution_met",
+             "res_breached": "count_resolution_breached", "reopened": "count_reopened",
+             "reopen_eligible": "count_reopen_eligible", "one_touch": "count_one_touch",
+             "one_touch_eligible": "count_one_touch_eligible", "sla_met": "count_first_response_met",
+             "sla_breached": "count_first_response_breached", "sla_unknown": "count_sla_unknown",
+             "rated": "count_rated", "satisfied": "count_satisfied"}
+
+
+def _filtered(f: Filters) -> set[str]:
+    return {k for k, v in f.values.items() if v}
+
+
 def kpis(f: Filters) -> dict:
     w, p = where(f)
     mart_sql, mart_p = _backlog_mart_sql(f)
+    filtered = _filtered(f)
+    if filtered <= KPI_MART_FILTERS:  # the counts from the daily mart (thousands of rows, not millions), in the
+        # same round trip as the quantiles (exact, on the fact table: one column of the view's days)
+        counts = ", ".join(f"cast(coalesce(sum({c}), 0) as bigint) as {k}" for k, c in _KPI_SUMS.items())
+        try:
+            df = query(f"""with k as (select {counts} from marts.kpi_daily where {w}),
+                                q as (select quantile_cont(first_response_seconds, [0.5, 0.9]) as q_frt
+                                      from marts.fct_interactions where {w})
+                           select k.*, q.q_frt, ({mart_sql}) as backlog from k, q""",
+                       [*p, *p, *mart_p]).iloc[0].to_dict()
+            return _kpi_rates(df, f)
+        except duckdb.CatalogException:  # a snapshot published before marts.kpi_daily existed
+            pass
     df = query(
         f"""select count(*) as volume,
                    count(*) filter (where resolution_sla_status = 'met') as res_met,
@@ -209,6 +287,10 @@ def kpis(f: Filters) -> dict:
             from marts.fct_interactions where {w}""",
         [*mart_p, *p],
     ).iloc[0].to_dict()
+    return _kpi_rates(df, f)
+
+
+def _kpi_rates(df: dict, f: Filters) -> dict:
     # one quantile call for both (twice as fast as two calls); the same exact values
     q = df.pop("q_frt")
     df["median_frt"], df["p90_frt"] = (q[0], q[1]) if q is not None else (None, None)
@@ -505,8 +587,13 @@ def conversations(f: Filters, drill: dict, limit: int) -> tuple[pd.DataFrame, in
     cond = " and ".join([w, *extra])
     # counted per day: the total, and the oldest day the newest `limit` rows can reach (a day holds earlier
     # instants than the next one), so the rows query reads those days only instead of sorting the whole range
-    by_day = query(f"select created_day, count(*) as n from marts.fct_interactions where {cond} "
-                   "group by 1 order by 1 desc", [*p, *ep])
+    fact_days = (f"select created_day, count(*) as n from marts.fct_interactions where {cond} "
+                 "group by 1 order by 1 desc")
+    if not drill and _filtered(f) <= KPI_MART_FILTERS:  # the same counts from the daily mart
+        by_day = _with_fallback(f"select created_day, cast(sum(count_interactions) as bigint) as n "
+                                f"from marts.kpi_daily where {cond} group by 1 order by 1 desc", fact_days, p)
+    else:
+        by_day = query(fact_days, [*p, *ep])
     n = int(by_day.n.sum())
     reached = by_day.n.cumsum() >= limit
     since = by_day.created_day[reached].iloc[0] if reached.any() else f.start
@@ -602,10 +689,56 @@ def _per_person(f: Filters, key: str, where_extra: str = "") -> pd.DataFrame:
 
 def agents(f: Filters) -> pd.DataFrame:
     """Per agent, with every filter; bot-handled and unassigned interactions belong to no agent (METRICS.md)."""
+    if not _filtered(f):  # dates only: the counts from marts.agent_daily, the median from the facts
+        try:
+            return query(
+                """with k as (
+                       select agent_id, cast(sum(count_interactions) as bigint) as contacts,
+                              cast(sum(count_first_response_met) as bigint) as met,
+                              cast(sum(count_first_response_breached) as bigint) as breached,
+                              cast(sum(count_reopened) as bigint) as reopened,
+                              cast(sum(count_reopen_eligible) as bigint) as reopen_eligible,
+                              cast(sum(count_one_touch) as bigint) as one_touch,
+                              cast(sum(count_one_touch_eligible) as bigint) as one_touch_eligible,
+                              cast(sum(count_rated) as bigint) as rated,
+                              cast(sum(count_satisfied) as bigint) as satisfied
+                       from marts.agent_daily where created_day between ? and ? group by agent_id),
+                   m as (select agent_id, quantile_cont(first_response_seconds, 0.5) as median_frt_seconds
+                         from marts.fct_interactions
+                         where created_day between ? and ? and agent_id is not null group by agent_id)
+                   select k.agent_id, k.contacts, m.median_frt_seconds, met / nullif(met + breached, 0) as sla_rate,
+                          reopened / nullif(reopen_eligible, 0) as reopen_rate,
+                          one_touch / nullif(one_touch_eligible, 0) as one_touch_rate, rated,
+                          satisfied / nullif(rated, 0) as csat_share
+                   from k left join m using (agent_id) order by contacts desc, 1""",
+                [f.start, f.end, f.start, f.end])
+        except duckdb.CatalogException:  # pragma: no cover  (agent_daily is older than the dashboard's agents page)
+            pass
     return _per_person(f, "agent_id", " and agent_id is not null")
 
 
 def teams(f: Filters) -> pd.DataFrame:
+    if _filtered(f) <= KPI_MART_FILTERS:  # the counts from marts.kpi_daily (by team), the median from the facts
+        w, p = where(f)
+        s = {k: f"cast(sum({c}) as bigint)" for k, c in _KPI_SUMS.items()}
+        try:
+            return query(
+                f"""with k as (
+                        select team, {s["volume"]} as contacts, {s["sla_met"]} as met, {s["sla_breached"]} as breached,
+                               {s["reopened"]} as reopened, {s["reopen_eligible"]} as reopen_eligible,
+                               {s["one_touch"]} as one_touch, {s["one_touch_eligible"]} as one_touch_eligible,
+                               {s["rated"]} as rated, {s["satisfied"]} as satisfied
+                        from marts.kpi_daily where {w} group by team),
+                    m as (select coalesce(team, 'unassigned') as team,
+                                 quantile_cont(first_response_seconds, 0.5) as median_frt_seconds
+                          from marts.fct_interactions where {w} group by 1)
+                    select k.team, k.contacts, m.median_frt_seconds, met / nullif(met + breached, 0) as sla_rate,
+                           reopened / nullif(reopen_eligible, 0) as reopen_rate,
+                           one_touch / nullif(one_touch_eligible, 0) as one_touch_rate, rated,
+                           satisfied / nullif(rated, 0) as csat_share
+                    from k left join m using (team) order by contacts desc, 1""", [*p, *p])
+        except duckdb.CatalogException:  # a snapshot published before marts.kpi_daily existed
+            pass
     return _per_person(f, "coalesce(team, 'unassigned') as team")
 
 

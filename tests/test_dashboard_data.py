@@ -182,3 +182,177 @@ def test_filter_values_data_test_fails_on_a_broken_mart(sample_wh, tmp_path):
     con.close()
     broken = [r for r in run_checks(db) if r["test"] == "filter_values_match_fact"]
     assert broken and broken[0]["failing_rows"] == 1
+
+
+# the KPI cards as the fact table counts them (the query kpis ran before marts.kpi_daily; the quantiles in one call,
+# as there: DuckDB's list form can differ from one call per quantile in the last bit)
+KPI_FACT = """select count(*) as volume,
+                   count(*) filter (where resolution_sla_status = 'met') as res_met,
+                   count(*) filter (where resolution_sla_status = 'breached') as res_breached,
+                   count(*) filter (where reopen_count > 0) as reopened,
+                   count(*) filter (where is_resolved or reopen_count > 0) as reopen_eligible,
+                   count(*) filter (where is_one_touch) as one_touch,
+                   count(is_one_touch) filter (where is_resolved) as one_touch_eligible,
+                   quantile_cont(first_response_seconds, [0.5, 0.9])[1] as median_frt,
+                   quantile_cont(first_response_seconds, [0.5, 0.9])[2] as p90_frt,
+                   count(*) filter (where first_response_sla_status = 'met') as sla_met,
+                   count(*) filter (where first_response_sla_status = 'breached') as sla_breached,
+                   count(*) filter (where first_response_sla_status = 'unknown'
+                                    or resolution_sla_status = 'unknown') as sla_unknown,
+                   count(csat_score) as rated,
+                   count(*) filter (where is_satisfied) as satisfied
+            from marts.fct_interactions where {w}"""
+
+
+def kpi_views(dash) -> list:
+    """The views of ``views`` and more: every filter alone (topic: one the mart cannot serve), single days, a
+    value with no rows, days without data."""
+    lo, hi = dash.data_bounds()
+    opts = dash.filter_options()
+    f = views(dash)[0]
+    more = [dash.Filters(f.start, f.end, {name: (opts[name][1],)}) for name in data.FILTER_COLUMNS]
+    more += [dash.Filters(d, d, v) for d in (lo, hi, hi - dt.timedelta(days=3))
+             for v in ({}, {"channel": (opts["channel"][2],)})]
+    more += [dash.Filters(f.start, f.end, {"channel": ("no such channel",)}),
+             dash.Filters(f.start, f.end, {"region": tuple(opts["region"][:3]), "team": tuple(opts["team"][1:])})]
+    return views(dash) + more
+
+
+def test_kpi_cards_equal_the_fact_table_exactly(dash, sample_wh):
+    """Every count and both first-response quantiles of the KPI cards equal the fact table's, bit for bit: the
+    counts from marts.kpi_daily (filters it has a column for) or the fact table (topic)."""
+    checked = 0
+    for f in kpi_views(dash):
+        k = dash.kpis(f)
+        w, p = data.where(f)
+        want = ref(sample_wh, KPI_FACT.format(w=w), p).iloc[0]
+        for key, value in want.items():
+            assert (pd.isna(k[key]) and pd.isna(value)) or k[key] == value, (f, key, k[key], value)
+        checked += want.volume > 0 and not pd.isna(want.median_frt)
+    assert checked >= 12
+
+
+def test_kpi_cards_read_the_mart_and_fall_back_where_it_cannot_serve(dash, sample_wh, tmp_path, monkeypatch):
+    """With marts.kpi_daily's counts doubled (a copy), the cards of a view filtered on channel, language, region or
+    team show the doubled counts (they read the mart), those filtered on topic do not (the fact table); a snapshot
+    without the mart (published before it existed) counts on the fact table."""
+    import shutil
+
+    lo, hi = dash.data_bounds()
+    f = dash.Filters(max(lo, hi - dt.timedelta(days=27)), hi, {})
+    opts = dash.filter_options()
+    served = [f, dash.Filters(f.start, f.end, {"channel": (opts["channel"][0],), "team": (opts["team"][0],)})]
+    topic = dash.Filters(f.start, f.end, {"topic": (opts["topic"][0],), "channel": (opts["channel"][0],)})
+    true = {v.key(): dash.kpis(v) for v in [*served, topic]}
+    db = tmp_path / "doubled.duckdb"
+    shutil.copyfile(sample_wh, db)
+    con = duckdb.connect(str(db))
+    con.execute("update marts.kpi_daily set count_interactions = 2 * count_interactions, "
+                "count_rated = 2 * count_rated")
+    con.close()
+    monkeypatch.setenv("CSQA_DB", str(db))
+    st.cache_data.clear()
+    for v in served:
+        got = dash.kpis(v)
+        assert got["volume"] == 2 * true[v.key()]["volume"] > 0 and got["rated"] == 2 * true[v.key()]["rated"]
+        assert got["median_frt"] == true[v.key()]["median_frt"]
+    assert dash.kpis(topic) == true[topic.key()]
+    con = duckdb.connect(str(db))
+    con.execute("drop table marts.kpi_daily")
+    con.close()
+    st.cache_data.clear()
+    for v in [*served, topic]:
+        assert dash.kpis(v) == true[v.key()]
+        assert dash.teams(v).equals(_teams_fact(dash, v))
+
+
+def test_a_channel_card_and_the_channel_table_agree(dash):
+    """Filtered on one channel, the median first-response card equals that channel's median (calendar) in the
+    per-channel table under it, and its volume the table's contacts."""
+    lo, hi = dash.data_bounds()
+    f = dash.Filters(max(lo, hi - dt.timedelta(days=27)), hi, {})
+    table = dash.channel_summary(f).set_index("channel")
+    for channel in dash.filter_options()["channel"]:
+        k = dash.kpis(dash.Filters(f.start, f.end, {"channel": (channel,)}))
+        assert k["volume"] == table.loc[channel, "contacts"]
+        assert k["median_frt"] == table.loc[channel, "median_calendar"]
+
+
+def _teams_fact(dash, f) -> pd.DataFrame:
+    return dash._per_person(f, "coalesce(team, 'unassigned') as team")
+
+
+def test_teams_and_agents_tables_equal_the_fact_table(dash):
+    """The teams table (counts from marts.kpi_daily) and the agents table (counts from marts.agent_daily when only
+    dates are chosen) equal the plain per-person query on the fact table, on every view."""
+    agents = 0
+    for f in kpi_views(dash):
+        got, want = dash.teams(f), _teams_fact(dash, f)
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False)
+        got, want = dash.agents(f), dash._per_person(f, "agent_id", " and agent_id is not null")
+        agents += len(want) if not f.values else 0
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False)
+    assert agents > 50
+
+
+def test_kpi_daily_data_test_fails_on_a_broken_mart(sample_wh, tmp_path):
+    import shutil
+
+    db = tmp_path / "b.duckdb"
+    shutil.copyfile(sample_wh, db)
+    assert [r["failing_rows"] for r in run_checks(db) if r["test"] == "kpi_daily_matches_fact"] == [0]
+    con = duckdb.connect(str(db))
+    con.execute("update marts.kpi_daily set count_satisfied = count_satisfied + 1 where rowid = 3")
+    con.close()
+    assert [r["failing_rows"] for r in run_checks(db) if r["test"] == "kpi_daily_matches_fact"] == [1]
+
+
+def test_the_snapshot_session_is_kept_locked_down_and_never_holds_the_warehouse(sample_wh, tmp_path, monkeypatch):
+    """Queries on a published snapshot share one kept read-only session (cursors in UTC whatever the process's zone,
+    no external access, configuration locked, memory capped); the warehouse file itself stays free for a load, and
+    a warehouse without a snapshot is opened per query, never kept."""
+    import shutil
+
+    from csqa.pipeline.ops.snapshots import reader_path
+
+    shutil.copytree(sample_wh.parent, tmp_path / "w")
+    db = tmp_path / "w" / sample_wh.name
+    monkeypatch.setenv("CSQA_DB", str(db))
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    st.cache_data.clear()
+    snap = str(reader_path(db))
+    assert snap != str(db)
+    assert data.kpis(data.Filters(*data.data_bounds(), {}))["volume"] > 0
+    assert list(data._session) == [snap]
+    cur = data._snapshot_cursor(snap)
+    try:
+        assert cur.execute("select current_setting('TimeZone'), current_setting('enable_external_access'), "
+                           "current_setting('memory_limit')").fetchall() == [("UTC", False, "953.6 MiB")]
+        for stmt in ("set enable_external_access = true", "set timezone = 'Asia/Tokyo'",
+                     "set memory_limit = '20GB'"):
+            with pytest.raises(duckdb.Error):
+                cur.execute(stmt)
+        with pytest.raises(duckdb.Error):
+            cur.execute("create table t (x int)")
+    finally:
+        cur.close()
+    con = duckdb.connect(str(db))  # a load's writer: the kept session does not hold the warehouse file
+    con.execute("create table audit.t (x int)")
+    con.close()
+    running = data._snapshot_cursor(snap)  # a query still running when a newer snapshot replaces the session
+    other = tmp_path / "o"
+    shutil.copytree(sample_wh.parent, other)
+    monkeypatch.setenv("CSQA_DB", str(other / sample_wh.name))
+    newer = str(reader_path(other / sample_wh.name))
+    data._snapshot_cursor(newer).close()
+    assert list(data._session) == [newer]
+    assert running.execute("select count(*) from marts.kpi_daily").fetchall()[0][0] > 0
+    running.close()
+    monkeypatch.setenv("CSQA_DB", str(db))
+    plain = tmp_path / "plain.duckdb"  # no snapshot published: opened per query, never kept
+    shutil.copyfile(sample_wh, plain)
+    monkeypatch.setenv("CSQA_DB", str(plain))
+    st.cache_data.clear()
+    assert data._snapshot_cursor(str(plain)) is None
+    assert data.data_bounds()[0] is not None and list(data._session) == [newer]
+    st.cache_data.clear()

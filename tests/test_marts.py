@@ -279,8 +279,9 @@ def test_config_change_rebuilds_everything(tmp_path, config, small_set):
 
 
 def test_counts_refreshed_by_their_change_equal_a_recount(tmp_path, cfg):
-    """marts.response_time_buckets is updated by the scope's change (marts._BY_DELTA): counts move between
-    buckets, a key whose count reaches 0 disappears, a new one appears; the result equals a full build's."""
+    """marts.response_time_buckets and marts.kpi_daily (several counts) are updated by the scope's change
+    (marts._BY_DELTA): counts move between buckets, a key whose count reaches 0 disappears, a new one appears; the
+    result equals a full build's."""
     first = [interaction_row("A", created="2026-11-02T09:00:00Z", first="", resolved="", status="open"),
              interaction_row("B", created="2026-11-02T10:00:00Z", first="2026-11-02T10:01:00Z",
                              resolved="2026-11-02T11:00:00Z"),
@@ -297,12 +298,15 @@ def test_counts_refreshed_by_their_change_equal_a_recount(tmp_path, cfg):
     inc, whole = tmp_path / "inc.duckdb", tmp_path / "whole.duckdb"
     build(tmp_path / "one", inc, cfg, first)
     sql = "select * from marts.response_time_buckets order by all"
-    before = query(inc, sql)
+    kpi = "select * from marts.kpi_daily order by all"
+    before, kpi_before = query(inc, sql), query(inc, kpi)
     s = build(tmp_path / "two", inc, cfg, final)
     assert not s.marts["full"]
     build(tmp_path / "whole", whole, cfg, final)
     got = query(inc, sql)
     assert got == query(whole, sql)
+    assert query(inc, kpi) == query(whole, kpi) != kpi_before
+    assert set(marts._BY_DELTA) == {"response_time_buckets", "kpi_daily"}
     gone = {r[:5] for r in before} - {r[:5] for r in got}
     assert any(str(r[0]) == "2026-11-02" and r[1] == "web_chat" and r[2] == "resolution" for r in gone), gone
 

@@ -76,10 +76,17 @@ _RAW_SCOPE_VIEWS = ("raw_interactions_in_scope", "raw_interactions_scope_join")
 _BY_DELTA = {
     "response_time_buckets": (("created_day", "channel", "metric", "basis", "bucket_upper_seconds"),
                               "count_interactions"),
+    # several counts: the first counts the key's rows (the others never exceed it), a key whose rows are gone goes
+    "kpi_daily": (("created_day", "channel", "language", "region", "team"),
+                  ("count_interactions", "count_resolution_met", "count_resolution_breached", "count_reopened",
+                   "count_reopen_eligible", "count_one_touch", "count_one_touch_eligible", "count_first_response_met",
+                   "count_first_response_breached", "count_sla_unknown", "count_rated", "count_satisfied")),
 }
 # the fact table's columns they read, kept for the scope's rows before and after
 _DELTA_COLUMNS = ("created_day, channel, first_response_seconds, first_response_business_seconds, resolution_seconds, "
-                  "resolution_business_seconds")
+                  "resolution_business_seconds, region, team, reopen_count, is_resolved, is_one_touch, "
+                  "first_response_sla_status, resolution_sla_status, csat_score, is_satisfied")
+# (language too: the scope's rows before keep it already, for the FAQ samples)
 # and the columns of the scope's new rows the repeat contacts read (repeat_contacts.py)
 _AFTER_COLUMNS = "interaction_id, customer_id, topic, created_at"
 # how such a mart reads the fact table: replaced by the scope's rows before and after
@@ -371,7 +378,8 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
                 # found once above (a second look-up by id would scan every stored id); its new rows are kept
                 # for the marts refreshed by their change
                 con.execute(f"delete from {table} where rowid in (select _rowid from _scope_before)")
-                after = con.sql(f"insert into {table} by name {sql} returning {_DELTA_COLUMNS}, {_AFTER_COLUMNS}"
+                after = con.sql(f"insert into {table} by name {sql} returning language, {_DELTA_COLUMNS}, "
+                                f"{_AFTER_COLUMNS}"
                                 ).to_arrow_table()
                 con.register("_after", after)
                 con.execute("create or replace temp table _scope_after as select * from _after")
@@ -395,30 +403,36 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
 
 
 def _refresh_by_delta(con: duckdb.DuckDBPyConnection, table: str, sql: str, keys: tuple[str, ...],
-                      count: str) -> bool:
+                      count: str | tuple[str, ...]) -> bool:
     """Add the counts of the scope's new fact rows (``_scope_after``) to ``table`` and subtract those of its rows as
-    the fact table held them (``_scope_before``); a key whose count reaches 0 is removed, as a recount would have no
-    row for it. False (nothing written) if a count would go negative: the caller recounts the days instead."""
+    the fact table held them (``_scope_before``); a key whose count (the first, with several) reaches 0 is removed,
+    as a recount would have no row for it. False (nothing written) if a count would go negative: the caller
+    recounts the days instead."""
     if _FACT_OF_DAYS not in sql:
         raise ValueError(f"{table}: refreshed by its change, so it must read the fact table as {_FACT_OF_DAYS!r}")
+    counts = (count,) if isinstance(count, str) else count
     k = ", ".join(keys)
+    cs = ", ".join(counts)
     after, before = (sql.replace(_FACT_OF_DAYS, f"select * from {src}") for src in ("_scope_after", "_scope_before"))
     con.execute(
         f"""create or replace temp table _delta as
-            select {k}, sum(n) as n
-            from (select {k}, {count} as n from ({after}) union all select {k}, -{count} from ({before}))
-            group by all having sum(n) <> 0"""
+            select {k}, {", ".join(f"sum({c}) as {c}" for c in counts)}
+            from (select {k}, {cs} from ({after})
+                  union all select {k}, {", ".join(f"-{c}" for c in counts)} from ({before}))
+            group by all having {" or ".join(f"sum({c}) <> 0" for c in counts)}"""
     )
     on = " and ".join(f"t.{c} is not distinct from d.{c}" for c in keys)
     con.execute(
         f"""create or replace temp table _merged as
-            select {", ".join(f"d.{c}" for c in keys)}, coalesce(t.{count}, 0) + d.n as {count}, t.rowid as _rowid
+            select {", ".join(f"d.{c}" for c in keys)},
+                   {", ".join(f"coalesce(t.{c}, 0) + d.{c} as {c}" for c in counts)}, t.rowid as _rowid
             from _delta as d left join {table} as t on {on}"""
     )
-    ok = not con.execute(f"select count(*) from _merged where {count} < 0").fetchall()[0][0]
+    ok = not con.execute(f"select count(*) from _merged where {' or '.join(f'{c} < 0' for c in counts)}"
+                         ).fetchall()[0][0]
     if ok:
         con.execute(f"delete from {table} where rowid in (select _rowid from _merged where _rowid is not null)")
-        con.execute(f"insert into {table} by name select {k}, {count} from _merged where {count} > 0")
+        con.execute(f"insert into {table} by name select {k}, {cs} from _merged where {counts[0]} > 0")
     else:  # pragma: no cover  (the mart and the fact table disagree: never seen)
         log.warning("%s: the scope's change would make a count negative; recounting its days", table)
     con.execute("drop table _delta")
