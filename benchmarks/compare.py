@@ -6,11 +6,11 @@
 
 Each checkout runs the script with its own interpreter (``<checkout>/.venv/bin/python``, or ``--python-before`` /
 ``--python-after``) from its own folder. ``{side}`` in an argument becomes ``before`` or ``after`` (so the two
-sides keep their warehouses apart). The runs go ABBA (before, after, after, before, …) so a drift in the
+sides keep their warehouses apart). The runs go ABBA (before, after, after, before, ...) so a drift in the
 machine's load falls on both sides alike. Each ``--metric name=regex`` is read from every run's output (the
-first group of each match, every match kept, in order). The 1-minute load average is taken before and after each
-run: on a shared machine a figure is only as good as the load it was taken under, so it is printed beside it.
-Every run's whole output is kept in ``--logs`` (default ``/tmp/csqa-compare``).
+first group of each match, thousands separators dropped, every match kept, in order). The 1-minute load average
+is taken before and after each run: on a shared machine a figure is only as good as the load it was taken under,
+so it is printed beside it. Every run's whole output is kept in ``--logs`` (default ``/tmp/csqa-compare``).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         load_after = os.getloadavg()[0]
         log = args.logs / f"{n:02d}-{side}.log"
         log.write_text(f"$ {' '.join(cmd)}\n(cwd {checkouts[side]})\n\n{proc.stdout}\n--- stderr ---\n{proc.stderr}")
-        figures = {name: [float(m) for m in rx.findall(proc.stdout)] for name, rx in args.metric}
+        figures = {name: [float(m.replace(",", "")) for m in rx.findall(proc.stdout)] for name, rx in args.metric}
         runs.append({"side": side, "rc": proc.returncode, "secs": secs, "load": (load_before, load_after),
                      "figures": figures, "log": log})
         shown = "; ".join(f"{k} {', '.join(f'{v:g}' for v in vs) or '-'}" for k, vs in figures.items())
