@@ -356,3 +356,29 @@ def test_the_snapshot_session_is_kept_locked_down_and_never_holds_the_warehouse(
     assert data._snapshot_cursor(str(plain)) is None
     assert data.data_bounds()[0] is not None and list(data._session) == [newer]
     st.cache_data.clear()
+
+
+def test_the_kept_session_keeps_csqa_sqls_session_off_its_snapshot_in_one_process(sample_wh, tmp_path, monkeypatch):
+    """docs/OPERATIONS.md: the kept session's memory cap is a connection setting, so in the same process csqa sql's
+    session cannot open the same snapshot (DuckDB refuses one file under two configurations): a clear
+    WarehouseError, not a crash. Before the dashboard's session is open, csqa sql's opens it as always."""
+    import shutil
+
+    from csqa.pipeline.errors import WarehouseError
+    from csqa.pipeline.model.warehouse import connect_reader
+    from csqa.pipeline.ops.snapshots import reader_path
+
+    shutil.copytree(sample_wh.parent, tmp_path / "w")
+    db = tmp_path / "w" / sample_wh.name
+    monkeypatch.setenv("CSQA_DB", str(db))
+    st.cache_data.clear()
+    snap = reader_path(db)
+    con = connect_reader(snap)
+    con.close()
+    data._session.clear()
+    data.data_bounds()
+    assert list(data._session) == [str(snap)]
+    with pytest.raises(WarehouseError, match="different configuration"):
+        connect_reader(snap)
+    data._session.clear()
+    st.cache_data.clear()
