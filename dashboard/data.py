@@ -113,11 +113,13 @@ _session_lock = threading.Lock()
 
 def _snapshot_cursor(path: str) -> duckdb.DuckDBPyConnection | None:
     """A cursor on the kept session of ``path`` when it is a published snapshot, else None."""
-    if path.startswith(LAKE) or Path(path).parent != snapshot_dir(db_path()):
+    if path.startswith(LAKE):
         return None
     with _session_lock:
-        con = _session.get(path)
+        con = _session.get(path)  # only a snapshot's session is kept: a hit needs no other check
         if con is None:
+            if Path(path).parent != snapshot_dir(db_path()):
+                return None
             try:  # the same locked-down session as connect_reader, with the memory cap
                 con = duckdb.connect(path, read_only=True, config={**READER_CONFIG, "memory_limit": SESSION_MEMORY})
                 con.execute("set global timezone = 'UTC'")  # every cursor's (a plain SET is the session's only)
@@ -201,26 +203,15 @@ def data_bounds() -> tuple[dt.date, dt.date]:
 
 
 def last_load() -> dict:
-    try:  # one round trip (each opens a connection): the newest interaction is on the newest day of
-        # marts.filter_values, and the day filter skips every other row group
-        df = query("""select (select max(finished_at) filter (where status = 'loaded') from audit.load_batches)
-                                 as last_good,
-                             (select max(batch_id) from audit.load_batches) as batch,
-                             (select max(created_at) from marts.fct_interactions
-                              where created_day >= (select max(created_day) from marts.filter_values)) as newest""")
-        row = df.iloc[0]
-        return {"last_good": row.last_good, "batch": row.batch,
-                "newest": None if pd.isna(row.newest) else row.newest}
-    except duckdb.CatalogException:  # a snapshot published before marts.filter_values existed
-        pass
-    df = query("select max(finished_at) filter (where status = 'loaded') as last_good, max(batch_id) as batch "
-               "from audit.load_batches")
-    try:  # the newest interaction is on the newest day: the day filter skips every other row group
-        newest = query("select max(created_at) as newest from marts.fct_interactions where created_day >= ?",
-                       [data_bounds()[1]]).newest.iloc[0]
-    except NoData:
-        newest = None
-    return {"last_good": df.last_good.iloc[0], "batch": df.batch.iloc[0], "newest": newest}
+    """The last good load, the newest batch and the newest interaction, in one round trip: the newest interaction is
+    on the newest day (of marts.filter_values, or of the fact table on a snapshot published before that mart), so
+    the day filter skips every other row group."""
+    sql = """select (select max(finished_at) filter (where status = 'loaded') from audit.load_batches) as last_good,
+                    (select max(batch_id) from audit.load_batches) as batch,
+                    (select max(created_at) from marts.fct_interactions
+                     where created_day >= (select max(created_day) from {days})) as newest"""
+    row = _with_fallback(sql.format(days="marts.filter_values"), sql.format(days="marts.fct_interactions")).iloc[0]
+    return {"last_good": row.last_good, "batch": row.batch, "newest": None if pd.isna(row.newest) else row.newest}
 
 
 def filter_options() -> dict[str, list[str]]:
@@ -687,58 +678,43 @@ def _per_person(f: Filters, key: str, where_extra: str = "") -> pd.DataFrame:
             from marts.fct_interactions where {w}{where_extra} group by all order by contacts desc, 1""", p)
 
 
+# the per-person tables' counts, as sums over a daily mart (marts.agent_daily and marts.kpi_daily name them alike)
+_PER_PERSON_SUMS = {"contacts": "count_interactions", "met": "count_first_response_met",
+                    "breached": "count_first_response_breached", "reopened": "count_reopened",
+                    "reopen_eligible": "count_reopen_eligible", "one_touch": "count_one_touch",
+                    "one_touch_eligible": "count_one_touch_eligible", "rated": "count_rated",
+                    "satisfied": "count_satisfied"}
+
+
+def _per_person_from_mart(f: Filters, mart: str, key: str, fact_key: str, fact_extra: str = "") -> pd.DataFrame:
+    """``_per_person``'s table with its counts summed from a daily mart (by ``key``) and only the median from the
+    fact table (where ``fact_key`` names the same value); ``_per_person`` itself on a snapshot without the mart."""
+    w, p = where(f)
+    sums = ", ".join(f"cast(sum({c}) as bigint) as {k}" for k, c in _PER_PERSON_SUMS.items())
+    try:
+        return query(
+            f"""with k as (select {key}, {sums} from marts.{mart} where {w} group by {key}),
+                m as (select {fact_key} as {key}, quantile_cont(first_response_seconds, 0.5) as median_frt_seconds
+                      from marts.fct_interactions where {w}{fact_extra} group by 1)
+                select k.{key}, k.contacts, m.median_frt_seconds, met / nullif(met + breached, 0) as sla_rate,
+                       reopened / nullif(reopen_eligible, 0) as reopen_rate,
+                       one_touch / nullif(one_touch_eligible, 0) as one_touch_rate, rated,
+                       satisfied / nullif(rated, 0) as csat_share
+                from k left join m using ({key}) order by contacts desc, 1""", [*p, *p])
+    except duckdb.CatalogException:  # a snapshot published before the mart existed
+        return _per_person(f, f"{fact_key} as {key}", fact_extra)
+
+
 def agents(f: Filters) -> pd.DataFrame:
     """Per agent, with every filter; bot-handled and unassigned interactions belong to no agent (METRICS.md)."""
     if not _filtered(f):  # dates only: the counts from marts.agent_daily, the median from the facts
-        try:
-            return query(
-                """with k as (
-                       select agent_id, cast(sum(count_interactions) as bigint) as contacts,
-                              cast(sum(count_first_response_met) as bigint) as met,
-                              cast(sum(count_first_response_breached) as bigint) as breached,
-                              cast(sum(count_reopened) as bigint) as reopened,
-                              cast(sum(count_reopen_eligible) as bigint) as reopen_eligible,
-                              cast(sum(count_one_touch) as bigint) as one_touch,
-                              cast(sum(count_one_touch_eligible) as bigint) as one_touch_eligible,
-                              cast(sum(count_rated) as bigint) as rated,
-                              cast(sum(count_satisfied) as bigint) as satisfied
-                       from marts.agent_daily where created_day between ? and ? group by agent_id),
-                   m as (select agent_id, quantile_cont(first_response_seconds, 0.5) as median_frt_seconds
-                         from marts.fct_interactions
-                         where created_day between ? and ? and agent_id is not null group by agent_id)
-                   select k.agent_id, k.contacts, m.median_frt_seconds, met / nullif(met + breached, 0) as sla_rate,
-                          reopened / nullif(reopen_eligible, 0) as reopen_rate,
-                          one_touch / nullif(one_touch_eligible, 0) as one_touch_rate, rated,
-                          satisfied / nullif(rated, 0) as csat_share
-                   from k left join m using (agent_id) order by contacts desc, 1""",
-                [f.start, f.end, f.start, f.end])
-        except duckdb.CatalogException:  # pragma: no cover  (agent_daily is older than the dashboard's agents page)
-            pass
+        return _per_person_from_mart(f, "agent_daily", "agent_id", "agent_id", " and agent_id is not null")
     return _per_person(f, "agent_id", " and agent_id is not null")
 
 
 def teams(f: Filters) -> pd.DataFrame:
     if _filtered(f) <= KPI_MART_FILTERS:  # the counts from marts.kpi_daily (by team), the median from the facts
-        w, p = where(f)
-        s = {k: f"cast(sum({c}) as bigint)" for k, c in _KPI_SUMS.items()}
-        try:
-            return query(
-                f"""with k as (
-                        select team, {s["volume"]} as contacts, {s["sla_met"]} as met, {s["sla_breached"]} as breached,
-                               {s["reopened"]} as reopened, {s["reopen_eligible"]} as reopen_eligible,
-                               {s["one_touch"]} as one_touch, {s["one_touch_eligible"]} as one_touch_eligible,
-                               {s["rated"]} as rated, {s["satisfied"]} as satisfied
-                        from marts.kpi_daily where {w} group by team),
-                    m as (select coalesce(team, 'unassigned') as team,
-                                 quantile_cont(first_response_seconds, 0.5) as median_frt_seconds
-                          from marts.fct_interactions where {w} group by 1)
-                    select k.team, k.contacts, m.median_frt_seconds, met / nullif(met + breached, 0) as sla_rate,
-                           reopened / nullif(reopen_eligible, 0) as reopen_rate,
-                           one_touch / nullif(one_touch_eligible, 0) as one_touch_rate, rated,
-                           satisfied / nullif(rated, 0) as csat_share
-                    from k left join m using (team) order by contacts desc, 1""", [*p, *p])
-        except duckdb.CatalogException:  # a snapshot published before marts.kpi_daily existed
-            pass
+        return _per_person_from_mart(f, "kpi_daily", "team", "coalesce(team, 'unassigned')")
     return _per_person(f, "coalesce(team, 'unassigned') as team")
 
 
