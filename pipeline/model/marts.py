@@ -46,7 +46,7 @@ import pandas as pd
 from ..config import Config
 from . import faq_samples, repeat_contacts
 from .business_time import calendar_frame
-from .warehouse import sql_files
+from .warehouse import sql_files, table_exists
 
 log = logging.getLogger(__name__)
 
@@ -226,16 +226,9 @@ def _write_settings(con: duckdb.DuckDBPyConnection, config: Config, as_of, confi
                 _settings_values(config, as_of, config_digest))
 
 
-def _exists(con, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchall()[0][0])
-
-
 def _calendar_covers(con, lo, hi) -> bool:
     """Whether the calendar spans a day before the first timestamp to a week after the last one."""
-    if not _exists(con, "staging", "business_calendar") or not _exists(con, "staging", "business_calendar_range"):
+    if not all(table_exists(con, "staging", t) for t in ("business_calendar", "business_calendar_range")):
         return False
     if lo is None:
         return True
@@ -248,10 +241,10 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
     """Bring staging and marts up to date. Returns timings and the scope that was refreshed."""
     t0 = time.perf_counter()
     prev_hash = None
-    if _exists(con, "staging", "settings"):
+    if table_exists(con, "staging", "settings"):
         prev_hash = con.execute("select config_hash from staging.settings").fetchall()[0][0]
     new_hash = config_hash(config)
-    marts_exist = all(_exists(con, "marts", name) for name, *_ in mart_models())
+    marts_exist = all(table_exists(con, "marts", name) for name, *_ in mart_models())
     if prev_hash != new_hash or not marts_exist or batch_id is None:
         full = True
     elif con.execute("select count(*) from raw.faq_articles where _batch_id = ?", [batch_id]).fetchall()[0][0]:

@@ -28,6 +28,8 @@ import re
 
 import duckdb
 
+from .warehouse import table_exists
+
 TABLE = "staging.faq_single_contacts"
 _CUT = "staging.faq_single_contacts_window"
 # the CTE of 30_faq_coverage.sql that finds the contacts not repeated: its body is the full query
@@ -53,7 +55,7 @@ def refresh(con: duckdb.DuckDBPyConnection, sql: str, *, full: bool) -> tuple[st
     body = full_query(sql)
     cut = con.execute("select as_of_at - to_days(faq_window_days) from staging.settings").fetchall()[0][0]
     prev = None
-    if not full and _has(con, TABLE) and _has(con, _CUT):
+    if not full and table_exists(con, *TABLE.split(".")) and table_exists(con, *_CUT.split(".")):
         prev = con.execute(f"select window_start_at from {_CUT}").fetchall()[0][0]
     if full or prev is None or cut is None or cut < prev or not _update(con, cut):
         con.execute(f"create or replace table {TABLE} as with settings as (select * from staging.settings) {body}")
@@ -62,12 +64,6 @@ def refresh(con: duckdb.DuckDBPyConnection, sql: str, *, full: bool) -> tuple[st
         how = "updated"
     con.execute(f"create or replace table {_CUT} as select ?::timestamptz as window_start_at", [cut])
     return sql.replace(body, f"\n    select {_STATE_COLUMNS} from {TABLE}", 1), how
-
-
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-                            [schema, name]).fetchall()[0][0])
 
 
 def _update(con: duckdb.DuckDBPyConnection, cut) -> bool:

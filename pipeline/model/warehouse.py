@@ -28,6 +28,14 @@ log = logging.getLogger(__name__)
 SQL_DIR: Traversable = files("csqa.sql")
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether ``schema.table`` exists in ``con``'s database (a table or a view)."""
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()[0][0])
+
+
 def sql_files(folder: str) -> list[Traversable]:
     """The ``*.sql`` files in one folder of ``sql/`` (migrations, staging, marts, macros, tests), by name."""
     return sorted((f for f in (SQL_DIR / folder).iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
