@@ -7,6 +7,10 @@
 2. Loads the same --batch file (new interactions, the days after the base) into an empty warehouse and
    into a copy of the base one. The ratio of the two is the growth figure (goal <= 1.3). With --warmup N the
    base first gets one nightly of N interactions (once), so the batch meets a warehouse in its nightly state.
+   The big warehouse is a copy of the base with its published snapshots (topped up to the configured number,
+   3, by publishing the base again once): a running warehouse has them, and a publish takes over the oldest
+   instead of copying the whole file (pipeline/ops/snapshots.py). --no-snapshots copies the file alone, as
+   before the sixth session (every publish then copies the whole file).
 
 The base is kept (<workdir>/wh-base-<base>/) and reused by the next run with the same --base; delete it after a
 change to sql/ (a changed model rebuilds every mart on the next load, so the batch would measure a full
@@ -22,6 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import csqa, generate, machine
+from csqa.pipeline.config import load_config
+from csqa.pipeline.ops.snapshots import publish, snapshot_batch, snapshot_dir
 
 PER_FILE = 1_000_000
 
@@ -36,6 +42,8 @@ def main() -> None:
                     help="once, load a nightly batch of this many interactions (2026-11-24, seed 300) into the base "
                          "before measuring, so the batch meets a warehouse after a nightly load, not one right after "
                          "its first full build (kept: <base>/warmup-<n>.done)")
+    ap.add_argument("--no-snapshots", action="store_true",
+                    help="copy the base's file without its published snapshots (the publish then copies the file)")
     args = ap.parse_args()
     base_dir = args.workdir / f"base-{args.base}"
     files = []
@@ -67,6 +75,8 @@ def main() -> None:
         secs, _, s = csqa("load", str(warm), "--db", str(base_db))
         print(f"warm-up: {args.warmup:,} interactions loaded into the base in {secs:.1f} s, marts {s['marts_scope']}")
         done.touch()
+    if not args.no_snapshots:
+        _top_up_snapshots(base_db)
     print(f"machine: {machine()}")
     ratios = []
     for rep in range(args.repeat):
@@ -91,11 +101,20 @@ def _batch_pair(args, base_db: Path, base_dir: Path, batch: Path):
     big_db.parent.mkdir(parents=True)
     shutil.copyfile(base_db, big_db)
     shutil.copyfile(base_db.with_name("csqa.duckdb.key"), big_db.with_name("csqa.duckdb.key"))
+    if not args.no_snapshots:  # copies, not links: a publish rewrites the oldest snapshot in place
+        shutil.copytree(snapshot_dir(base_db), snapshot_dir(big_db), symlinks=True)
     # "empty": no interactions yet, but the FAQ catalogue is there, as in any running warehouse
     csqa("load", str(base_dir / "faq" / "faq_articles.csv"), "--db", str(empty_db))
     e_secs, _, e = csqa("load", str(batch), "--db", str(empty_db))
     b_secs, _, b = csqa("load", str(batch), "--db", str(big_db))
     return e_secs, e, b_secs, b
+
+def _top_up_snapshots(base_db: Path) -> None:
+    """Publish the base again until it has as many snapshots as a running warehouse keeps (the default 3)."""
+    keep = load_config().warehouse.snapshots
+    while len(list(snapshot_dir(base_db).glob(f"{base_db.stem}-*.duckdb"))) < keep:
+        publish(base_db, snapshot_batch(base_db), keep=keep)
+
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,7 @@
 """The nightly job: archive and reject folders, lock, exit codes, alerts, kills, snapshots for readers."""
 
 import fcntl
+import filecmp
 import json
 import os
 import random
@@ -164,6 +165,86 @@ def test_a_reader_on_the_snapshot_never_blocks_a_load_nor_sees_half_a_batch(tmp_
               f"X{_},kyc,en,T,B,draft,,2026-01-0{_ + 1}T00:00:00Z\n")
         load([tmp_path / "more" / f"faq_{_}.csv"], db, config)
     assert len(list((db.parent / "snapshots").glob("w-*.duckdb"))) == config.warehouse.snapshots
+
+
+def _faq_file(folder: Path, i: int) -> Path:
+    """A one-article FAQ file, a different one per ``i``: a small batch that changes the warehouse."""
+    f = folder / f"faq_{i}.csv"
+    write(f, "article_id,topic,language,title,body,status,published_at,updated_at\n"
+             f"X{i},kyc,en,T,B,draft,,2026-01-{i + 1:02d}T00:00:00Z\n")
+    return f
+
+
+def _articles(path: Path) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("select count(*) from raw.faq_articles").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_a_publish_takes_over_the_oldest_snapshot_and_leaves_the_warehouses_exact_bytes(tmp_path, config,
+                                                                                         small_set):
+    db = tmp_path / "w.duckdb"
+    folder = db.parent / "snapshots"
+    keep = config.warehouse.snapshots
+    load([small_set], db, config)
+    articles = _articles(reader_path(db))
+    for i in range(keep + 2):
+        before = {p.stat().st_ino: p.name for p in folder.glob("w-*.duckdb")}
+        load([_faq_file(tmp_path / "more", i)], db, config)
+        snap = reader_path(db)
+        assert filecmp.cmp(db, snap, shallow=False)  # every byte, as a copy would have it
+        assert _articles(snap) == articles + i + 1
+        inode = snap.stat().st_ino
+        if len(before) < keep:  # nothing to retire yet: a copy, a new file
+            assert inode not in before
+        else:  # the oldest, which this publish removes, became the new snapshot
+            assert before.get(inode) == min(before.values())
+            assert not (folder / before[inode]).exists()
+        assert len(list(folder.glob("w-*.duckdb"))) == min(len(before) + 1, keep)
+        assert not list(folder.glob("*.part"))
+
+
+def test_a_snapshot_a_reader_holds_is_never_taken_over(tmp_path, config, small_set):
+    """A reader in another process (DuckDB's lock) or in this one (its open file) keeps its snapshot as it was:
+    the publish copies the warehouse instead."""
+    db = tmp_path / "w.duckdb"
+    folder = db.parent / "snapshots"
+    load([small_set], db, config)
+    for i in range(config.warehouse.snapshots - 1):
+        load([_faq_file(tmp_path / "more", i)], db, config)
+    oldest = min(folder.glob("w-*.duckdb"))
+    held = oldest.stat().st_ino
+    reader = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); q = "
+         "'select count(*) from raw.faq_articles'; print(c.execute(q).fetchall()[0][0], flush=True); "
+         "sys.stdin.readline(); print(c.execute(q).fetchall()[0][0], flush=True)", str(oldest)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        seen = int(reader.stdout.readline())
+        load([_faq_file(tmp_path / "more", 10)], db, config)
+        assert reader_path(db).stat().st_ino != held and not oldest.exists()
+        reader.stdin.write("again\n")
+        reader.stdin.flush()
+        assert int(reader.stdout.readline()) == seen
+    finally:
+        reader.kill()
+        reader.wait()
+        reader.stdin.close()
+        reader.stdout.close()
+    oldest = min(folder.glob("w-*.duckdb"))
+    held = oldest.stat().st_ino
+    here = duckdb.connect(str(oldest), read_only=True)
+    try:
+        seen = here.execute("select count(*), max(article_id) from raw.faq_articles").fetchall()
+        load([_faq_file(tmp_path / "more", 11)], db, config)
+        assert reader_path(db).stat().st_ino != held
+        assert here.execute("select count(*), max(article_id) from raw.faq_articles").fetchall() == seen
+    finally:
+        here.close()
+    load([_faq_file(tmp_path / "more", 12)], db, config)  # nobody holds the oldest now: taken over again
+    assert filecmp.cmp(db, reader_path(db), shallow=False)
 
 
 def test_sql_command_reads_the_snapshot(tmp_path, config, small_set):
