@@ -20,6 +20,7 @@ rebuild). The big warehouse after the last run (<workdir>/wh-big-<base>/) is the
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -105,6 +106,7 @@ def _batch_pair(args, base_db: Path, base_dir: Path, batch: Path):
         shutil.copytree(snapshot_dir(base_db), snapshot_dir(big_db), symlinks=True)
     # "empty": no interactions yet, but the FAQ catalogue is there, as in any running warehouse
     csqa("load", str(base_dir / "faq" / "faq_articles.csv"), "--db", str(empty_db))
+    os.sync()  # the copies' write-back is the set-up's, not the measured loads'
     e_secs, _, e = csqa("load", str(batch), "--db", str(empty_db))
     b_secs, _, b = csqa("load", str(batch), "--db", str(big_db))
     return e_secs, e, b_secs, b

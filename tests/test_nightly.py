@@ -206,6 +206,37 @@ def test_a_publish_takes_over_the_oldest_snapshot_and_leaves_the_warehouses_exac
         assert not list(folder.glob("*.part"))
 
 
+@pytest.mark.parametrize("old_size", [0, 1000, 4096 * 3 + 17, 40_000])
+def test_the_take_over_makes_the_old_file_equal_to_the_warehouse_whatever_their_sizes(tmp_path, monkeypatch,
+                                                                                     old_size):
+    """Pieces of 64 bytes in chunks of 1 KiB (so the two threads' halves, the last short chunk and a shorter
+    or longer old file all occur): the old file ends equal to the new one, and only differing pieces are written."""
+    import csqa.pipeline.ops.snapshots as snapshots
+
+    monkeypatch.setattr(snapshots, "_CHUNK", 1024)
+    monkeypatch.setattr(snapshots, "_PIECE", 64)
+    rng = random.Random(old_size)
+    new = bytearray(rng.randbytes(4096 * 3 + 517))
+    old = bytearray(new[:old_size]) + bytearray(rng.randbytes(max(0, old_size - len(new))))
+    for at in (5, 1030, 2047, 4096 * 3 + 500):  # a few changed bytes, in different pieces and chunks
+        if at < len(old):
+            old[at] ^= 0xFF
+    db, snap = tmp_path / "db", tmp_path / "snap"
+    db.write_bytes(new)
+    snap.write_bytes(old)
+    fd = os.open(snap, os.O_RDWR)
+    try:
+        written = snapshots._rewrite_differences(db, fd)
+    finally:
+        os.close(fd)
+    assert snap.read_bytes() == bytes(new)
+    pieces = [new[i:i + 64] for i in range(0, len(new), 64)]
+    differing = [p for i, p in zip(range(0, len(new), 64), pieces, strict=True) if p != old[i:i + len(p)]]
+    assert written == sum(map(len, differing))  # what the old file ends with past the new one is cut, not written
+    if old_size >= len(new):
+        assert len(differing) == 4
+
+
 def test_a_snapshot_a_reader_holds_is_never_taken_over(tmp_path, config, small_set):
     """A reader in another process (DuckDB's lock) or in this one (its open file) keeps its snapshot as it was:
     the publish copies the warehouse instead."""
