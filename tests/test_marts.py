@@ -1,5 +1,6 @@
 """Metric definitions on hand-computed cases (docs/METRICS.md), reconciliation, incremental refresh."""
 
+import datetime as dt
 import itertools
 import shutil
 import subprocess
@@ -309,6 +310,44 @@ def test_counts_refreshed_by_their_change_equal_a_recount(tmp_path, cfg):
     assert set(marts._BY_DELTA) == {"response_time_buckets", "kpi_daily"}
     gone = {r[:5] for r in before} - {r[:5] for r in got}
     assert any(str(r[0]) == "2026-11-02" and r[1] == "web_chat" and r[2] == "resolution" for r in gone), gone
+
+
+def test_the_scope_found_by_status_and_by_the_batchs_id_range_equals_a_full_build(tmp_path, cfg):
+    """An incremental refresh finds its scope's fact rows in two parts (marts._OPEN_ROWS by the status columns,
+    and the batch's ids within their range as constants): open rows inside and outside the batch's id range ("Q",
+    "Z": a ticket's resolution clock still runs), a resolved row the batch updates ("M"), a new id below every
+    stored one ("0"), a late survey of a resolved row outside the range ("N"), and a resolved row nobody touches
+    ("P"): every mart equals a full build's. (The batch leaves the FAQ model's samples as they were: a row outside
+    the scope keeps the match its own refresh gave it.)"""
+    first = [interaction_row("M", created="2026-11-02T10:00:00Z", first="2026-11-02T10:01:00Z",
+                             resolved="2026-11-02T11:00:00Z"),
+             interaction_row("N", created="2026-11-02T12:00:00Z", first="2026-11-02T12:01:00Z",
+                             resolved="2026-11-02T12:30:00Z", customer="u2"),
+             interaction_row("P", created="2026-11-03T08:00:00Z", first="2026-11-03T08:05:00Z",
+                             resolved="2026-11-03T09:00:00Z", customer="u3"),
+             interaction_row("Z", channel="ticket", created="2026-11-03T11:00:00Z", first="2026-11-03T11:10:00Z",
+                             resolved="", status="open", customer="u4"),
+             interaction_row("Q", channel="ticket", created="2026-11-03T11:00:00Z", first="2026-11-03T11:30:00Z",
+                             resolved="", status="open", customer="u5")]
+    batch = [interaction_row("M", created="2026-11-02T10:00:00Z", first="2026-11-02T10:01:00Z",
+                             resolved="2026-11-04T11:00:00Z", team="t2", updated="2026-11-04T11:00:00Z"),
+             interaction_row("0", created="2026-11-04T08:00:00Z", first="2026-11-04T08:00:30Z",
+                             resolved="2026-11-04T08:10:00Z", customer="u6"),
+             interaction_row("Q2", created="2026-11-04T09:00:00Z", first="", resolved="", status="open",
+                             customer="u7")]
+    survey = "S1,N,2026-11-02T13:00:00Z,2026-11-04T09:00:00Z,2,\n"
+    inc, whole = tmp_path / "inc.duckdb", tmp_path / "whole.duckdb"
+    build(tmp_path / "one", inc, cfg, first)
+    s = build(tmp_path / "two", inc, cfg, batch, surveys=survey)
+    assert not s.marts["full"]
+    # every open row and every interaction of the batch, nothing else ("P" stays out)
+    assert s.marts["interactions"] == len({"M", "0", "Q2", "N", "Z", "Q"})
+    build(tmp_path / "whole", whole, cfg,
+          [batch[0], first[1], first[2], first[3], first[4], batch[1], batch[2]], surveys=survey)
+    for name, *_ in marts.mart_models():
+        sql = f"select * from marts.{name} order by all"
+        assert _rounded(query(inc, sql)) == _rounded(query(whole, sql)), name
+    assert fact(inc, "M", "team", "resolved_day") == ("t2", dt.date(2026, 11, 4))
 
 
 def test_a_full_build_in_slices_equals_one_statement(tmp_path, config, monkeypatch):

@@ -346,7 +346,11 @@ def _upsert(con, entity: str, batch_id: int, force: bool, dry_run: bool = False)
     if dry_run:  # what would change, nothing written
         con.execute("drop table winners")
         return counts
-    con.execute(f"delete from raw.{entity} where {key} in (select {key} from winners)")
+    # within the range of the winners' keys, given as constants: DuckDB skips the row groups whose zone map of the
+    # key lies outside it (when keys grow with time, all but the newest) instead of comparing every stored key
+    lo, hi = con.execute(f"select min({key}), max({key}) from winners").fetchall()[0]
+    con.execute(f"delete from raw.{entity} where {key} between $lo and $hi and {key} in (select {key} from winners)",
+                {"lo": lo, "hi": hi})
     select_cols = ", ".join(
         f"{batch_id}::bigint as _batch_id" if c == "_batch_id" else
         "f.source_file as _source_file" if c == "_source_file" else f"s.{c}"
