@@ -94,6 +94,18 @@ def test_every_page_renders(app, page):
         assert at.get("plotly_chart") or at.dataframe
 
 
+def test_the_loads_table_shows_file_names_and_a_dash_for_no_error(app, sample_wh):
+    at = app().run()
+    at.switch_page("views/data_quality.py").run()
+    assert not at.exception, at.exception
+    loads = next(d.value for d in at.dataframe if "source_file" in d.value.columns)
+    stored = count(sample_wh, "select count(*) from audit.load_batches")
+    assert len(loads) == min(stored, 30)
+    assert "/" not in "".join(loads.source_file) and loads.source_file.str.endswith(".csv").all()
+    assert loads.error.notna().all() and loads.notes.notna().all()
+    assert (loads.error == "–").sum() == count(sample_wh, "select count(*) from audit.load_batches where error is null")
+
+
 def test_response_times_show_targets_and_switch_basis(app):
     at = app().run()
     at.switch_page("views/response_times.py").run()

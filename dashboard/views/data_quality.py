@@ -1,6 +1,7 @@
 """Data quality: recent loads, quarantined rows by check and column, freshness."""
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -24,8 +25,14 @@ c[1].metric(t("rows_loaded", L), f"{int(loads.rows_loaded.sum()):,}")
 c[2].metric(t("rows_quarantined", L), f"{int(loads.rows_quarantined.sum()):,}")
 c[3].metric(t("rows_duplicate", L), f"{int(loads.rows_duplicate.sum()):,}")
 st.subheader(t("loads", L))
-st.dataframe(loads, hide_index=True, key="dq_loads",
-             column_config={k: st.column_config.Column(t(f"col_{k}", L)) for k in loads.columns})
+# the file's name (its folder is the inbox's or the archive's: audit.load_batches keeps the whole path), and a dash
+# where a load had no error or note, as in the other tables
+show = loads.assign(
+    source_file=loads.source_file.map(lambda p: Path(p).name if isinstance(p, str) else "–"),
+    **{c: loads[c].astype("object").where(loads[c].notna(), "–") for c in ("error", "notes")},
+)
+st.dataframe(show, hide_index=True, key="dq_loads",
+             column_config={k: st.column_config.Column(t(f"col_{k}", L)) for k in show.columns})
 q = data.quarantine_by_check()
 if len(q):
     st.plotly_chart(charts.quarantine_bars(q, t("rejects", L), L), key="dq_rejects")
