@@ -2,6 +2,7 @@
 
 import datetime as dt
 import itertools
+import logging
 import shutil
 import subprocess
 import sys
@@ -348,6 +349,49 @@ def test_the_scope_found_by_status_and_by_the_batchs_id_range_equals_a_full_buil
         sql = f"select * from marts.{name} order by all"
         assert _rounded(query(inc, sql)) == _rounded(query(whole, sql)), name
     assert fact(inc, "M", "team", "resolved_day") == ("t2", dt.date(2026, 11, 4))
+
+
+def test_data_bounds_kept_between_refreshes_equal_a_scan(tmp_path, cfg, caplog):
+    """marts._data_bounds keeps each raw table's extremes and widens them by a batch that only appended rows; a batch
+    that replaced a row (here the one carrying the first timestamp, whose newer version starts later) is scanned.
+    After every load the kept bounds and the as-of time equal a scan of the stored rows."""
+    caplog.set_level(logging.DEBUG, logger="csqa.pipeline.model.marts")
+    db = tmp_path / "w.duckdb"
+
+    def check():
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            kept = {t: r for t, *r in con.execute(
+                "select table_name, b0, b1, b2 from staging.data_bounds").fetchall()}
+            for table, sql in zip(marts._BOUNDS_TABLES, marts.BOUNDS_SQL, strict=True):
+                scan = list(con.execute(sql).fetchall()[0])
+                assert kept[table][:len(scan)] == scan, table
+            as_of = con.execute("select as_of_at from staging.settings").fetchall()[0][0]
+            assert as_of == con.execute(marts.BOUNDS_SQL[0]).fetchall()[0][2]
+        finally:
+            con.close()
+
+    build(tmp_path / "one", db, cfg, [
+        interaction_row("A", created="2026-11-02T09:00:00Z", first="2026-11-02T09:01:00Z",
+                        resolved="2026-11-02T10:00:00Z"),
+        interaction_row("B", created="2026-11-03T09:00:00Z", first="2026-11-03T09:01:00Z",
+                        resolved="2026-11-05T10:00:00Z")])
+    check()
+    caplog.clear()
+    build(tmp_path / "two", db, cfg, [interaction_row("C", created="2026-11-04T09:00:00Z", first="", resolved="",
+                                                      status="open")],
+          surveys="S1,A,2026-11-02T11:00:00Z,2026-11-02T12:00:00Z,4,\n")
+    assert "data bounds of raw.interactions: kept" in caplog.text
+    assert "data bounds of raw.csat_surveys: kept" in caplog.text
+    check()
+    caplog.clear()
+    # A carried the first timestamp: its newer version starts later (a corrected creation time)
+    s = build(tmp_path / "three", db, cfg, [interaction_row(
+        "A", created="2026-11-02T12:00:00Z", first="2026-11-02T12:01:00Z", resolved="2026-11-02T13:00:00Z",
+        updated="2026-11-06T00:00:00Z")])
+    assert not s.marts["full"]
+    assert "data bounds of raw.interactions: scanned" in caplog.text
+    check()
 
 
 def test_a_full_build_in_slices_equals_one_statement(tmp_path, config, monkeypatch):

@@ -46,7 +46,7 @@ import pandas as pd
 from ..config import Config
 from . import faq_samples, repeat_contacts
 from .business_time import calendar_frame
-from .warehouse import sql_files, table_exists
+from .warehouse import schema_version, sql_files, table_exists
 
 log = logging.getLogger(__name__)
 
@@ -180,9 +180,56 @@ def combine_bounds(interactions, messages, surveys) -> tuple:
     return (min(los) if los else None), (max(his) if his else None), interactions[2]
 
 
-def _data_bounds(con: duckdb.DuckDBPyConnection) -> tuple:
-    """(first timestamp, last timestamp, as-of time) of every timestamp the marts read."""
-    return combine_bounds(*(con.execute(q).fetchall()[0] for q in BOUNDS_SQL))
+def _widen(kept: tuple, batch: tuple) -> tuple:
+    """Kept bounds (first, last[, as-of]) widened by a batch's: the earlier first, the later last and as-of; a
+    None (no rows) left out."""
+    out = []
+    for pick, k, b in zip((min, max, max), kept, batch, strict=False):
+        values = [v for v in (k, b) if v is not None]
+        out.append(pick(values) if values else None)
+    return tuple(out)
+
+
+_BOUNDS_TABLES = ("raw.interactions", "raw.messages", "raw.csat_surveys")
+# each raw table's bounds (BOUNDS_SQL's row, padded to three) and row count as of the last refresh, with the schema
+# version they were read under
+_BOUNDS_STATE = "staging.data_bounds"
+
+
+def _data_bounds(con: duckdb.DuckDBPyConnection, batch_id: int | None = None) -> tuple:
+    """(first timestamp, last timestamp, as-of time) of every timestamp the marts read.
+
+    Each raw table's extremes are kept in ``staging.data_bounds`` by every refresh. When a table holds exactly its
+    kept rows plus this batch's (its count is the kept count plus the batch's rows: only a load's upsert writes raw
+    rows, and it deleted none, so every kept row is as it was), its bounds are the kept ones combined with the
+    batch's rows' (found by ``_batch_id``, whose zone maps skip the older rows) instead of a scan of every stored
+    row; otherwise (a row replaced, a new schema version, no state) the table is scanned."""
+    version = schema_version(con)
+    kept = {}
+    if batch_id is not None and table_exists(con, *_BOUNDS_STATE.split(".")):
+        kept = {t: (b0, b1, b2, n) for t, b0, b1, b2, n in con.execute(
+            f"select table_name, b0, b1, b2, row_count from {_BOUNDS_STATE} where schema_version = ?",
+            [version]).fetchall()}
+    rows, counts = [], []
+    for table, sql in zip(_BOUNDS_TABLES, BOUNDS_SQL, strict=True):
+        n = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+        if table in kept:
+            bounds = con.execute(f"select *, (select count(*) from {table} where _batch_id = $b) from ({sql} "
+                                 f"where _batch_id = $b)", {"b": batch_id}).fetchall()[0]
+            if kept[table][3] + bounds[-1] == n:
+                rows.append(_widen(kept[table][:3], bounds[:-1]))
+                counts.append(n)
+                log.debug("data bounds of %s: kept, widened by batch %s", table, batch_id)
+                continue
+        rows.append(con.execute(sql).fetchall()[0])
+        log.debug("data bounds of %s: scanned", table)
+        counts.append(n)
+    con.execute(f"""create or replace table {_BOUNDS_STATE} (table_name varchar, b0 timestamptz, b1 timestamptz,
+                    b2 timestamptz, row_count bigint, schema_version integer)""")
+    con.executemany(f"insert into {_BOUNDS_STATE} values (?, ?, ?, ?, ?, ?)",
+                    [(t, *(*r, None, None)[:3], n, version)
+                     for t, r, n in zip(_BOUNDS_TABLES, rows, counts, strict=True)])
+    return combine_bounds(*rows)
 
 
 def calendar_range(lo, hi) -> tuple[dt.date, dt.date]:
@@ -259,7 +306,7 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
     elif con.execute("select count(*) from raw.faq_articles where _batch_id = ?", [batch_id]).fetchall()[0][0]:
         full = True  # every question may match a different article now
     _write_config_tables(con, config)
-    lo, hi, as_of = _data_bounds(con)
+    lo, hi, as_of = _data_bounds(con, None if full else batch_id)
     # stored durations are differences of the clock, so a calendar that grows keeps them valid
     if full or not _calendar_covers(con, lo, hi):
         _write_calendar(con, config, lo, hi)
