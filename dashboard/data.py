@@ -1,7 +1,7 @@
 """Data access for the dashboard: the only module that runs SQL.
 
 Every query runs one parameterised statement on a read-only session of the published snapshot of the
-warehouse: the newest snapshot's session is kept for the process (a snapshot never changes), each query on a
+warehouse: the newest snapshot's session is kept for the process (a snapshot never changes while open), each query on a
 cursor of it. The warehouse itself (when no snapshot is published) and a lake are opened per query and closed:
 the dashboard never holds the file a load writes, so the nightly load runs while it is open. Results are cached
 for a few minutes, keyed by the query, its parameters and the snapshot's identity, so a new load
@@ -100,7 +100,8 @@ def _cached(sql: str, params: tuple, path: str, version: float) -> pd.DataFrame:
     return _run(sql, params, path)
 
 
-# A published snapshot never changes (each publish writes a new file; the load writes only the warehouse file), so
+# A published snapshot never changes while anyone has it open (a publish writes a new file, or rewrites a retired
+# one only under a lease no open handle allows: pipeline/ops/snapshots.py; the load writes only the warehouse), so
 # its read-only session is kept for the process and each query runs on a cursor of it: opening the 10M warehouse's
 # snapshot cost ~20 ms a query, and a new session re-reads every block it needs. Only the newest snapshot's session
 # is kept (a query still running on an older one keeps that one alive until it ends); the warehouse file itself

@@ -17,7 +17,7 @@ import pytest
 from csqa.pipeline.ingest.load import load
 from csqa.pipeline.model.checks import run_checks
 from csqa.pipeline.model.marts import mart_models
-from csqa.pipeline.ops.snapshots import reader_path
+from csqa.pipeline.ops.snapshots import publish, reader_path
 from csqa.pipeline.synth.generate import generate
 from tests.conftest import SAMPLE, write
 
@@ -276,6 +276,122 @@ def test_a_snapshot_a_reader_holds_is_never_taken_over(tmp_path, config, small_s
         here.close()
     load([_faq_file(tmp_path / "more", 12)], db, config)  # nobody holds the oldest now: taken over again
     assert filecmp.cmp(db, reader_path(db), shallow=False)
+
+
+_READER_THAT_CLOSES_A_HANDLE = r"""
+import duckdb, sys
+snap, alias = sys.argv[1], sys.argv[2]
+con = duckdb.connect(snap, read_only=True)
+print(con.execute("select count(*), sum(i) from a").fetchall()[0], flush=True)
+sys.stdin.readline()
+# the same file opened and closed once more in this process (by another name, which DuckDB's instance cache treats
+# as another database; any open()/close() of the file does the same): POSIX drops every fcntl lock this process
+# holds on the file, DuckDB's first session's included
+other = duckdb.connect()
+other.execute(f"attach '{alias}' as s (read_only)")
+other.execute("detach s")
+other.close()
+print("closed", flush=True)
+sys.stdin.readline()
+print(con.execute("select count(*), sum(i) from b").fetchall()[0], flush=True)
+"""
+
+
+def _tables(db: Path, seed: int) -> None:
+    """A small warehouse file whose bytes differ with ``seed``."""
+    db.unlink(missing_ok=True)
+    con = duckdb.connect(str(db))
+    n = 200_000 + seed * 1000
+    con.execute(f"create table a as select range * {seed + 1} as i from range({n})")
+    con.execute(f"create table b as select range * {seed + 7} as i from range({n})")
+    con.close()
+
+
+def test_a_reader_that_closed_another_handle_of_its_snapshot_keeps_it(tmp_path):
+    """DuckDB's fcntl lock is gone once its process closes any other handle of the file; the kernel's lease still
+    sees the open session, so the snapshot is copied, not taken over. (Found by a review: with the lock alone the
+    reader's next query failed on a corrupted segment.)"""
+    db = tmp_path / "w.duckdb"
+    for seed in range(3):
+        _tables(db, seed)
+        publish(db, seed + 1, keep=3)
+    oldest = min((tmp_path / "snapshots").glob("w-*.duckdb"))
+    alias = tmp_path / "alias.duckdb"
+    alias.symlink_to(oldest)
+    with duckdb.connect(str(oldest), read_only=True) as con:
+        want = con.execute("select count(*), sum(i) from b").fetchall()[0]
+    reader = subprocess.Popen([sys.executable, "-c", _READER_THAT_CLOSES_A_HANDLE, str(oldest), str(alias)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        reader.stdout.readline()
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "closed"
+        held = oldest.stat().st_ino
+        _tables(db, 9)
+        publish(db, 4, keep=3)
+        taken = reader_path(db).stat().st_ino == held
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        seen = reader.stdout.readline().strip()
+    finally:
+        reader.kill()
+        reader.wait()
+        reader.stdin.close()
+        reader.stdout.close()
+    assert not taken
+    assert seen == str(want)
+    assert filecmp.cmp(db, reader_path(db), shallow=False)
+
+
+def test_a_hard_linked_copy_of_a_snapshot_is_never_rewritten(tmp_path):
+    """``cp -l`` (a cheap backup) shares the snapshot's file: it is copied, not taken over."""
+    db = tmp_path / "w.duckdb"
+    for seed in range(3):
+        _tables(db, seed)
+        publish(db, seed + 1, keep=3)
+    backup = tmp_path / "backup.duckdb"
+    os.link(min((tmp_path / "snapshots").glob("w-*.duckdb")), backup)
+    before = backup.read_bytes()
+    _tables(db, 9)
+    publish(db, 4, keep=3)
+    assert backup.read_bytes() == before
+    assert filecmp.cmp(db, reader_path(db), shallow=False)
+
+
+def test_another_warehouses_snapshots_in_the_same_folder_are_left_alone(tmp_path):
+    """``csqa-eu``'s snapshots start with ``csqa-``: publishing ``csqa`` neither removes nor takes them over."""
+    db, eu = tmp_path / "csqa.duckdb", tmp_path / "csqa-eu.duckdb"
+    _tables(eu, 5)
+    for i in range(3):
+        publish(eu, i + 1, keep=3)
+    theirs = {p.name: p.read_bytes() for p in (tmp_path / "snapshots").glob("csqa-eu-*.duckdb")}
+    assert len(theirs) == 3
+    for seed in range(5):
+        _tables(db, seed)
+        publish(db, seed + 1, keep=3)
+        assert filecmp.cmp(db, reader_path(db), shallow=False)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "snapshots").glob("csqa-eu-*.duckdb")} == theirs
+    assert reader_path(eu).name in theirs
+
+
+def test_the_take_over_rewrites_a_piece_past_the_old_files_end_that_equals_the_stale_buffer(tmp_path, monkeypatch):
+    """The new file repeats with the chunk's period and the old one is shorter: the bytes past its end are what the
+    reused buffer still holds from the previous chunk, so only the guard on the bytes read writes them."""
+    import csqa.pipeline.ops.snapshots as snapshots
+
+    monkeypatch.setattr(snapshots, "_CHUNK", 1024)
+    monkeypatch.setattr(snapshots, "_PIECE", 64)
+    new = random.Random(1).randbytes(1024) * 5
+    db, snap = tmp_path / "db", tmp_path / "snap"
+    db.write_bytes(new)
+    snap.write_bytes(new[:1500])
+    fd = os.open(snap, os.O_RDWR)
+    try:
+        snapshots._rewrite_differences(db, fd)
+    finally:
+        os.close(fd)
+    assert snap.read_bytes() == new
 
 
 def test_sql_command_reads_the_snapshot(tmp_path, config, small_set):

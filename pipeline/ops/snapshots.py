@@ -16,21 +16,26 @@ A snapshot is written as ``<file>.<pid>.part`` and renamed when complete; a publ
 A publish does not copy the whole file when it can help it. The snapshot it would remove anyway (the oldest, once
 ``keep`` are published; never the current one) is taken over instead: renamed to the new ``.part``, and only its
 bytes that differ from the warehouse are rewritten (a nightly batch into a 10M-row warehouse changes ~20 MiB of
-its 1.3 GB), then it is flushed and renamed like a copy. Every byte is compared, so the result is the warehouse's
-file exactly, as a copy is. A snapshot is taken over only when nobody reads it: DuckDB holds an ``fcntl`` lock on
-every database file it opens, so a reader in another process makes the exclusive lock taken here fail, and this
-process's own open files are looked up in ``/proc/self/fd`` (where that cannot be read, every publish copies).
-A reader that opens the snapshot while it is being rewritten gets DuckDB's lock error, never half a file.
+its 1.2 GB), then it is flushed and renamed like a copy. Every byte is compared, so the result is the warehouse's
+file exactly, as a copy is. A snapshot is taken over only when no process has it open: the kernel grants a write
+lease (``F_SETLEASE``) on a file only then, whoever the process and however it opened the file (DuckDB's own
+``fcntl`` lock is not enough: a process loses it when it closes any other handle of the same file), and the lease
+is held while the file is rewritten, so whoever opens the file meanwhile waits until it is complete (DuckDB's
+readers, also refused by the exclusive ``fcntl`` lock taken here). A file with another hard link (a ``cp -l``
+backup) is never taken over. Where leases are not granted (another file system, a file owned by another user,
+``fs.leases-enable`` off), every publish copies.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import logging
 import os
 import re
 import shutil
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -78,6 +83,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _published(folder: Path, stem: str) -> list[Path]:
+    """The snapshots of the warehouse named ``stem`` in ``folder``, oldest first (not another warehouse's whose name
+    starts with the same stem, e.g. ``csqa-eu`` beside ``csqa``, nor the stable link)."""
+    pattern = re.compile(rf"{re.escape(stem)}-\d+-\d{{8}}T\d+Z\.duckdb")
+    return sorted(p for p in folder.glob(f"{stem}-*.duckdb") if pattern.fullmatch(p.name) and not p.is_symlink())
+
+
 def publish(db: str | os.PathLike, batch_id: int | None, keep: int = 3) -> Path | None:
     """Copy the (closed) warehouse to a new snapshot and point readers at it."""
     if keep <= 0:
@@ -88,7 +100,7 @@ def publish(db: str | os.PathLike, batch_id: int | None, keep: int = 3) -> Path 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     name = f"{db.stem}-{batch_id or 0:06d}-{stamp}.duckdb"
     tmp = folder / f"{name}.{os.getpid()}.part"
-    snaps = sorted(folder.glob(f"{db.stem}-*.duckdb"))
+    snaps = _published(folder, db.stem)
     current = reader_path(db)
     retired = [p for p in snaps[:max(0, len(snaps) + 1 - keep)] if p != current]
     if not _take_over(db, retired, tmp):
@@ -107,7 +119,7 @@ def publish(db: str | os.PathLike, batch_id: int | None, keep: int = 3) -> Path 
         ltmp.replace(link)  # atomic on POSIX
     except OSError as e:  # pragma: no cover  (a file system without symbolic links: CURRENT still works)
         log.warning("could not point %s at the new snapshot: %s", link, e)
-    snaps = sorted(folder.glob(f"{db.stem}-*.duckdb"))
+    snaps = _published(folder, db.stem)
     for old in snaps[:-keep]:
         try:
             old.unlink()  # a reader that still has it open keeps reading it (POSIX)
@@ -125,52 +137,67 @@ _PIECE = 64 << 10  # rewritten when it differs
 
 
 def _take_over(db: Path, retired: list[Path], tmp: Path) -> bool:
-    """Make ``tmp`` the warehouse's file from the newest of the ``retired`` snapshots that nobody reads, by
+    """Make ``tmp`` the warehouse's file from the newest of the ``retired`` snapshots that nobody has open, by
     rewriting only what differs. False when none can be taken (the caller copies the whole file)."""
     for old in reversed(retired):
         try:
-            fd = os.open(old, os.O_RDWR)
+            fd = os.open(old, os.O_RDWR | os.O_NOFOLLOW)
         except OSError:
             continue
         try:
-            try:  # DuckDB locks every file it opens (shared for a read-only session): a reader refuses this
-                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+            if os.fstat(fd).st_nlink != 1 or not _lease(fd):
                 continue
-            if _open_in_this_process(fd):  # fcntl locks never conflict within one process
-                continue
-            old.rename(tmp)
             try:
-                written = _rewrite_differences(db, fd)
-                os.fsync(fd)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+                written = _rewrite_as(db, fd, old, tmp)
+            finally:
+                with contextlib.suppress(OSError):  # whoever waits to open it goes on
+                    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+            if written is None:
+                continue
             log.info("snapshot %s taken over for the new one: %.1f MiB of %.1f MiB rewritten", old.name,
                      written / 2**20, os.fstat(fd).st_size / 2**20)
             return True
         finally:
-            os.close(fd)  # and with it the lock
+            os.close(fd)  # and with it the fcntl lock
     return False
 
 
-def _open_in_this_process(fd: int) -> bool:
-    """Whether this process has the file of ``fd`` open through any other descriptor (True when it cannot tell)."""
-    st = os.fstat(fd)
-    try:
-        entries = list(Path("/proc/self/fd").iterdir())
+def _rewrite_as(db: Path, fd: int, old: Path, tmp: Path) -> int | None:
+    """With the lease held: lock, rename ``old`` to ``tmp`` and rewrite it as ``db``; the bytes written, or None when
+    the lock is refused."""
+    try:  # DuckDB's readers are refused outright while it is rewritten
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        return True
-    for entry in entries:
-        if entry.name == str(fd):
-            continue
-        try:
-            other = entry.stat()
-        except OSError:  # closed meanwhile, or the listing's own descriptor
-            continue
-        if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
-            return True
-    return False
+        return None
+    old.rename(tmp)
+    try:
+        _sync_folder(tmp.parent)  # after a power loss the old name never holds a half-rewritten file
+        written = _rewrite_differences(db, fd)
+        os.fsync(fd)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return written
+
+
+def _lease(fd: int) -> bool:
+    """A write lease on the file of ``fd``: granted only when no other descriptor of it is open anywhere (this
+    process's included). Its break is signalled with SIGWINCH, ignored unless a program handles it, instead of the
+    default SIGIO, whose default action would end this process when someone opens the file meanwhile."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGWINCH)
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+    except (OSError, AttributeError):  # open elsewhere, or no leases here (AttributeError: not Linux)
+        return False
+    return True
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _rewrite_differences(db: Path, fd: int) -> int:
