@@ -75,7 +75,7 @@ _RAW_SCOPE_VIEWS = ("raw_interactions_in_scope", "raw_interactions_scope_join")
 # scope of 22,000 changed ones at 10M)
 _BY_DELTA = {
     "response_time_buckets": (("created_day", "channel", "metric", "basis", "bucket_upper_seconds"),
-                              "count_interactions"),
+                              ("count_interactions",)),
     # several counts: the first counts the key's rows (the others never exceed it), a key whose rows are gone goes
     "kpi_daily": (("created_day", "channel", "language", "region", "team"),
                   ("count_interactions", "count_resolution_met", "count_resolution_breached", "count_reopened",
@@ -89,15 +89,18 @@ _DELTA_COLUMNS = ("created_day, channel, first_response_seconds, first_response_
 # (language too: the scope's rows before keep it already, for the FAQ samples)
 # and the columns of the scope's new rows the repeat contacts read (repeat_contacts.py)
 _AFTER_COLUMNS = "interaction_id, customer_id, topic, created_at"
-# the fact table's rows that are _RECOMPUTED (and some more), with their row ids, in a form whose filters DuckDB
-# checks against each row group's zone map: a status compared with one column at a time (_RECOMPUTED, an OR over
-# three columns, reads every row); the open rows are the last written (_WRITE_ORDER), so two of 90 row groups at 10M
-_OPEN_ROWS = """select rowid as _rowid, * from marts.fct_interactions
+# the fact table's rows that are _RECOMPUTED, with their row ids, found through filters DuckDB checks against each
+# row group's zone map: a status compared with one column at a time (_RECOMPUTED alone, an OR over three columns,
+# reads every row; it implies one of the two statuses); the open rows are the last written (_WRITE_ORDER), so two
+# of 90 row groups at 10M
+_OPEN_ROWS = f"""select * from (
+    select rowid as _rowid, * from marts.fct_interactions
     where first_response_sla_status in ('open', 'unknown')
     union all
     select rowid as _rowid, * from marts.fct_interactions
     where resolution_sla_status in ('open', 'unknown')
-      and not coalesce(first_response_sla_status in ('open', 'unknown'), false)"""
+      and not coalesce(first_response_sla_status in ('open', 'unknown'), false))
+    where {_RECOMPUTED}"""
 # how such a mart reads the fact table: replaced by the scope's rows before and after
 _FACT_OF_DAYS = """select * from marts.fct_interactions
     where created_day in (select day from staging.refresh_days)"""
@@ -324,7 +327,12 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         con.execute("insert into staging.refresh_interactions select interaction_id from raw.interactions")
     else:
         # the interactions the batch wrote rows of, and those whose clock still runs (open) or could not be
-        # timed (unknown: retried, so a grown calendar repairs them)
+        # timed (unknown: retried, so a grown calendar repairs them): their rows as the fact table holds them (the
+        # last refresh's view of them), read once for their days, their questions (the FAQ samples' change) and the
+        # fact table's delete. In two parts, neither comparing every stored id with the open ones: the open rows
+        # (found through the zone maps of their status), and the rows of the batch's interactions that are not open
+        # (their ids alone compared, within the range of the batch's ids given as constants: DuckDB then skips every
+        # row group whose zone map of interaction_id lies outside it, e.g. all but the newest when ids grow with time)
         con.execute(
             """create or replace temp table _batch_ids as
                select interaction_id from raw.interactions where _batch_id = $b
@@ -332,9 +340,22 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
                union select interaction_id from raw.csat_surveys where _batch_id = $b""",
             {"b": batch_id},
         )
-        con.execute(f"""insert into staging.refresh_interactions
-                        select interaction_id from _batch_ids
-                        union select interaction_id from ({_OPEN_ROWS}) where {_RECOMPUTED}""")
+        lo, hi = con.execute("select min(interaction_id), max(interaction_id) from _batch_ids").fetchall()[0]
+        before_columns = f"""_rowid, interaction_id, created_day, resolved_day, agent_topic as topic, first_message,
+                             subject, language, created_at, customer_id, topic as fct_topic, {_DELTA_COLUMNS}"""
+        con.execute(
+            f"""create or replace temp table _scope_before as
+               select {before_columns} from ({_OPEN_ROWS})
+               union all
+               select {before_columns} from (select rowid as _rowid, * from marts.fct_interactions
+                                             where interaction_id between $lo and $hi
+                                               and interaction_id in (select interaction_id from _batch_ids))
+               where not {_RECOMPUTED}""",
+            {"lo": lo, "hi": hi},
+        )
+        con.execute("""insert into staging.refresh_interactions
+                       select interaction_id from _batch_ids union select interaction_id from _scope_before""")
+        con.execute("drop table _batch_ids")
     for f in _model_files("staging"):
         con.execute(f.read_text(encoding="utf-8"))
     scope_views = []
@@ -345,26 +366,6 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         scope_views = con.execute(
             f"select sql from duckdb_views() where schema_name = 'staging' and view_name in {_RAW_SCOPE_VIEWS}"
         ).fetchall()
-        # the scope's interactions as the fact table holds them (the last refresh's view of them), read once:
-        # their days, their questions (the FAQ samples' change) and their rows (the fact table's delete)
-        # in two parts, neither comparing every stored id with the open ones: the open rows (found through the
-        # zone maps of their status), and the rows of the batch's interactions that are not open (their ids alone
-        # compared, within the range of the batch's ids given as constants: DuckDB then skips every row group whose
-        # zone map of interaction_id lies outside it, e.g. all but the newest when ids grow with time)
-        before_columns = f"""_rowid, interaction_id, created_day, resolved_day, agent_topic as topic, first_message,
-                             subject, language, created_at, customer_id, topic as fct_topic, {_DELTA_COLUMNS}"""
-        con.execute(
-            f"""create or replace temp table _scope_before as
-               select {before_columns} from ({_OPEN_ROWS}) where {_RECOMPUTED}
-               union all
-               select {before_columns} from (select rowid as _rowid, * from marts.fct_interactions
-                                             where interaction_id between $lo and $hi
-                                               and interaction_id in (select interaction_id from _batch_ids))
-               where not {_RECOMPUTED}""",
-            dict(zip(("lo", "hi"), con.execute(
-                "select min(interaction_id), max(interaction_id) from _batch_ids").fetchall()[0], strict=True)),
-        )
-        con.execute("drop table _batch_ids")
         # the rows this batch loaded (found by their batch id), and the other interactions of the scope: their raw
         # rows are unchanged since the refresh that wrote their fact rows (only a batch writes raw rows, and its
         # refresh rewrites their fact rows), so their creation times are the fact rows', and rows created before
@@ -463,14 +464,13 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
 
 
 def _refresh_by_delta(con: duckdb.DuckDBPyConnection, table: str, sql: str, keys: tuple[str, ...],
-                      count: str | tuple[str, ...]) -> bool:
+                      counts: tuple[str, ...]) -> bool:
     """Add the counts of the scope's new fact rows (``_scope_after``) to ``table`` and subtract those of its rows as
     the fact table held them (``_scope_before``); a key whose count (the first, with several) reaches 0 is removed,
     as a recount would have no row for it. False (nothing written) if a count would go negative: the caller
     recounts the days instead."""
     if _FACT_OF_DAYS not in sql:
         raise ValueError(f"{table}: refreshed by its change, so it must read the fact table as {_FACT_OF_DAYS!r}")
-    counts = (count,) if isinstance(count, str) else count
     k = ", ".join(keys)
     cs = ", ".join(counts)
     after, before = (sql.replace(_FACT_OF_DAYS, f"select * from {src}") for src in ("_scope_after", "_scope_before"))
