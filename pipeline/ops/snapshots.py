@@ -64,12 +64,17 @@ def stable_path(db: str | os.PathLike) -> Path:
     return snapshot_dir(db) / f"{db.stem}.latest.duckdb"
 
 
+def _name_pattern(stem: str) -> re.Pattern:
+    """A snapshot's file name, ``<stem>-<batch>-<utc time>.duckdb`` (the batch id its group)."""
+    return re.compile(rf"{re.escape(stem)}-(\d+)-\d{{8}}T\d+Z\.duckdb")
+
+
 def snapshot_batch(db: str | os.PathLike) -> int | None:
     """The batch id the newest published snapshot was taken after; None when none is published."""
     path = reader_path(db)
     if path == Path(db):
         return None
-    m = re.fullmatch(rf"{re.escape(Path(db).stem)}-(\d+)-\d{{8}}T\d+Z\.duckdb", path.name)
+    m = _name_pattern(Path(db).stem).fullmatch(path.name)
     return int(m.group(1)) if m else None
 
 
@@ -86,12 +91,13 @@ def _alive(pid: int) -> bool:
 def _published(folder: Path, stem: str) -> list[Path]:
     """The snapshots of the warehouse named ``stem`` in ``folder``, oldest first (not another warehouse's whose name
     starts with the same stem, e.g. ``csqa-eu`` beside ``csqa``, nor the stable link)."""
-    pattern = re.compile(rf"{re.escape(stem)}-\d+-\d{{8}}T\d+Z\.duckdb")
+    pattern = _name_pattern(stem)
     return sorted(p for p in folder.glob(f"{stem}-*.duckdb") if pattern.fullmatch(p.name) and not p.is_symlink())
 
 
 def publish(db: str | os.PathLike, batch_id: int | None, keep: int = 3) -> Path | None:
-    """Copy the (closed) warehouse to a new snapshot and point readers at it."""
+    """Publish the (closed) warehouse as a new snapshot (a copy, or a retired snapshot taken over) and point readers
+    at it."""
     if keep <= 0:
         return None
     db = Path(db)
@@ -152,8 +158,6 @@ def _take_over(db: Path, retired: list[Path], tmp: Path) -> bool:
             finally:
                 with contextlib.suppress(OSError):  # whoever waits to open it goes on
                     fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
-            if written is None:
-                continue
             log.info("snapshot %s taken over for the new one: %.1f MiB of %.1f MiB rewritten", old.name,
                      written / 2**20, os.fstat(fd).st_size / 2**20)
             return True
@@ -162,13 +166,11 @@ def _take_over(db: Path, retired: list[Path], tmp: Path) -> bool:
     return False
 
 
-def _rewrite_as(db: Path, fd: int, old: Path, tmp: Path) -> int | None:
-    """With the lease held: lock, rename ``old`` to ``tmp`` and rewrite it as ``db``; the bytes written, or None when
-    the lock is refused."""
-    try:  # DuckDB's readers are refused outright while it is rewritten
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return None
+def _rewrite_as(db: Path, fd: int, old: Path, tmp: Path) -> int:
+    """With the lease held (no other descriptor of the file is open): rename ``old`` to ``tmp`` and rewrite it as
+    ``db``; the bytes written. The exclusive fcntl lock refuses DuckDB's readers should the kernel break the lease
+    (after ``fs.lease-break-time``, 45 s, if the rewrite of a huge file takes longer)."""
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     old.rename(tmp)
     try:
         _sync_folder(tmp.parent)  # after a power loss the old name never holds a half-rewritten file
