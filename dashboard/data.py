@@ -184,13 +184,14 @@ def has_marts() -> bool:
     return bool(n.n.iloc[0])
 
 
-def _with_fallback(sql: str, fallback: str, params: list | tuple = ()) -> pd.DataFrame:
-    """``sql`` on the marts; ``fallback`` (the same result from the fact table) on a snapshot published before
-    the mart existed (the next load builds it)."""
+def _with_fallback(sql: str, fallback: str, params: list | tuple = (),
+                   fallback_params: list | tuple | None = None) -> pd.DataFrame:
+    """``sql`` on the marts; ``fallback`` (the same result from the fact table; with ``fallback_params`` when its
+    parameters come in another order) on a snapshot published before the mart existed (the next load builds it)."""
     try:
         return query(sql, params)
     except duckdb.CatalogException:
-        return query(fallback, params)
+        return query(fallback, params if fallback_params is None else fallback_params)
 
 
 def data_bounds() -> tuple[dt.date, dt.date]:
@@ -247,21 +248,7 @@ def _filtered(f: Filters) -> set[str]:
 def kpis(f: Filters) -> dict:
     w, p = where(f)
     mart_sql, mart_p = _backlog_mart_sql(f)
-    filtered = _filtered(f)
-    if filtered <= KPI_MART_FILTERS:  # the counts from the daily mart (thousands of rows, not millions), in the
-        # same round trip as the quantiles (exact, on the fact table: one column of the view's days)
-        counts = ", ".join(f"cast(coalesce(sum({c}), 0) as bigint) as {k}" for k, c in _KPI_SUMS.items())
-        try:
-            df = query(f"""with k as (select {counts} from marts.kpi_daily where {w}),
-                                q as (select quantile_cont(first_response_seconds, [0.5, 0.9]) as q_frt
-                                      from marts.fct_interactions where {w})
-                           select k.*, q.q_frt, ({mart_sql}) as backlog from k, q""",
-                       [*p, *p, *mart_p]).iloc[0].to_dict()
-            return _kpi_rates(df, f)
-        except duckdb.CatalogException:  # a snapshot published before marts.kpi_daily existed
-            pass
-    df = query(
-        f"""select count(*) as volume,
+    fact = f"""select count(*) as volume,
                    count(*) filter (where resolution_sla_status = 'met') as res_met,
                    count(*) filter (where resolution_sla_status = 'breached') as res_breached,
                    count(*) filter (where reopen_count > 0) as reopened,
@@ -276,10 +263,18 @@ def kpis(f: Filters) -> dict:
                    count(csat_score) as rated,
                    count(*) filter (where is_satisfied) as satisfied,
                    ({mart_sql}) as backlog
-            from marts.fct_interactions where {w}""",
-        [*mart_p, *p],
-    ).iloc[0].to_dict()
-    return _kpi_rates(df, f)
+            from marts.fct_interactions where {w}"""
+    if _filtered(f) <= KPI_MART_FILTERS:  # the counts from the daily mart (thousands of rows, not millions), in the
+        # same round trip as the quantiles (exact, on the fact table: one column of the view's days)
+        counts = ", ".join(f"cast(coalesce(sum({c}), 0) as bigint) as {k}" for k, c in _KPI_SUMS.items())
+        df = _with_fallback(f"""with k as (select {counts} from marts.kpi_daily where {w}),
+                                     q as (select quantile_cont(first_response_seconds, [0.5, 0.9]) as q_frt
+                                           from marts.fct_interactions where {w})
+                                select k.*, q.q_frt, ({mart_sql}) as backlog from k, q""",
+                            fact, [*p, *p, *mart_p], [*mart_p, *p])
+    else:  # topic: marts.kpi_daily has no column for it
+        df = query(fact, [*mart_p, *p])
+    return _kpi_rates(df.iloc[0].to_dict(), f)
 
 
 def _kpi_rates(df: dict, f: Filters) -> dict:
@@ -583,7 +578,7 @@ def conversations(f: Filters, drill: dict, limit: int) -> tuple[pd.DataFrame, in
                  "group by 1 order by 1 desc")
     if not drill and _filtered(f) <= KPI_MART_FILTERS:  # the same counts from the daily mart
         by_day = _with_fallback(f"select created_day, cast(sum(count_interactions) as bigint) as n "
-                                f"from marts.kpi_daily where {cond} group by 1 order by 1 desc", fact_days, p)
+                                f"from marts.kpi_daily where {w} group by 1 order by 1 desc", fact_days, p)
     else:
         by_day = query(fact_days, [*p, *ep])
     n = int(by_day.n.sum())
