@@ -323,6 +323,8 @@ VALUES = {
     ("status", "pending"): ("Pending", "待处理"),
     ("status", "resolved"): ("Resolved", "已解决"),
     ("status", "closed"): ("Closed", "已关闭"),
+    ("load", "loaded"): ("loaded", "已加载"),
+    ("load", "rejected"): ("rejected", "已拒绝"),
     ("sla", "met"): ("met", "达成"),
     ("sla", "breached"): ("breached", "超时"),
     ("sla", "open"): ("open, within target", "未结,仍在目标内"),

@@ -104,6 +104,12 @@ def test_the_loads_table_shows_file_names_and_a_dash_for_no_error(app, sample_wh
     assert "/" not in "".join(loads.source_file) and loads.source_file.str.endswith(".csv").all()
     assert loads.error.notna().all() and loads.notes.notna().all()
     assert (loads.error == "–").sum() == count(sample_wh, "select count(*) from audit.load_batches where error is null")
+    at = app()
+    at.query_params["lang"] = "zh"
+    at.run()
+    at.switch_page("views/data_quality.py").run()
+    zh = next(d.value for d in at.dataframe if "source_file" in d.value.columns)
+    assert set(zh.status) == {"已加载"} and list(zh.source_file) == list(loads.source_file)
 
 
 def test_response_times_show_targets_and_switch_basis(app):

@@ -8,7 +8,7 @@ import streamlit as st
 
 from csqa.dashboard import charts, data
 from csqa.dashboard.common import footer, page_start
-from csqa.dashboard.i18n import t
+from csqa.dashboard.i18n import t, value_label
 
 L, _ = page_start("data_quality", filters=False)
 info = data.last_load()
@@ -29,6 +29,7 @@ st.subheader(t("loads", L))
 # where a load had no error or note, as in the other tables
 show = loads.assign(
     source_file=loads.source_file.map(lambda p: Path(p).name if isinstance(p, str) else "–"),
+    status=[value_label("load", v, L) for v in loads.status],
     **{c: loads[c].astype("object").where(loads[c].notna(), "–") for c in ("error", "notes")},
 )
 st.dataframe(show, hide_index=True, key="dq_loads",
