@@ -359,6 +359,7 @@ class Warehouse(_Strict):
     reporting_timezone: str = "UTC"
     snapshots: int = Field(3, ge=0, le=100)
     memory_limit: str = Field("768MB", pattern=r"^\d+(\.\d+)?\s?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    validate_workers: int = Field(0, ge=0, le=64)  # 0: one per core, at most 4 (ingest/parallel.py)
 
     @field_validator("reporting_timezone")
     @classmethod

@@ -35,9 +35,9 @@ from ..model import compaction, marts
 from ..model.warehouse import connect, memory_hint, open_warehouse, writer_lock
 from ..ops.snapshots import publish, reader_path, snapshot_batch
 from .contract import KEYS, MODELS
+from .parallel import validated_chunks
 from .privacy import key_path, pseudonym_key
-from .read import SUPPORTED_SUFFIXES, inspect, iter_chunks, sha256_of
-from .validate import validate_chunk
+from .read import SUPPORTED_SUFFIXES, inspect, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -157,18 +157,12 @@ def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key:
     threaded: list = []  # a threaded message log: the messages its interactions are built from
     rated: list = []  # an interactions file with a rating column: the rows its surveys are built from
     try:
-        chunks = iter_chunks(spec)
-        while True:
-            t = time.perf_counter()
-            chunk = next(chunks, None)
-            steps["read"] += time.perf_counter() - t
-            if chunk is None:
-                break
-            t = time.perf_counter()
-            v = validate_chunk(spec, chunk, config, key)
-            steps["validate"] += time.perf_counter() - t
+        for timed in validated_chunks(spec, config, key):
+            v = timed.validated
+            steps["read"] += timed.read_seconds
+            steps["validate"] += timed.wait_seconds  # in workers: the wait for their result
             for k, secs in v.timings.items():
-                steps[f"validate.{k}"] += secs
+                steps[f"validate.{k}"] += secs  # in workers: their own time, summed
             t = time.perf_counter()
             res.rows_read += v.rows_read
             res.rows_quarantined += v.rows_bad

@@ -465,24 +465,26 @@ def _iter_csv(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
     pending_rows = 0
     seen_malformed = 0
 
-    def flush() -> RawChunk:
+    def flush(rows: int) -> RawChunk:  # the first ``rows`` pending rows (every malformed record read so far)
         nonlocal next_no, seen_malformed, pending, pending_rows
         table = pa.Table.from_batches(pending, schema=reader.schema)
+        pending = table.slice(rows).to_batches() if rows < table.num_rows else []
+        pending_rows = table.num_rows - min(rows, table.num_rows)
+        table = table.slice(0, rows)
         new_bad = malformed[seen_malformed:]
         seen_malformed = len(malformed)
         skipped = {m[0] for m in malformed}
         nums, next_no = _numbering(next_no, table.num_rows, skipped)
         df = table.to_pandas(types_mapper=_str_mapper)
-        pending, pending_rows = [], 0
         return RawChunk(_finish(spec, df), nums, new_bad)
 
     for batch in reader:
         pending.append(batch)
         pending_rows += batch.num_rows
-        if pending_rows >= chunk_rows:
-            yield flush()
-    if pending or malformed[seen_malformed:]:
-        yield flush()
+        while pending_rows >= chunk_rows:
+            yield flush(chunk_rows)
+    if pending_rows or malformed[seen_malformed:]:
+        yield flush(pending_rows)
 
 
 def _str_mapper(t: pa.DataType):
