@@ -35,7 +35,10 @@ from ..config import Config, Source
 from ..errors import InputFileError
 from .contract import DEFAULTS, MODELS, column_types, required_columns
 
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = 100_000
+# pyarrow reads a CSV file in blocks of this size (the longest record it can read); a chunk's rows are copied out of
+# them, so a 10M-row load keeps at most two blocks and the chunks in flight in memory (docs/BENCHMARKS.md, P2)
+BLOCK_BYTES = 16 << 20
 SNIFF_BYTES = 1 << 20
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
@@ -416,7 +419,7 @@ def _iter_plain(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
         if "UTF8" in msg or "utf8" in msg.lower():
             msg = f"invalid {spec.encoding} text in the file ({msg})"
         elif "straddling" in msg or "block" in msg:
-            msg = f"a record is too long to read (over {64} MiB) ({msg})"
+            msg = f"a record is too long to read (over {BLOCK_BYTES >> 20} MiB) ({msg})"
         raise InputFileError(f"{spec.path.name}: {msg}") from e
 
 
@@ -449,7 +452,7 @@ def _iter_csv(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
 
     enc = "utf8" if spec.encoding in ("utf-8", "utf-8-sig") else spec.encoding
     read_opts = pacsv.ReadOptions(
-        encoding=enc, block_size=64 << 20, use_threads=False, column_names=spec.header, skip_rows=1,
+        encoding=enc, block_size=BLOCK_BYTES, use_threads=False, column_names=spec.header, skip_rows=1,
     )
     parse_opts = pacsv.ParseOptions(
         delimiter=spec.delimiter or ",", newlines_in_values=True, invalid_row_handler=on_invalid,
@@ -470,7 +473,10 @@ def _iter_csv(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
         table = pa.Table.from_batches(pending, schema=reader.schema)
         pending = table.slice(rows).to_batches() if rows < table.num_rows else []
         pending_rows = table.num_rows - min(rows, table.num_rows)
-        table = table.slice(0, rows)
+        # the chunk's own rows, copied out of the blocks they came from (~5 ms per 100,000 interactions): a slice
+        # would keep its whole 64 MiB block alive while the chunk waits for or goes through validation
+        table = pa.table({name: pa.concat_arrays(col.chunks) if col.num_chunks else col
+                          for name, col in zip(table.column_names, table.slice(0, rows).columns, strict=True)})
         new_bad = malformed[seen_malformed:]
         seen_malformed = len(malformed)
         skipped = {m[0] for m in malformed}
