@@ -42,7 +42,8 @@ def main() -> None:
     steps = summary["steps"]
     top = {k: v for k, v in steps.items() if "." not in k}
     other = secs - sum(top.values())
-    print("\nstep                        seconds   share")
+    print("\nstep                        seconds   share   (validate: the loading thread's wait for the validation "
+          "threads; validate.*: their own time, summed)")
     for k, v in [*top.items(), ("start-up, sha256, audit", other)]:
         print(f"  {k:<26}{v:8.2f}  {100 * v / secs:5.1f}%")
         for sk, sv in steps.items():

@@ -11,7 +11,8 @@ number of workers, so the rows staged, quarantined and counted do not depend on 
 workers, not with the file.
 
 Threads, not processes: worker processes measured no faster on 2 cores (1M interactions: the text sent to them and
-the typed rows sent back cost the loading process as much CPU as it saved), threads ~0.7 s faster (docs/BENCHMARKS.md).
+the typed rows sent back cost the loading process about as much CPU as they saved); on threads, reading, validating
+and staging 1M interactions took 5.9-6.7 s against 9.3-9.7 s on one (docs/BENCHMARKS.md, "seventh session: P1").
 """
 
 from __future__ import annotations
