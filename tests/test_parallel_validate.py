@@ -1,6 +1,7 @@
 """A big file's chunks validated on worker threads (pipeline/ingest/parallel.py): the same warehouse as one thread,
 chunk by chunk and whole, and a file rejected mid-way leaves nothing behind."""
 
+import os
 import shutil
 
 import duckdb
@@ -113,8 +114,9 @@ def test_a_file_rejected_mid_way_on_workers_leaves_the_warehouse_as_it_was(small
 
 
 def test_worker_count(tmp_path, monkeypatch):
-    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 16)
+    assert parallel._cores() == len(os.sched_getaffinity(0))  # the cores this process may use, not the machine's
+    monkeypatch.setattr(parallel, "_cores", lambda: 16)
     assert parallel.worker_count(_config(tmp_path, 0)) == parallel.MAX_WORKERS
-    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
     assert parallel.worker_count(_config(tmp_path, 0)) == 2
     assert parallel.worker_count(_config(tmp_path, 1)) == 1

@@ -189,6 +189,7 @@ def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key:
                 con.unregister("_q")
             steps["stage"] += time.perf_counter() - t
             progress.update(idx, path.name, v.rows_read)
+            del timed, v, good  # not kept alive while the next chunk is read (parallel.py: memory)
         if threaded:
             _stage_threads(con, seq, spec, threaded, config)
         if rated:

@@ -7,12 +7,13 @@ string methods, DuckDB's inserts). A file of at least ``PARALLEL_MIN_BYTES`` has
 thread reads the next chunk and stages the last one meanwhile. Results come back in the file's order and equal what
 :func:`validate_chunk` returns for the same chunk in the loading thread; chunks are cut at the same rows whatever the
 number of workers, so the rows staged, quarantined and counted do not depend on it
-(tests/test_parallel_validate.py). At most ``workers + 1`` chunks are in flight: memory grows with the number of
+(tests/test_parallel_validate.py). At most ``workers + 1`` chunks wait for or go through validation while the loading
+thread stages one more (its caller drops each chunk before asking for the next): memory grows with the number of
 workers, not with the file.
 
 Threads, not processes: worker processes measured no faster on 2 cores (1M interactions: the text sent to them and
 the typed rows sent back cost the loading process about as much CPU as they saved); on threads, reading, validating
-and staging 1M interactions took 5.9-6.7 s against 9.3-9.7 s on one (docs/BENCHMARKS.md, "seventh session: P1").
+and staging 1M interactions took 5.7-6.7 s against 9.3-9.6 s on one (docs/BENCHMARKS.md, "seventh session: P1").
 """
 
 from __future__ import annotations
@@ -44,7 +45,15 @@ class Timed:
 
 def worker_count(config: Config) -> int:
     configured = config.warehouse.validate_workers
-    return configured if configured else min(os.cpu_count() or 1, MAX_WORKERS)
+    return configured if configured else min(_cores(), MAX_WORKERS)
+
+
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. a container's cpuset), else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def validated_chunks(spec: FileSpec, config: Config, key: bytes | None) -> Iterator[Timed]:
@@ -61,8 +70,11 @@ def validated_chunks(spec: FileSpec, config: Config, key: bytes | None) -> Itera
         if chunk is None:
             return
         t = time.perf_counter()
-        v = validate_chunk(spec, chunk, config, key)
-        yield Timed(v, reading, time.perf_counter() - t)
+        timed = Timed(validate_chunk(spec, chunk, config, key), reading, 0.0)
+        timed.wait_seconds = time.perf_counter() - t
+        del chunk
+        yield timed
+        del timed  # the caller's copy is the only one while the next chunk is read
 
 
 def _on_workers(spec: FileSpec, chunks, config: Config, key: bytes | None, workers: int) -> Iterator[Timed]:
@@ -83,8 +95,10 @@ def _on_workers(spec: FileSpec, chunks, config: Config, key: bytes | None, worke
                         del chunk
                     continue
                 t = time.perf_counter()
-                v = futures.popleft().result()
-                yield Timed(v, reading, time.perf_counter() - t)
+                timed = Timed(futures.popleft().result(), reading, 0.0)
+                timed.wait_seconds = time.perf_counter() - t
+                yield timed
+                del timed  # the caller's copy is the only one while the next chunk is read
                 reading = 0.0
         finally:  # an error (a bad file, the caller's): the queued chunks are dropped, the running ones finish
             for f in futures:

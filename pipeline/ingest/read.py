@@ -36,8 +36,9 @@ from ..errors import InputFileError
 from .contract import DEFAULTS, MODELS, column_types, required_columns
 
 CHUNK_ROWS = 100_000
-# pyarrow reads a CSV file in blocks of this size (the longest record it can read); a chunk's rows are copied out of
-# them, so a 10M-row load keeps at most two blocks and the chunks in flight in memory (docs/BENCHMARKS.md, P2)
+# pyarrow reads a CSV file in blocks of this size, and refuses a record that straddles more than two of them (a
+# single record over ~32 MiB: measured, 20 MiB reads, 40 MiB does not); a chunk's rows are copied out of the blocks,
+# so a 10M-row load keeps at most two blocks and the chunks in flight in memory (docs/BENCHMARKS.md, P2)
 BLOCK_BYTES = 16 << 20
 SNIFF_BYTES = 1 << 20
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
@@ -419,7 +420,7 @@ def _iter_plain(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
         if "UTF8" in msg or "utf8" in msg.lower():
             msg = f"invalid {spec.encoding} text in the file ({msg})"
         elif "straddling" in msg or "block" in msg:
-            msg = f"a record is too long to read (over {BLOCK_BYTES >> 20} MiB) ({msg})"
+            msg = f"a record is too long to read (over about {2 * BLOCK_BYTES >> 20} MiB) ({msg})"
         raise InputFileError(f"{spec.path.name}: {msg}") from e
 
 
@@ -474,7 +475,7 @@ def _iter_csv(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
         pending = table.slice(rows).to_batches() if rows < table.num_rows else []
         pending_rows = table.num_rows - min(rows, table.num_rows)
         # the chunk's own rows, copied out of the blocks they came from (~5 ms per 100,000 interactions): a slice
-        # would keep its whole 64 MiB block alive while the chunk waits for or goes through validation
+        # would keep its whole block alive while the chunk waits for or goes through validation
         table = pa.table({name: pa.concat_arrays(col.chunks) if col.num_chunks else col
                           for name, col in zip(table.column_names, table.slice(0, rows).columns, strict=True)})
         new_bad = malformed[seen_malformed:]

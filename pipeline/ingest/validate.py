@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from .read import EXTRA, FileSpec, RawChunk
 OFFSET_RE = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
 TRUE = {"true", "t", "1", "yes", "y"}
 FALSE = {"false", "f", "0", "no", "n"}
+_NOTES_LOCK = threading.Lock()
 QUARANTINE_COLUMNS = ["row_number", "column_name", "check_name", "failing_value", "raw_row"]
 
 
@@ -419,8 +421,9 @@ def derive_missing(entity: str, spec: FileSpec, df: pd.DataFrame) -> pd.DataFram
         parts = [df.published_at]
     derived = pd.concat(parts, axis=1).max(axis=1)
     df["updated_at"] = derived.astype("datetime64[us, UTC]")
-    if "derived updated_at" not in spec.notes:
-        spec.notes.append("derived updated_at")
+    with _NOTES_LOCK:  # chunks of one file may be validated on several threads (parallel.py)
+        if "derived updated_at" not in spec.notes:
+            spec.notes.append("derived updated_at")
     return df
 
 
