@@ -147,3 +147,20 @@ def test_bad_json_line_is_quarantined(tmp_path, db, config):
     f = _load_one(write(tmp_path / "messages.jsonl", text), db, config)
     assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (3, 2, 1)
     assert query(db, "select row_number, check_name from audit.quarantine")[0][0] == 2
+
+
+def test_a_header_alone_is_a_file_without_data_rows_with_or_without_its_line_end(tmp_path, db, config):
+    """The header with no line end after it was refused as 'a record is too long to read'; now it loads as the same
+    header with its line end does: no rows, the note 'no data rows'."""
+    from csqa.pipeline.ingest.load import load
+    from tests.conftest import INTERACTION_HEADER
+
+    results = []
+    for name, text in (("a_interactions.csv", INTERACTION_HEADER.rstrip("\r\n")),
+                       ("b_interactions.csv", INTERACTION_HEADER.rstrip("\r\n") + "\n")):
+        d = tmp_path / name.split("_")[0]
+        d.mkdir()
+        (d / name).write_text(text, encoding="utf-8")
+        s = load([d / name], tmp_path / f"{name}.duckdb", config)
+        results.append((s.files[0].status, s.files[0].rows_read, s.files[0].notes))
+    assert results[0] == results[1] and results[0][:2] == ("loaded", 0) and "no data rows" in results[0][2]

@@ -463,7 +463,13 @@ def _iter_csv(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
         strings_can_be_null=False, quoted_strings_can_be_null=False,
         include_columns=_read_columns(spec),
     )
-    reader = pacsv.open_csv(spec.path, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
+    try:
+        reader = pacsv.open_csv(spec.path, read_options=read_opts, parse_options=parse_opts,
+                                convert_options=conv_opts)
+    except pa.ArrowInvalid as e:
+        if "Could not skip initial" in str(e):  # the header alone, without a line end: no data rows
+            return
+        raise
     next_no = 1
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
