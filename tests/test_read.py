@@ -66,6 +66,7 @@ def test_very_long_line_loads(tmp_path, db, config):
         ("interactions.csv", b"\xff\xfei\x00d\x00", "UTF-16"),
         ("interactions.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
         ("interactions.csv", b"a;b\n1;2\n", "required column(s) missing"),
+        ("interactions.csv", b'"' + b"a" * 200_000 + b'",b\n1,2\n', "not a header of column names"),  # was exit 1
         ("interactions.csv", b"\x81\x30\xff\xfe\xfd not text at all \xc3\x28", "neither UTF-8 nor GB18030"),
         ("notes.xlsx", b"PK\x03\x04", "unsupported file type"),
         ("data.csv", b"foo,bar\n1,2\n", "cannot tell which entity"),

@@ -235,7 +235,10 @@ def _sniff_csv_header(path: Path, text: str, source: Source | None) -> tuple[str
     options = DELIMITERS if configured == "auto" else [configured]
     best: tuple[int, int, str, list[str]] | None = None
     for d in options:
-        header = next(csv.reader([first], delimiter=d))
+        try:
+            header = next(csv.reader([first], delimiter=d))
+        except csv.Error as e:  # e.g. a field over the csv module's limit (131,072 characters): no header
+            raise InputFileError(f"{path.name}: the first line is not a header of column names ({e})") from e
         recognised = len(build_mapping(header, source, None))
         key = (recognised, len(header), d, header)
         if best is None or key[:2] > best[:2]:
