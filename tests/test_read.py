@@ -94,6 +94,21 @@ def test_invalid_utf8_after_the_sniffed_head_rejects_the_file(tmp_path, db, conf
     assert query(db, "select count(*) from raw.interactions")[0][0] == 0  # nothing half-loaded
 
 
+def test_a_split_record_that_is_not_text_either_rejects_the_file_with_its_number(tmp_path, db, config, capfd):
+    """pyarrow decodes such a record before calling the quarantine handler; the decode error was printed as
+    'Exception ignored' with a traceback and the file refused with a bare parse error."""
+    good = "\n".join(interaction_row(f"I{i}") for i in range(20000))
+    body = f"{INTERACTION_HEADER}\n{good}\n".encode() + b"\xff\xfe broken\n" + interaction_row("Z1").encode() + b"\n"
+    p = tmp_path / "interactions.csv"
+    p.write_bytes(body)
+    f = _load_one(p, db, config)
+    assert f.status == "rejected"
+    assert "record 20001 is not valid utf-8 text and does not split into the header's 18 columns" in f.error
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert query(db, "select count(*) from raw.interactions")[0][0] == 0
+
+
 def test_entity_from_columns_when_the_name_says_nothing(tmp_path, config):
     p = write(tmp_path / "export_2026_11_24.csv",
               "survey_id,interaction_id,sent_at,responded_at,score\nS,I,2026-11-02T10:00:00Z,,\n")

@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -441,6 +442,36 @@ def _numbering(start: int, count: int, skipped: set[int]) -> tuple[np.ndarray, i
 
 
 def _iter_csv(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
+    """The CSV's chunks. A record that does not split into the header's columns is quarantined by ``on_invalid``;
+    when its bytes are not valid text either, pyarrow fails to decode it before calling the handler, prints the
+    error as "Exception ignored" (a traceback on stderr) and stops with a bare parse error: that case is caught
+    here and rejects the file with the record's number instead."""
+    undecodable: list[BaseException] = []
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, UnicodeDecodeError) and \
+                getattr(unraisable.object, "__name__", "") == "on_invalid":
+            undecodable.append(unraisable.exc_value)
+        else:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield from _csv_chunks(spec, chunk_rows)
+    except pa.ArrowInvalid as e:
+        row = re.search(r"Row #(\d+)", str(e))
+        if undecodable and row:
+            raise InputFileError(
+                f"{spec.path.name}: record {int(row.group(1)) - 1} is not valid {spec.encoding} text and does not "
+                f"split into the header's {len(spec.header)} columns; the file mixes encodings or is not text"
+            ) from e
+        raise
+    finally:
+        sys.unraisablehook = previous
+
+
+def _csv_chunks(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
     malformed: list[tuple[int, str, str]] = []
 
     def on_invalid(row) -> str:
