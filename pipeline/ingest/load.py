@@ -18,9 +18,11 @@ Upsert rules (documented in docs/DATA_CONTRACT.md):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -447,14 +449,17 @@ def _load(con, files: list[Path], db, config: Config, force: bool, *, dry_run: b
             log.warning("rejected %s: %s", path, e)
         res.finished_at = _now()
     progress.close()
-    _cross_entity_checks(con, by_seq, specs)
     summary = LoadSummary(batch_id=None, db=str(db), files=results, steps=steps)
-    to_record = [r for r in results if r.status != "skipped"]
-    if not to_record:
-        return summary
     seq_of = {str(p): i for i, p in enumerate(files, start=1)}
     if dry_run:
-        _dry_run_counts(con, results, seq_of, force)
+        if by_seq:  # something staged: compared with the stored rows, read in place
+            with _stored_rows(con, db):
+                _cross_entity_checks(con, by_seq, specs)
+                _dry_run_counts(con, results, seq_of, force)
+        return summary
+    _cross_entity_checks(con, by_seq, specs)
+    to_record = [r for r in results if r.status != "skipped"]
+    if not to_record:
         return summary
     try:
         con.execute("begin transaction")
@@ -523,31 +528,82 @@ def _dry_run_counts(con, results: list[FileResult], seq_of: dict, force: bool) -
             r.rows_duplicate = r.rows_read - r.rows_loaded - r.rows_quarantined
 
 
-def _dry_run_connection(db) -> duckdb.DuckDBPyConnection:
-    """An in-memory warehouse holding a copy of the stored rows (read from the file read-only): the
-    load runs against it and nothing reaches the file."""
+def _dry_run_connection(db, config: Config, temp_dir: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse for ``csqa load --dry-run``: the schema (empty raw tables, which the staging tables
+    take their columns from) and a copy of the stored load batches (their sha256 decide which files are skipped),
+    under the load's memory limit, spilling to ``temp_dir``. The stored rows are not copied: the staged batch is
+    compared with them in the file (:func:`_stored_rows`), so the dry run's memory does not grow with the
+    warehouse, and the file is held (read-only, which blocks a load) only while the batch is compared, not while
+    the files are read."""
     from ..model.warehouse import migrate
 
-    con = duckdb.connect()
-    con.execute("set timezone = 'UTC'")
-    migrate(con)
-    if Path(db).is_file():
-        path = str(Path(db)).replace("'", "''")
-        try:
-            con.execute(f"attach '{path}' as wh (read_only)")
-        except duckdb.Error as e:
-            con.close()
-            raise WarehouseError(f"cannot read {db} for a dry run: {e}") from e
-        tables = [("raw", e) for e in MODELS] + [("audit", "load_batches")]
-        for schema, table in tables:
-            cols = [r[0] for r in con.execute(
-                "select column_name from duckdb_columns() where database_name = 'wh' and schema_name = ? "
-                "and table_name = ?", [schema, table]).fetchall()]
-            if cols:
-                names = ", ".join(f'"{c}"' for c in cols)
-                con.execute(f"insert into {schema}.{table} ({names}) select {names} from wh.{schema}.{table}")
-        con.execute("detach wh")
+    con = duckdb.connect(config={"temp_directory": temp_dir})
+    try:
+        con.execute("set timezone = 'UTC'")
+        con.execute(f"set memory_limit = '{config.warehouse.memory_limit}'")  # validated by config.Warehouse
+        migrate(con)
+        if Path(db).is_file():
+            with _attached(con, db):
+                cols = _stored_columns(con, "audit", "load_batches")
+                if cols:
+                    names = ", ".join(f'"{c}"' for c in cols)
+                    con.execute(f"insert into audit.load_batches ({names}) select {names} "
+                                "from wh.audit.load_batches")
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+@contextlib.contextmanager
+def _attached(con, db):
+    """The warehouse file attached read-only as ``wh`` for the block."""
+    path = str(Path(db)).replace("'", "''")
+    try:
+        con.execute(f"attach '{path}' as wh (read_only)")
+    except duckdb.Error as e:
+        raise WarehouseError(f"cannot read {db} for a dry run: {e}") from e
+    try:
+        yield
+    finally:
+        con.execute("detach wh")
+
+
+def _stored_columns(con, schema: str, table: str) -> dict[str, str]:
+    return dict(con.execute(
+        "select column_name, data_type from duckdb_columns() where database_name = 'wh' and schema_name = ? "
+        "and table_name = ? order by column_index", [schema, table]).fetchall())
+
+
+@contextlib.contextmanager
+def _stored_rows(con, db):
+    """For the block, the in-memory raw tables are views of the warehouse file's (attached read-only): the
+    cross-file checks and the upsert's comparison read the stored rows in place. A column an older warehouse
+    lacks reads as NULL, one stored as another type is cast to the current schema's."""
+    if not Path(db).is_file():  # no warehouse yet: nothing stored to compare with
+        yield
+        return
+    with _attached(con, db):
+        swapped = []
+        for entity in MODELS:
+            stored = _stored_columns(con, "raw", entity)
+            if not stored:
+                continue
+            mine = con.execute("select column_name, data_type from duckdb_columns() where database_name = 'memory' "
+                               "and schema_name = 'raw' and table_name = ? order by column_index",
+                               [entity]).fetchall()
+            select = ", ".join(f'"{c}"' if stored.get(c) == t else
+                               f'cast("{c}" as {t}) as "{c}"' if c in stored else f'null::{t} as "{c}"'
+                               for c, t in mine)
+            con.execute(f"alter table raw.{entity} rename to _empty_{entity}")
+            con.execute(f"create view raw.{entity} as select {select} from wh.raw.{entity}")
+            swapped.append(entity)
+        try:
+            yield
+        finally:
+            for entity in swapped:
+                con.execute(f"drop view raw.{entity}")
+                con.execute(f"alter table raw._empty_{entity} rename to {entity}")
 
 
 def _dry_run_key(db, config: Config) -> bytes | None:
@@ -573,7 +629,21 @@ def dry_run(paths: list[str | Path], db: str | Path, config: Config, *, force: b
     files = expand_paths(paths)
     if not files:
         raise UsageError(f"no input files found in {', '.join(map(str, paths))}")
-    con = _dry_run_connection(db)
+    with tempfile.TemporaryDirectory(prefix="csqa-dry-run-") as temp_dir:
+        try:
+            return _dry_run_report(files, db, config, force, examples, temp_dir)
+        except duckdb.Error as e:
+            raise WarehouseError(f"the dry run could not finish: {e}"
+                                 + memory_hint(e, config.warehouse.memory_limit)) from e
+        except WarehouseError as e:  # e.g. its schema could not be built in memory
+            hint = memory_hint(e, config.warehouse.memory_limit)
+            if not hint:
+                raise
+            raise WarehouseError(f"the dry run could not finish: {e}{hint}", title=e.title) from e
+
+
+def _dry_run_report(files: list[Path], db, config: Config, force: bool, examples: int, temp_dir: str) -> dict:
+    con = _dry_run_connection(db, config, temp_dir)
     try:
         summary = _load(con, files, db, config, force, dry_run=True, key=_dry_run_key(db, config))
         rows = con.execute(
