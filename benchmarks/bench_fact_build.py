@@ -3,8 +3,10 @@ with the raw interactions rewritten in it (a load's are uncommitted when the mar
 memory limit.
 
     python benchmarks/bench_fact_build.py --db /tmp/p1bench/wh-load/csqa.duckdb [--repeat 2] [--checkpoint]
+        [--memory-limit 768MB,4GB]
 
 Prints wall and CPU seconds, and what DuckDB spilled to disk (of the last statement: with slices, the last one).
+--memory-limit: one or more limits (comma-separated, taken in turn in each round; default: the configured one).
 --checkpoint commits instead of rolling back and times the checkpoint that follows (what closing the warehouse
 costs a load: the rewritten raw rows and the new table, and any row groups the checkpoint rewrites).
 The SQL is the installed csqa's (sql/staging, then sql/marts/01_fct_interactions.sql in its write order, in slices of
@@ -77,15 +79,18 @@ def main() -> None:
     ap.add_argument("--db", type=Path, required=True, help="a loaded warehouse (not modified: a copy is used)")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--checkpoint", action="store_true", help="commit, and time the checkpoint after the build")
+    ap.add_argument("--memory-limit", help="DuckDB memory limits to take in turn, e.g. 768MB,4GB (default: the "
+                                           "configured one)")
     args = ap.parse_args()
-    limit = load_config(None).warehouse.memory_limit
+    limits = args.memory_limit.split(",") if args.memory_limit else [load_config(None).warehouse.memory_limit]
     for i in range(args.repeat):
-        r = build_once(args.db, limit, args.checkpoint)
-        ckpt = (f"  checkpoint wall {r['ckpt_wall']:5.2f} s  CPU {r['ckpt_cpu']:5.2f} s"
-                if r["ckpt_wall"] is not None else "")
-        print(f"run {i + 1}: {r['rows']:,} rows  wall {r['wall']:6.2f} s  CPU {r['cpu']:6.2f} s  "
-              f"spilled {r['spilled_mib']:6,.0f} MiB  peak temp dir {r['peak_temp_mib']:5,.0f} MiB  (limit {limit})"
-              + ckpt)
+        for limit in limits:
+            r = build_once(args.db, limit, args.checkpoint)
+            ckpt = (f"  checkpoint wall {r['ckpt_wall']:5.2f} s  CPU {r['ckpt_cpu']:5.2f} s"
+                    if r["ckpt_wall"] is not None else "")
+            print(f"run {i + 1}: {r['rows']:,} rows  wall {r['wall']:6.2f} s  CPU {r['cpu']:6.2f} s  "
+                  f"spilled {r['spilled_mib']:6,.0f} MiB  peak temp dir {r['peak_temp_mib']:5,.0f} MiB  "
+                  f"(limit {limit})" + ckpt)
 
 
 if __name__ == "__main__":
