@@ -74,3 +74,20 @@ def test_the_dry_run_stages_under_the_memory_limit_and_leaves_no_spill_folder(tm
     with pytest.raises(WarehouseError, match=r"(?s)dry run could not finish.*warehouse\.memory_limit = '1MB'"):
         dry_run([batch], db, tight)
     assert list(spill.iterdir()) == []
+
+
+def test_the_dry_run_reads_a_warehouse_from_before_a_migration(tmp_path, db, config):
+    import duckdb
+
+    write(tmp_path / "base" / "interactions.csv", _rows(interaction_row("I1"), interaction_row("I2")))
+    load([tmp_path / "base"], db, config)
+    con = duckdb.connect(str(db))  # as csqa left it before migration 002 added the column
+    con.execute("alter table raw.interactions drop column topic_label")
+    con.execute("delete from audit.schema_migrations where name = '002_topic_label.sql'")
+    con.close()
+    batch = write(tmp_path / "batch" / "interactions.csv", _rows(
+        interaction_row("I1"), interaction_row("I2", updated="2026-11-02T11:00:00Z"), interaction_row("I3")))
+    report = dry_run([batch], db, config)
+    assert (report["would_load"], report["rows_duplicate"]) == (2, 1)
+    assert query(db, "select count(*) from duckdb_columns() where table_name = 'interactions' "
+                     "and column_name = 'topic_label'") == [(0,)]  # not migrated by the dry run
