@@ -296,3 +296,26 @@ def test_the_sample_datas_deliberate_gaps_come_out_on_top(tmp_path, config):
     tagged, total = query(db, """select count(*) filter (where topic_source = 'agent'), count(*)
                                  from marts.fct_interactions where topic = 'staking_rewards'""")[0]
     assert total > 2 * tagged
+
+
+def test_neighbours_are_the_nearest_pool_questions_whatever_the_block(monkeypatch):
+    from csqa.pipeline.faq import model as faq_model
+
+    texts = [f"my withdrawal is pending review {i}" if i % 3 else f"how long does KYC take, case {i}"
+             for i in range(70)] + ["提现审核要多久", "reset my 2FA please"]
+    langs = ["en"] * 70 + ["zh-CN", "en"]
+    m = FaqModel.fit(ARTICLES, corpus=texts, corpus_languages=langs, pool_size=40)
+    f = m.featurizer.transform([faq_model.clean(t) for t in texts])
+    sims = m._project(f.emb) @ m.pool_emb.T
+    blocks = {}
+    for block in (5, 256, 4096):  # 5: 15 blocks, the last one short
+        monkeypatch.setattr(faq_model, "_NEIGHBOUR_BLOCK", block)
+        blocks[block] = m._neighbours(f)
+    np.testing.assert_array_equal(blocks[5], blocks[256])
+    np.testing.assert_array_equal(blocks[256], blocks[4096])
+    near = blocks[256]
+    assert near.shape == (len(texts), m.neighbours)
+    # each row holds the k most similar pool questions: none left out is more similar than the least of them
+    for row, idx in zip(sims, near, strict=True):
+        assert len(set(idx)) == m.neighbours
+        assert np.delete(row, idx).max() <= row[idx].min()
