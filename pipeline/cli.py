@@ -243,8 +243,12 @@ def _cmd_load(args) -> int:
 
     config = load_config(args.config, source=args.source)
     if args.dry_run:
+        import signal
+
         from .ingest.load import dry_run, render_dry_run
 
+        # a stop (kill, systemd) ends the run as Ctrl-C does: its temporary spill folder is removed on the way out
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
         report = dry_run(args.paths, _db(args, config), config, force=args.force)
         print(json.dumps(report, ensure_ascii=False, default=str) if args.json else render_dry_run(report))
         return EXIT_INPUT_REJECTED if report["files_rejected"] else EXIT_OK

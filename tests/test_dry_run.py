@@ -58,21 +58,87 @@ def test_the_dry_run_predicts_the_load_file_by_file_against_stored_rows(tmp_path
     assert stored_checks == by_check
 
 
+def _long_rows(n: int) -> str:
+    return _rows(*(interaction_row(f"I{i:06d}", message=f"case {i}: " + "my withdrawal is still pending " * 13)
+                   for i in range(n)))
+
+
+def _limit(config, limit: str):
+    return config.model_copy(update={"warehouse": config.warehouse.model_copy(update={"memory_limit": limit})})
+
+
 def test_the_dry_run_stages_under_the_memory_limit_and_leaves_no_spill_folder(tmp_path, db, config, monkeypatch):
     import tempfile
 
     import pytest
 
     from csqa.pipeline.errors import WarehouseError
+    from csqa.pipeline.ingest import load as L
 
     spill = tmp_path / "spill"
     spill.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spill))
-    batch = write(tmp_path / "batch" / "interactions.csv", _rows(*(interaction_row(f"I{i}") for i in range(3000))))
-    assert dry_run([batch], db, config)["would_load"] == 3000
-    tight = config.model_copy(update={"warehouse": config.warehouse.model_copy(update={"memory_limit": "1MB"})})
+    batch = write(tmp_path / "batch" / "interactions.csv", _long_rows(40_000))  # ~17 MB of text staged
+    spilled = []
+    checks = L._cross_entity_checks
+
+    def spy(con, *args):  # once every file is staged: what DuckDB wrote to its temporary files, and where
+        spilled.extend(con.execute("select path, size from duckdb_temporary_files()").fetchall())
+        return checks(con, *args)
+
+    monkeypatch.setattr(L, "_cross_entity_checks", spy)
+    assert dry_run([batch], db, _limit(config, "16MB"))["would_load"] == 40_000
+    assert spilled and all(p.startswith(str(spill / "csqa-dry-run-")) for p, _ in spilled)
+    assert list(spill.iterdir()) == []  # removed after
     with pytest.raises(WarehouseError, match=r"(?s)dry run could not finish.*warehouse\.memory_limit = '1MB'"):
-        dry_run([batch], db, tight)
+        dry_run([batch], db, _limit(config, "1MB"))
+    assert list(spill.iterdir()) == []
+
+
+def test_a_load_that_commits_during_the_dry_run_stops_it(tmp_path, db, config, monkeypatch):
+    import pytest
+
+    from csqa.pipeline.errors import WarehouseError
+    from csqa.pipeline.ingest import load as L
+
+    load([write(tmp_path / "base" / "interactions.csv", _rows(interaction_row("I1")))], db, config)
+    batch = write(tmp_path / "batch" / "interactions.csv", _rows(interaction_row("I4"), interaction_row("I5")))
+    nightly = write(tmp_path / "nightly" / "interactions.csv", batch.read_text())
+    stage = L._stage_file
+
+    def stage_then_load(*args, **kwargs):  # the nightly commits the same file while the dry run reads it
+        monkeypatch.setattr(L, "_stage_file", stage)
+        out = stage(*args, **kwargs)
+        load([nightly], db, config)
+        return out
+
+    monkeypatch.setattr(L, "_stage_file", stage_then_load)
+    with pytest.raises(WarehouseError, match=r"changed during the dry run \(a load committed batch 2\)"):
+        dry_run([batch], db, config)
+    assert dry_run([batch], db, config)["files_skipped"] == 1  # run again: the file is known as loaded
+
+
+def test_a_stopped_dry_run_removes_its_spill_folder(tmp_path, db):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    batch = write(tmp_path / "batch" / "interactions.csv", _long_rows(150_000))
+    env = {**os.environ, "TMPDIR": str(spill)}
+    p = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "load", str(batch), "--db", str(db),
+                          "--dry-run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(spill.glob("csqa-dry-run-*")) and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert p.poll() is None, p.communicate()  # still reading when stopped
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 128 + signal.SIGTERM and "Traceback" not in err
     assert list(spill.iterdir()) == []
 
 

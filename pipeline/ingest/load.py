@@ -562,6 +562,10 @@ def _attached(con, db):
     try:
         con.execute(f"attach '{path}' as wh (read_only)")
     except duckdb.Error as e:
+        if "lock" in str(e).lower():
+            raise WarehouseError(f"{db} is held by a load (or another writer), so the dry run cannot read it; run it "
+                                 f"again when that has finished. DuckDB said: {e}",
+                                 title="The warehouse is locked.") from e
         raise WarehouseError(f"cannot read {db} for a dry run: {e}") from e
     try:
         yield
@@ -575,34 +579,47 @@ def _stored_columns(con, schema: str, table: str) -> dict[str, str]:
         "and table_name = ? order by column_index", [schema, table]).fetchall())
 
 
+_BATCHES_STATE = "select max(batch_id), count(*) from {}"
+
+
 @contextlib.contextmanager
 def _stored_rows(con, db):
     """For the block, the in-memory raw tables are views of the warehouse file's (attached read-only): the
     cross-file checks and the upsert's comparison read the stored rows in place. A column an older warehouse
-    lacks reads as NULL, one stored as another type is cast to the current schema's."""
-    if not Path(db).is_file():  # no warehouse yet: nothing stored to compare with
-        yield
+    lacks reads as NULL, one stored as another type is cast to the current schema's. The file's load batches
+    must be those copied when the dry run started (which decided the files skipped as loaded): a load that
+    committed meanwhile, or a warehouse that appeared or went away, stops the dry run with a message."""
+    copied = con.execute(_BATCHES_STATE.format("audit.load_batches")).fetchall()[0]
+    if not Path(db).is_file():
+        if copied[1]:
+            raise WarehouseError(f"{db} went away during the dry run; nothing was compared")
+        yield  # no warehouse: nothing stored to compare with
         return
     with _attached(con, db):
+        now = (con.execute(_BATCHES_STATE.format("wh.audit.load_batches")).fetchall()[0]
+               if _stored_columns(con, "audit", "load_batches") else (None, 0))
+        if tuple(now) != tuple(copied):
+            raise WarehouseError(f"{db} changed during the dry run (a load committed batch {now[0]}): its report "
+                                 "would mix the warehouse before and after; run the dry run again")
         swapped = []
-        for entity in MODELS:
-            stored = _stored_columns(con, "raw", entity)
-            if not stored:
-                continue
-            mine = con.execute("select column_name, data_type from duckdb_columns() where database_name = 'memory' "
-                               "and schema_name = 'raw' and table_name = ? order by column_index",
-                               [entity]).fetchall()
-            select = ", ".join(f'"{c}"' if stored.get(c) == t else
-                               f'cast("{c}" as {t}) as "{c}"' if c in stored else f'null::{t} as "{c}"'
-                               for c, t in mine)
-            con.execute(f"alter table raw.{entity} rename to _empty_{entity}")
-            con.execute(f"create view raw.{entity} as select {select} from wh.raw.{entity}")
-            swapped.append(entity)
         try:
+            for entity in MODELS:
+                stored = _stored_columns(con, "raw", entity)
+                if not stored:
+                    continue
+                mine = con.execute("select column_name, data_type from duckdb_columns() where database_name = "
+                                   "'memory' and schema_name = 'raw' and table_name = ? order by column_index",
+                                   [entity]).fetchall()
+                select = ", ".join(f'"{c}"' if stored.get(c) == t else
+                                   f'cast("{c}" as {t}) as "{c}"' if c in stored else f'null::{t} as "{c}"'
+                                   for c, t in mine)
+                con.execute(f"alter table raw.{entity} rename to _empty_{entity}")
+                swapped.append(entity)
+                con.execute(f"create view raw.{entity} as select {select} from wh.raw.{entity}")
             yield
-        finally:
+        finally:  # the in-memory tables back, also when a view could not be made
             for entity in swapped:
-                con.execute(f"drop view raw.{entity}")
+                con.execute(f"drop view if exists raw.{entity}")
                 con.execute(f"alter table raw._empty_{entity} rename to {entity}")
 
 
