@@ -46,6 +46,7 @@ _SPLIT_RE = re.compile(  # sentence ends (Chinese and Latin), line breaks, "rela
 
 PARALLEL_MIN = 40_000  # questions; below this one process is faster than starting workers
 _NEIGHBOUR_BLOCK = 256  # questions whose nearest pool questions are searched at once
+_NEIGHBOUR_MIN_BLOCK = 16  # ... and the fewest, but in a batch that small
 NEIGHBOUR_DIMS = 64
 
 
@@ -188,11 +189,17 @@ class FaqModel:
         emb = self._project(f.emb)
         # 256 questions' similarities to the pool at a time (8 MiB with a pool of 4,000): they stay in the CPU's
         # cache between the product, the negation and the partition, which took half the time of blocks of 4,096
-        # (131 MiB; docs/BENCHMARKS.md, "FAQ matching"). Each row is partitioned on its own: the same indices in
-        # the same order whatever the block
-        for lo in range(0, len(f), _NEIGHBOUR_BLOCK):
-            s = emb[lo:lo + _NEIGHBOUR_BLOCK] @ self.pool_emb.T
-            out[lo:lo + _NEIGHBOUR_BLOCK] = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        # (131 MiB; docs/BENCHMARKS.md, "FAQ matching"). Each row is partitioned on its own, but BLAS may take
+        # another path for a product of a few rows (OpenBLAS: 1-4), whose last bits differ and could reorder a
+        # near-tie: a short last block joins the one before, so no block has fewer than _NEIGHBOUR_MIN_BLOCK rows
+        # unless the whole batch has
+        n = len(f)
+        starts = list(range(0, n, _NEIGHBOUR_BLOCK))
+        if len(starts) > 1 and n - starts[-1] < _NEIGHBOUR_MIN_BLOCK:
+            starts.pop()
+        for lo, hi in zip(starts, [*starts[1:], n], strict=True):
+            s = emb[lo:hi] @ self.pool_emb.T
+            out[lo:hi] = np.argpartition(-s, k - 1, axis=1)[:, :k]
         return out
 
     def _project(self, emb: np.ndarray) -> np.ndarray:

@@ -1,0 +1,74 @@
+"""The FAQ model's neighbour search by block size: time, and whether the results depend on the block.
+
+    python benchmarks/faq_neighbour_blocks.py [--questions 20000] [--repeat 3]
+
+Questions are BANKING77's (repeated, made unique with a suffix) or the generator's when the data set is absent;
+the model is fitted on the generator's published articles with a pool of 4,000 of the questions, as
+faq_throughput.py does, and the search runs on one BLAS thread as in a refresh. Prints, for each block size:
+the seconds of ``FaqModel._neighbours`` (best of --repeat), how many of the question-to-pool similarities differ
+in any bit from one product over the whole batch, and whether the neighbours and ``_predict``'s frame equal those
+of blocks of 4,096 (the size before the eighth session).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from csqa.pipeline.faq import FaqModel
+from csqa.pipeline.faq import model as faq_model
+from csqa.pipeline.synth.generate import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+B77 = ROOT.parent / "shared" / "datasets" / "banking77" / "train.csv"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--questions", type=int, default=20_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(Path(tmp), n=2000, days=14, seed=3, messages=False)
+        arts = pd.read_csv(Path(tmp) / "faq_articles.csv", dtype=str, keep_default_na=False)
+        base = (pd.read_csv(B77).text.tolist() if B77.exists()
+                else pd.read_csv(Path(tmp) / "interactions.csv", dtype=str).first_message.tolist())
+    arts = arts[arts.status == "published"]
+    texts = [f"{base[i % len(base)]} (ref {i})" for i in range(args.questions)]
+    langs = ["en"] * len(texts)
+    model = FaqModel.fit(arts, corpus=texts[:4000], corpus_languages=langs[:4000])
+    f = model.featurizer.transform([faq_model.clean(t) for t in texts])
+    emb = model._project(f.emb)
+    print(f"questions: {len(texts):,} ({'BANKING77' if B77.exists() else 'generator'}), pool: {len(model.pool_emb):,}")
+    with threadpool_limits(1):
+        whole = emb @ model.pool_emb.T
+        faq_model._NEIGHBOUR_BLOCK = 4096
+        ref_near = model._neighbours(f)
+        ref_pred = model._predict(texts, langs, 0.2)
+        print(f"{'block':>6} {'seconds':>8} {'products differing':>20} {'neighbours equal':>17} "
+              f"{'predictions equal':>18}")
+        for block in (1, 2, 4, 16, 64, 128, 256, 512, 1024, 4096):
+            differing = sum(int((emb[i:i + block] @ model.pool_emb.T != whole[i:i + block]).sum())
+                            for i in range(0, len(emb), block))
+            faq_model._NEIGHBOUR_BLOCK = block
+            best = min(_timed(model, f) for _ in range(args.repeat))
+            near = model._neighbours(f)
+            same_pred = model._predict(texts, langs, 0.2).equals(ref_pred) if block in (1, 256) else None
+            print(f"{block:>6} {best:8.3f} {differing:>20,} {np.array_equal(near, ref_near)!s:>17} "
+                  f"{'' if same_pred is None else str(same_pred):>18}")
+
+
+def _timed(model, f) -> float:
+    t = time.perf_counter()
+    model._neighbours(f)
+    return time.perf_counter() - t
+
+
+if __name__ == "__main__":
+    main()
