@@ -3,10 +3,11 @@ with the raw interactions rewritten in it (a load's are uncommitted when the mar
 memory limit.
 
     python benchmarks/bench_fact_build.py --db /tmp/p1bench/wh-load/csqa.duckdb [--repeat 2] [--checkpoint]
-        [--memory-limit 768MB,4GB]
+        [--memory-limit 768MB,4GB] [--slice-rows 245760,122880]
 
 Prints wall and CPU seconds, and what DuckDB spilled to disk (of the last statement: with slices, the last one).
 --memory-limit: one or more limits (comma-separated, taken in turn in each round; default: the configured one).
+--slice-rows: one or more slice sizes of the full build, taken in turn likewise (default: marts._SLICE_ROWS).
 --checkpoint commits instead of rolling back and times the checkpoint that follows (what closing the warehouse
 costs a load: the rewritten raw rows and the new table, and any row groups the checkpoint rewrites).
 The SQL is the installed csqa's (sql/staging, then sql/marts/01_fct_interactions.sql in its write order, in slices of
@@ -16,6 +17,7 @@ created_at where that csqa builds it so: marts._build_in_slices); run a differen
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
 import tempfile
@@ -29,7 +31,9 @@ from csqa.pipeline.model import marts
 from csqa.pipeline.model.warehouse import sql_files
 
 
-def build_once(db: Path, memory_limit: str, checkpoint: bool = False) -> dict:
+def build_once(db: Path, memory_limit: str, checkpoint: bool = False, slice_rows: int | None = None) -> dict:
+    if slice_rows is not None:
+        marts._SLICE_ROWS = slice_rows
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "w.duckdb"
         shutil.copy(db, work)
@@ -79,18 +83,20 @@ def main() -> None:
     ap.add_argument("--db", type=Path, required=True, help="a loaded warehouse (not modified: a copy is used)")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--checkpoint", action="store_true", help="commit, and time the checkpoint after the build")
+    ap.add_argument("--slice-rows", help="slice sizes of the full build to take in turn, e.g. 245760,122880")
     ap.add_argument("--memory-limit", help="DuckDB memory limits to take in turn, e.g. 768MB,4GB (default: the "
                                            "configured one)")
     args = ap.parse_args()
     limits = args.memory_limit.split(",") if args.memory_limit else [load_config(None).warehouse.memory_limit]
+    sizes = [int(x) for x in args.slice_rows.split(",")] if args.slice_rows else [marts._SLICE_ROWS]
     for i in range(args.repeat):
-        for limit in limits:
-            r = build_once(args.db, limit, args.checkpoint)
+        for limit, size in itertools.product(limits, sizes):
+            r = build_once(args.db, limit, args.checkpoint, size)
             ckpt = (f"  checkpoint wall {r['ckpt_wall']:5.2f} s  CPU {r['ckpt_cpu']:5.2f} s"
                     if r["ckpt_wall"] is not None else "")
             print(f"run {i + 1}: {r['rows']:,} rows  wall {r['wall']:6.2f} s  CPU {r['cpu']:6.2f} s  "
                   f"spilled {r['spilled_mib']:6,.0f} MiB  peak temp dir {r['peak_temp_mib']:5,.0f} MiB  "
-                  f"(limit {limit})" + ckpt)
+                  f"(limit {limit}, slices of {size:,})" + ckpt)
 
 
 if __name__ == "__main__":
