@@ -320,3 +320,20 @@ def test_neighbours_are_the_nearest_pool_questions_whatever_the_block(monkeypatc
     for row, idx in zip(sims, near, strict=True):
         assert len(set(idx)) == m.neighbours
         assert np.delete(row, idx).max() <= row[idx].min()
+
+
+def test_a_question_scored_alone_gets_what_it_gets_in_a_batch():
+    texts = [f"my withdrawal is pending review {i}" if i % 3 else f"how long does KYC take, case {i}"
+             for i in range(40)] + ["提现审核要多久", "", "reset my 2FA please"]
+    langs = ["en"] * 40 + ["zh-CN", "en", "en"]
+    bars = np.linspace(0.05, 0.6, len(texts))  # a bar per question: confident or not depends on the row's own
+    m = FaqModel.fit(ARTICLES, corpus=texts, corpus_languages=langs, pool_size=20)
+    batch = m._predict(texts, langs, bars)
+
+    def rows(frame):
+        return [tuple(None if pd.isna(v) else v for v in r) for r in frame.itertuples(index=False)]
+
+    for i in range(len(texts)):  # alone (padded to a batch's shape), and as the last of a short batch
+        assert rows(m._predict([texts[i]], [langs[i]], bars[i:i + 1])) == rows(batch.iloc[[i]])
+    assert rows(m._predict(texts[:3], langs[:3], bars[:3])) == rows(batch.iloc[:3])
+    assert batch.is_topic_confident.any() and not batch.is_topic_confident.all()
