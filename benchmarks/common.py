@@ -46,3 +46,29 @@ def generate(out: Path, n: int, seed: int, days: int = 365, end: str = "2026-11-
                         "--seed", str(seed), "--days", str(days), "--end", end, "--no-messages"],
                        check=True, cwd=ROOT, capture_output=True)
     return out / "interactions.csv"
+
+
+B77 = ROOT.parent / "shared" / "datasets" / "banking77" / "train.csv"
+
+
+def faq_inputs(questions: int):
+    """The FAQ benchmarks' inputs: the generator's published articles; ``questions`` texts, BANKING77's (or the
+    generator's when the data set is absent) repeated and made unique with a suffix, so de-duplication does not
+    flatter a figure; and agents' tags, 20% of BANKING77 (an empty frame without it)."""
+    import tempfile
+
+    import pandas as pd
+
+    from csqa.pipeline.synth.generate import generate as generate_data
+
+    with tempfile.TemporaryDirectory() as tmp:
+        generate_data(Path(tmp), n=2000, days=14, seed=3, messages=False)
+        arts = pd.read_csv(Path(tmp) / "faq_articles.csv", dtype=str, keep_default_na=False)
+        base = (pd.read_csv(B77).text.tolist() if B77.exists()
+                else pd.read_csv(Path(tmp) / "interactions.csv", dtype=str).first_message.tolist())
+    texts = [f"{base[i % len(base)]} (ref {i})" for i in range(questions)]
+    tagged = pd.DataFrame()
+    if B77.exists():
+        b = pd.read_csv(B77).sample(frac=0.2, random_state=0)
+        tagged = pd.DataFrame({"question": b.text, "topic": b.category})
+    return arts[arts.status == "published"], texts, tagged

@@ -18,20 +18,17 @@ multiplied as a matrix of one row).
 from __future__ import annotations
 
 import argparse
-import tempfile
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from threadpoolctl import threadpool_limits
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.common import B77, faq_inputs
 from csqa.pipeline.faq import FaqModel
 from csqa.pipeline.faq import model as faq_model
-from csqa.pipeline.synth.generate import generate
-
-ROOT = Path(__file__).resolve().parent.parent
-B77 = ROOT.parent / "shared" / "datasets" / "banking77" / "train.csv"
 
 
 def main() -> None:
@@ -40,18 +37,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--alone", type=int, default=1500)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        generate(Path(tmp), n=2000, days=14, seed=3, messages=False)
-        arts = pd.read_csv(Path(tmp) / "faq_articles.csv", dtype=str, keep_default_na=False)
-        base = (pd.read_csv(B77).text.tolist() if B77.exists()
-                else pd.read_csv(Path(tmp) / "interactions.csv", dtype=str).first_message.tolist())
-    arts = arts[arts.status == "published"]
-    texts = [f"{base[i % len(base)]} (ref {i})" for i in range(args.questions)]
+    arts, texts, tagged = faq_inputs(args.questions)
     langs = ["en"] * len(texts)
-    tagged = None
-    if B77.exists():  # agents' tags, as faq_throughput.py fits the model
-        b = pd.read_csv(B77).sample(frac=0.2, random_state=0)
-        tagged = pd.DataFrame({"question": b.text, "topic": b.category})
     model = FaqModel.fit(arts, tagged, corpus=texts[:20_000], corpus_languages=langs[:20_000])
     f = model.featurizer.transform([faq_model.clean(t) for t in texts])
     emb = model._project(f.emb)
