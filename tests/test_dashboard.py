@@ -110,6 +110,11 @@ def test_the_loads_table_shows_file_names_and_a_dash_for_no_error(app, sample_wh
     at.switch_page("views/data_quality.py").run()
     zh = next(d.value for d in at.dataframe if "source_file" in d.value.columns)
     assert set(zh.status) == {"已加载"} and list(zh.source_file) == list(loads.source_file)
+    # the entity in words, not the table's name: 会话, 消息, 满意度调查, FAQ 文章
+    assert set(zh.entity) == {"会话", "消息", "满意度调查", "FAQ 文章"}
+    assert set(loads.entity) == {"interactions", "messages", "CSAT surveys", "FAQ articles"}
+    bars = figure(at, 0)["data"][0]["y"]
+    assert bars and all(str(y).startswith(("会话 · ", "消息 · ", "满意度调查 · ")) for y in bars)
 
 
 def test_response_times_show_targets_and_switch_basis(app):

@@ -30,11 +30,13 @@ st.subheader(t("loads", L))
 show = loads.assign(
     source_file=loads.source_file.map(lambda p: Path(p).name if isinstance(p, str) else "–"),
     status=[value_label("load", v, L) for v in loads.status],
+    entity=[value_label("entity", v, L) if isinstance(v, str) else "–" for v in loads.entity],
     **{c: loads[c].astype("object").where(loads[c].notna(), "–") for c in ("error", "notes")},
 )
 st.dataframe(show, hide_index=True, key="dq_loads",
              column_config={k: st.column_config.Column(t(f"col_{k}", L)) for k in show.columns})
 q = data.quarantine_by_check()
 if len(q):
+    q = q.assign(entity=[value_label("entity", v, L) for v in q.entity])
     st.plotly_chart(charts.quarantine_bars(q, t("rejects", L), L), key="dq_rejects")
 footer(L)
