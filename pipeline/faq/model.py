@@ -189,8 +189,8 @@ class FaqModel:
         out = np.empty((len(f), k), dtype=np.int64)
         emb = self._project(f.emb)
         # 256 questions' similarities to the pool at a time (8 MiB with a pool of 4,000): they stay in the CPU's
-        # cache between the product, the negation and the partition, which took half the time of blocks of 4,096
-        # (131 MiB; docs/BENCHMARKS.md, "FAQ matching"). Each row is partitioned on its own, but BLAS may take
+        # cache between the product, the negation and the partition, about two thirds of the time of blocks of
+        # 4,096 (131 MiB; docs/BENCHMARKS.md, "FAQ matching"). Each row is partitioned on its own, but BLAS may take
         # another path for a product of a few rows (OpenBLAS: 1, on some matrices 2-3), whose last bits differ and
         # could reorder a near-tie: a short last block joins the one before, so no block has fewer than
         # _NEIGHBOUR_MIN_BLOCK rows unless the whole batch has
