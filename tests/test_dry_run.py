@@ -90,7 +90,8 @@ def test_the_dry_run_stages_under_the_memory_limit_and_leaves_no_spill_folder(tm
     assert dry_run([batch], db, _limit(config, "16MB"))["would_load"] == 40_000
     assert spilled and all(p.startswith(str(spill / "csqa-dry-run-")) for p, _ in spilled)
     assert list(spill.iterdir()) == []  # removed after
-    with pytest.raises(WarehouseError, match=r"(?s)dry run could not finish.*warehouse\.memory_limit = '1MB'"):
+    out_of_memory = r"(?s)cannot prepare the dry run's in-memory warehouse.*warehouse\.memory_limit = '1MB'"
+    with pytest.raises(WarehouseError, match=out_of_memory):
         dry_run([batch], db, _limit(config, "1MB"))
     assert list(spill.iterdir()) == []
 

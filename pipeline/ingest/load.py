@@ -34,7 +34,7 @@ import pyarrow as pa
 from ..config import Config
 from ..errors import InputFileError, UsageError, WarehouseError
 from ..model import compaction, marts
-from ..model.warehouse import connect, memory_hint, open_warehouse, writer_lock
+from ..model.warehouse import connect, memory_hint, open_warehouse, prepare, writer_lock
 from ..ops.snapshots import publish, reader_path, snapshot_batch
 from .contract import KEYS, MODELS
 from .parallel import validated_chunks
@@ -533,15 +533,12 @@ def _dry_run_connection(db, config: Config, temp_dir: str) -> duckdb.DuckDBPyCon
     take their columns from) and a copy of the stored load batches (their sha256 decide which files are skipped),
     under the load's memory limit, spilling to ``temp_dir``. The stored rows are not copied: the staged batch is
     compared with them in the file (:func:`_stored_rows`), so the dry run's memory does not grow with the
-    warehouse, and the file is held (read-only, which blocks a load) only while the batch is compared, not while
-    the files are read."""
-    from ..model.warehouse import migrate
-
+    warehouse, and the file is held (read-only, which blocks a load) for a moment here and while the batch is
+    compared, not while the files are read."""
     con = duckdb.connect(config={"temp_directory": temp_dir})
+    con.execute("set timezone = 'UTC'")
+    prepare(con, "the dry run's in-memory warehouse", config.warehouse.memory_limit)
     try:
-        con.execute("set timezone = 'UTC'")
-        con.execute(f"set memory_limit = '{config.warehouse.memory_limit}'")  # validated by config.Warehouse
-        migrate(con)
         if Path(db).is_file():
             with _attached(con, db):
                 cols = _stored_columns(con, "audit", "load_batches")
@@ -573,10 +570,11 @@ def _attached(con, db):
         con.execute("detach wh")
 
 
-def _stored_columns(con, schema: str, table: str) -> dict[str, str]:
+def _stored_columns(con, schema: str, table: str, database: str = "wh") -> dict[str, str]:
+    """A table's columns and their types, in order (none: no such table)."""
     return dict(con.execute(
-        "select column_name, data_type from duckdb_columns() where database_name = 'wh' and schema_name = ? "
-        "and table_name = ? order by column_index", [schema, table]).fetchall())
+        "select column_name, data_type from duckdb_columns() where database_name = ? and schema_name = ? "
+        "and table_name = ? order by column_index", [database, schema, table]).fetchall())
 
 
 _BATCHES_STATE = "select max(batch_id), count(*) from {}"
@@ -607,12 +605,10 @@ def _stored_rows(con, db):
                 stored = _stored_columns(con, "raw", entity)
                 if not stored:
                     continue
-                mine = con.execute("select column_name, data_type from duckdb_columns() where database_name = "
-                                   "'memory' and schema_name = 'raw' and table_name = ? order by column_index",
-                                   [entity]).fetchall()
+                mine = _stored_columns(con, "raw", entity, database="memory")
                 select = ", ".join(f'"{c}"' if stored.get(c) == t else
                                    f'cast("{c}" as {t}) as "{c}"' if c in stored else f'null::{t} as "{c}"'
-                                   for c, t in mine)
+                                   for c, t in mine.items())
                 con.execute(f"alter table raw.{entity} rename to _empty_{entity}")
                 swapped.append(entity)
                 con.execute(f"create view raw.{entity} as select {select} from wh.raw.{entity}")
@@ -649,14 +645,9 @@ def dry_run(paths: list[str | Path], db: str | Path, config: Config, *, force: b
     with tempfile.TemporaryDirectory(prefix="csqa-dry-run-") as temp_dir:
         try:
             return _dry_run_report(files, db, config, force, examples, temp_dir)
-        except duckdb.Error as e:
+        except duckdb.Error as e:  # staging or comparing (building the in-memory schema raises its own)
             raise WarehouseError(f"the dry run could not finish: {e}"
                                  + memory_hint(e, config.warehouse.memory_limit)) from e
-        except WarehouseError as e:  # e.g. its schema could not be built in memory
-            hint = memory_hint(e, config.warehouse.memory_limit)
-            if not hint:
-                raise
-            raise WarehouseError(f"the dry run could not finish: {e}{hint}", title=e.title) from e
 
 
 def _dry_run_report(files: list[Path], db, config: Config, force: bool, examples: int, temp_dir: str) -> dict:

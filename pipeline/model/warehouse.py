@@ -252,17 +252,23 @@ def memory_hint(e: BaseException, memory_limit: str | None) -> str:
 
 
 def open_warehouse(path: str | os.PathLike, *, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    con = connect(path)
+    return prepare(connect(path), str(path), memory_limit)
+
+
+def prepare(con: duckdb.DuckDBPyConnection, name: str, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
+    """``con`` under ``memory_limit``, its migrations applied (``name`` says which warehouse in an error); closed
+    when that fails, and the failure a warehouse error, with the memory hint when DuckDB ran out."""
     try:
         if memory_limit:
             con.execute(f"set memory_limit = '{memory_limit}'")  # validated by config.Warehouse
         migrate(con)
     except duckdb.Error as e:  # e.g. out of memory while migrating: a warehouse error, never a traceback
         con.close()
-        raise WarehouseError(f"cannot prepare {path}: {e}" + memory_hint(e, memory_limit)) from e
-    except WarehouseError as e:
+        raise WarehouseError(f"cannot prepare {name}: {e}" + memory_hint(e, memory_limit)) from e
+    except WarehouseError as e:  # a migration's own error, said of this warehouse
         con.close()
-        raise WarehouseError(str(e) + memory_hint(e, memory_limit), title=e.title) from e.__cause__
+        raise WarehouseError(f"cannot prepare {name}: {e}" + memory_hint(e, memory_limit), title=e.title) \
+            from e.__cause__
     except Exception:
         con.close()
         raise
