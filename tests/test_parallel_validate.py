@@ -1,7 +1,6 @@
 """A big file's chunks validated on worker threads (pipeline/ingest/parallel.py): the same warehouse as one thread,
 chunk by chunk and whole, and a file rejected mid-way leaves nothing behind."""
 
-import os
 import shutil
 
 import duckdb
@@ -114,7 +113,11 @@ def test_a_file_rejected_mid_way_on_workers_leaves_the_warehouse_as_it_was(small
 
 
 def test_worker_count(tmp_path, monkeypatch):
-    assert parallel._cores() == len(os.sched_getaffinity(0))  # the cores this process may use, not the machine's
+    # the cores this process may use (a container's cpuset), not the machine's
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {3})
+    assert parallel._cores() == 1
+    monkeypatch.undo()
     monkeypatch.setattr(parallel, "_cores", lambda: 16)
     assert parallel.worker_count(_config(tmp_path, 0)) == parallel.MAX_WORKERS
     monkeypatch.setattr(parallel, "_cores", lambda: 2)

@@ -168,9 +168,6 @@ def test_bad_json_line_is_quarantined(tmp_path, db, config):
 def test_a_header_alone_is_a_file_without_data_rows_with_or_without_its_line_end(tmp_path, db, config):
     """The header with no line end after it was refused as 'a record is too long to read'; now it loads as the same
     header with its line end does: no rows, the note 'no data rows'."""
-    from csqa.pipeline.ingest.load import load
-    from tests.conftest import INTERACTION_HEADER
-
     results = []
     for name, text in (("a_interactions.csv", INTERACTION_HEADER.rstrip("\r\n")),
                        ("b_interactions.csv", INTERACTION_HEADER.rstrip("\r\n") + "\n")):

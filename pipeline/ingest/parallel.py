@@ -70,8 +70,7 @@ def validated_chunks(spec: FileSpec, config: Config, key: bytes | None) -> Itera
         if chunk is None:
             return
         t = time.perf_counter()
-        timed = Timed(validate_chunk(spec, chunk, config, key), reading, 0.0)
-        timed.wait_seconds = time.perf_counter() - t
+        timed = Timed(validate_chunk(spec, chunk, config, key), reading, time.perf_counter() - t)  # args in order
         del chunk
         yield timed
         del timed  # the caller's copy is the only one while the next chunk is read
@@ -95,10 +94,8 @@ def _on_workers(spec: FileSpec, chunks, config: Config, key: bytes | None, worke
                         del chunk
                     continue
                 t = time.perf_counter()
-                timed = Timed(futures.popleft().result(), reading, 0.0)
-                timed.wait_seconds = time.perf_counter() - t
-                yield timed
-                del timed  # the caller's copy is the only one while the next chunk is read
+                # yielded, not kept in a name: the caller's copy is the only one while the next chunk is read
+                yield Timed(futures.popleft().result(), reading, time.perf_counter() - t)
                 reading = 0.0
         finally:  # an error (a bad file, the caller's): the queued chunks are dropped, the running ones finish
             for f in futures:

@@ -514,9 +514,9 @@ def _csv_chunks(spec: FileSpec, chunk_rows: int) -> Iterator[RawChunk]:
         table = pa.Table.from_batches(pending, schema=reader.schema)
         pending = table.slice(rows).to_batches() if rows < table.num_rows else []
         pending_rows = table.num_rows - min(rows, table.num_rows)
-        # the chunk's own rows, copied out of the blocks they came from (6-45 ms per 100,000 interactions, 26 MiB, on
-        # the 1M benchmark file): a slice
-        # would keep its whole block alive while the chunk waits for or goes through validation
+        # the chunk's own rows, copied out of the blocks they came from (6-45 ms per 100,000 interactions, 26 MiB,
+        # on the 1M benchmark file): a slice would keep its whole block alive while the chunk waits for or goes
+        # through validation
         table = pa.table({name: pa.concat_arrays(col.chunks) if col.num_chunks else col
                           for name, col in zip(table.column_names, table.slice(0, rows).columns, strict=True)})
         new_bad = malformed[seen_malformed:]
