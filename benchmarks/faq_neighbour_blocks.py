@@ -11,7 +11,7 @@ question-to-pool similarities differ in any bit from one product over the whole 
 neighbours and ``_predict``'s frame equal those of blocks of 4,096 (the size before the eighth session).
 
 Then, for the first --alone questions: how many get another faq_match_score scored alone than in one batch of
-them, with ``_predict``'s padding of a small batch and without it (``_MIN_PREDICT_ROWS`` = 1: a lone question
+them, with ``_predict``'s padding of a small batch and without it (``_MIN_BLAS_ROWS`` = 1: a lone question
 multiplied as a matrix of one row).
 """
 
@@ -62,13 +62,13 @@ def main() -> None:
     faq_model._NEIGHBOUR_BLOCK = 256
     sub, sub_langs = texts[:args.alone], langs[:args.alone]
     batch = model._predict(sub, sub_langs, 0.2).faq_match_score.to_numpy()
-    padding = faq_model._MIN_PREDICT_ROWS
+    padding = faq_model._MIN_BLAS_ROWS
     for label, rows in (("padded (as csqa scores)", padding), ("not padded", 1)):
-        faq_model._MIN_PREDICT_ROWS = rows
+        faq_model._MIN_BLAS_ROWS = rows
         alone = np.array([model._predict([t], [lang], 0.2).faq_match_score.iloc[0]
                           for t, lang in zip(sub, sub_langs, strict=True)])
         print(f"scored alone, {label}: {int((alone != batch).sum())} of {len(sub):,} scores differ from the batch's")
-    faq_model._MIN_PREDICT_ROWS = padding
+    faq_model._MIN_BLAS_ROWS = padding
 
 
 def _timed(model, f) -> float:

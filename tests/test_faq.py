@@ -308,7 +308,7 @@ def test_neighbours_are_the_nearest_pool_questions_whatever_the_block(monkeypatc
     f = m.featurizer.transform([faq_model.clean(t) for t in texts])
     sims = m._project(f.emb) @ m.pool_emb.T
     blocks = {}
-    monkeypatch.setattr(faq_model, "_NEIGHBOUR_MIN_BLOCK", 2)
+    monkeypatch.setattr(faq_model, "_MIN_BLAS_ROWS", 2)
     for block in (5, 71, 256, 4096):  # 5: 15 blocks, the last one of 2 rows; 71: the last one of 1 joins it
         monkeypatch.setattr(faq_model, "_NEIGHBOUR_BLOCK", block)
         blocks[block] = m._neighbours(f)

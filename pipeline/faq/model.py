@@ -46,8 +46,9 @@ _SPLIT_RE = re.compile(  # sentence ends (Chinese and Latin), line breaks, "rela
 
 PARALLEL_MIN = 40_000  # questions; below this one process is faster than starting workers
 _NEIGHBOUR_BLOCK = 256  # questions whose nearest pool questions are searched at once
-_NEIGHBOUR_MIN_BLOCK = 16  # ... and the fewest, but in a batch that small
-_MIN_PREDICT_ROWS = 16  # a smaller batch is padded to this many questions (_predict)
+# the fewest rows a matrix product of questions has (a smaller batch is padded, a short last block joins the one
+# before): BLAS multiplies fewer rows another way, with other last bits (docs/BENCHMARKS.md, "FAQ matching")
+_MIN_BLAS_ROWS = 16
 NEIGHBOUR_DIMS = 64
 
 
@@ -193,10 +194,10 @@ class FaqModel:
         # 4,096 (131 MiB; docs/BENCHMARKS.md, "FAQ matching"). Each row is partitioned on its own, but BLAS may take
         # another path for a product of a few rows (OpenBLAS: 1, on some matrices 2-3), whose last bits differ and
         # could reorder a near-tie: a short last block joins the one before, so no block has fewer than
-        # _NEIGHBOUR_MIN_BLOCK rows unless the whole batch has
+        # _MIN_BLAS_ROWS rows unless the whole batch has
         n = len(f)
         starts = list(range(0, n, _NEIGHBOUR_BLOCK))
-        if len(starts) > 1 and n - starts[-1] < _NEIGHBOUR_MIN_BLOCK:
+        if len(starts) > 1 and n - starts[-1] < _MIN_BLAS_ROWS:
             starts.pop()
         for lo, hi in zip(starts, [*starts[1:], n], strict=True):
             s = emb[lo:hi] @ self.pool_emb.T
@@ -229,12 +230,12 @@ class FaqModel:
     def _predict(self, texts: list[str], languages: list[str] | np.ndarray,
                  bar: np.ndarray | float = 0.2) -> pd.DataFrame:
         n = len(texts)
-        if 0 < n < _MIN_PREDICT_ROWS:
+        if 0 < n < _MIN_BLAS_ROWS:
             # BLAS multiplies a matrix of one row (or a few) another way, whose last bits differ from the same row's
             # in a bigger batch: a question scored alone (a nightly's one new question) could round to another
             # faq_match_score than in a full rebuild. Padded with copies of the last question to a batch's shape
             # (docs/BENCHMARKS.md, "FAQ matching")
-            pad = _MIN_PREDICT_ROWS - n
+            pad = _MIN_BLAS_ROWS - n
             bars = np.broadcast_to(np.asarray(bar, dtype=float), (n,))
             padded = self._predict(list(texts) + [texts[-1]] * pad, list(languages) + [languages[-1]] * pad,
                                    np.concatenate([bars, np.repeat(bars[-1:], pad)]))
