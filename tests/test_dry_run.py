@@ -67,7 +67,7 @@ def _limit(config, limit: str):
     return config.model_copy(update={"warehouse": config.warehouse.model_copy(update={"memory_limit": limit})})
 
 
-def test_the_dry_run_stages_under_the_memory_limit_and_leaves_no_spill_folder(tmp_path, db, config, monkeypatch):
+def test_the_dry_run_stages_in_files_under_the_memory_limit_and_leaves_no_folder(tmp_path, db, config, monkeypatch):
     import tempfile
 
     import pytest
@@ -79,16 +79,19 @@ def test_the_dry_run_stages_under_the_memory_limit_and_leaves_no_spill_folder(tm
     spill.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spill))
     batch = write(tmp_path / "batch" / "interactions.csv", _long_rows(40_000))  # ~17 MB of text staged
-    spilled = []
+    seen = {}
     checks = L._cross_entity_checks
 
-    def spy(con, *args):  # once every file is staged: what DuckDB wrote to its temporary files, and where
-        spilled.extend(con.execute("select path, size from duckdb_temporary_files()").fetchall())
+    def spy(con, *args):  # once every file is staged: where the rows are, and what DuckDB holds of them
+        seen["bytes"] = sum(f.stat().st_size for f in spill.glob("csqa-dry-run-*/stage/*.parquet"))
+        seen["rows"] = con.execute("select count(*) from stage_interactions").fetchall()[0][0]
+        seen["memory"] = con.execute("select sum(memory_usage_bytes) from duckdb_memory()").fetchall()[0][0]
         return checks(con, *args)
 
     monkeypatch.setattr(L, "_cross_entity_checks", spy)
     assert dry_run([batch], db, _limit(config, "16MB"))["would_load"] == 40_000
-    assert spilled and all(p.startswith(str(spill / "csqa-dry-run-")) for p, _ in spilled)
+    assert seen["rows"] == 40_000
+    assert seen["bytes"] > 16 << 20 > seen["memory"]  # the staged rows are in the files, not in DuckDB's memory
     assert list(spill.iterdir()) == []  # removed after
     out_of_memory = r"(?s)cannot prepare the dry run's in-memory warehouse.*warehouse\.memory_limit = '1MB'"
     with pytest.raises(WarehouseError, match=out_of_memory):

@@ -103,26 +103,29 @@ def test_cross_file_checks_read_only_the_rows_the_batch_names(tmp_path):
     """The survey check (survey sent before its interaction was created) looks up the interactions the staged
     surveys name, not a group-by over every stored interaction: that ran out of memory loading a 100k batch into
     a 10M warehouse. Here: 2M stored interactions, one staged survey, a 16 MB limit (out of memory before)."""
+    import pandas as pd
+
     from csqa.pipeline.ingest import load as L
+    from csqa.pipeline.ingest.stage import Stage
     from csqa.pipeline.model.warehouse import migrate
 
     con = duckdb.connect(str(tmp_path / "x.duckdb"))
     try:
         con.execute("set timezone = 'UTC'")
         migrate(con)
-        L._stage_tables(con)
+        stage = Stage(con, tmp_path / "stage")
         con.execute(
             """insert into raw.interactions (interaction_id, channel, created_at, status, priority, customer_id,
                    language, handled_by_bot, reopen_count, updated_at, _batch_id, _source_file, _row_number)
                select 'I-' || i, 'email', timestamptz '2026-01-01' + to_seconds(i), 'open', 'normal', 'c' || i, 'en',
                       false, 0, timestamptz '2026-01-01' + to_seconds(i), 1, 'x.csv', i
                from range(2000000) as r(i)""")
-        con.execute("""insert into stage_csat_surveys (survey_id, interaction_id, sent_at, updated_at, _row_number,
-                           _file_seq)
-                       values ('S1', 'I-5', timestamptz '2025-12-31', timestamptz '2025-12-31', 7, 1)""")
+        day = pd.Timestamp("2025-12-31", tz="UTC")
+        stage.append("csat_surveys", 1, pd.DataFrame({"survey_id": ["S1"], "interaction_id": ["I-5"], "sent_at": [day],
+                                                      "updated_at": [day], "_row_number": [7], "_file_seq": [1]}))
         con.execute("set threads = 2")
         con.execute("set memory_limit = '16MB'")
-        L._cross_entity_checks(con, {}, {})
+        L._cross_entity_checks(con, stage, {}, {})
         con.execute("set memory_limit = '1GB'")
         assert con.execute("select check_name, row_number from stage_quarantine").fetchall() == [
             ("survey_not_before_creation", 7)]

@@ -1,9 +1,9 @@
 """``csqa load``: read, validate and upsert files into the warehouse, one transaction per batch.
 
-A *batch* is one run of ``csqa load`` over one or more files. Each file is read and validated
-on its own into temporary staging tables (a file-level problem rejects that file only); then
-one transaction upserts every entity, writes the quarantine and the audit rows and refreshes
-the marts. Readers see the batch whole or not at all.
+A *batch* is one run of ``csqa load`` over one or more files. Each file is read, validated and staged
+on its own (stage.py: Parquet files beside the warehouse, read by SQL as ``stage_<entity>``; a file-level problem
+rejects that file only); then one transaction upserts every entity, writes the quarantine and the audit rows and
+refreshes the marts. Readers see the batch whole or not at all.
 
 Upsert rules (documented in docs/DATA_CONTRACT.md):
 - interactions, faq_articles: the row with the newest ``updated_at`` wins; a tie keeps the stored row.
@@ -29,7 +29,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from ..config import Config
 from ..errors import InputFileError, UsageError, WarehouseError
@@ -40,6 +39,7 @@ from .contract import KEYS, MODELS
 from .parallel import validated_chunks
 from .privacy import key_path, pseudonym_key
 from .read import SUPPORTED_SUFFIXES, inspect, sha256_of
+from .stage import Stage, folder_for
 
 log = logging.getLogger(__name__)
 
@@ -139,21 +139,8 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def _stage_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for entity in MODELS:
-        con.execute(
-            f"create or replace temp table stage_{entity} as "
-            f"select * exclude (_batch_id, _source_file), 0::integer as _file_seq from raw.{entity} limit 0"
-        )
-    con.execute(
-        "create or replace temp table stage_quarantine as "
-        "select * exclude (batch_id, source_file), 0::integer as _file_seq from audit.quarantine limit 0"
-    )
-    con.execute("create or replace temp table batch_files (_file_seq integer, source_file varchar)")
-
-
-def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key: bytes, progress, idx,
-                steps: dict):
+def _stage_file(con, stage: Stage, seq: int, res: FileResult, path: Path, config: Config, key: bytes, progress,
+                idx, steps: dict):
     spec = inspect(path, config)
     res.entity = spec.entity
     threaded: list = []  # a threaded message log: the messages its interactions are built from
@@ -181,9 +168,7 @@ def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key:
                 good["updated_at"] = good["responded_at"].fillna(good["sent_at"])
             if len(good):
                 good["_file_seq"] = seq
-                con.register("_chunk", _scannable(good))
-                con.execute(f"insert into stage_{spec.entity} by name select * from _chunk")
-                con.unregister("_chunk")
+                stage.append(spec.entity, seq, good)
             if len(v.failures):
                 q = v.failures.assign(entity=spec.entity, _file_seq=seq)
                 con.register("_q", q)
@@ -193,13 +178,11 @@ def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key:
             progress.update(idx, path.name, v.rows_read)
             del timed, v, good  # not kept alive while the next chunk is read (parallel.py: memory)
         if threaded:
-            _stage_threads(con, seq, spec, threaded, config)
+            _stage_threads(stage, seq, spec, threaded, config)
         if rated:
-            _stage_row_surveys(con, seq, spec, rated)
+            _stage_row_surveys(stage, seq, spec, rated)
     except InputFileError:
-        for entity in MODELS:
-            con.execute(f"delete from stage_{entity} where _file_seq = ?", [seq])
-        con.execute("delete from stage_quarantine where _file_seq = ?", [seq])
+        stage.drop_file(seq)
         raise
     finally:
         res.notes = list(spec.notes)
@@ -208,17 +191,7 @@ def _stage_file(con, seq: int, res: FileResult, path: Path, config: Config, key:
     return spec
 
 
-def _scannable(frame):
-    """What DuckDB reads a validated chunk from: its Arrow table (the text columns are Arrow already and convert
-    without a copy; DuckDB read 1M interactions from it in ~60% of the time it took to scan the pandas frame, the
-    same values), or the frame itself when a column does not convert to Arrow."""
-    try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return frame
-
-
-def _stage_threads(con, seq: int, spec, threaded: list, config: Config) -> None:
+def _stage_threads(stage: Stage, seq: int, spec, threaded: list, config: Config) -> None:
     """The interactions a threaded message log implies, staged beside its messages (not counted as the
     file's records: every record of the file is a message)."""
     import pandas as pd
@@ -227,13 +200,11 @@ def _stage_threads(con, seq: int, spec, threaded: list, config: Config) -> None:
 
     frame = thread_interactions(spec, pd.concat(threaded, ignore_index=True), config)
     frame["_file_seq"] = seq
-    con.register("_threads", frame)
-    con.execute("insert into stage_interactions by name select * from _threads")
-    con.unregister("_threads")
+    stage.append("interactions", seq, frame)
     spec.notes.append(f"threaded into {len(frame):,} interactions")
 
 
-def _stage_row_surveys(con, seq: int, spec, rated: list) -> None:
+def _stage_row_surveys(stage: Stage, seq: int, spec, rated: list) -> None:
     """CSAT surveys from a rating column of an interactions file, staged beside its interactions (not
     counted as the file's records: every record of the file is an interaction)."""
     import pandas as pd
@@ -244,13 +215,11 @@ def _stage_row_surveys(con, seq: int, spec, rated: list) -> None:
     if frame.empty:
         return
     frame["_file_seq"] = seq
-    con.register("_surveys", frame)
-    con.execute("insert into stage_csat_surveys by name select * from _surveys")
-    con.unregister("_surveys")
+    stage.append("csat_surveys", seq, frame)
     spec.notes.append(f"{len(frame):,} CSAT surveys from column {spec.source.survey.score!r}")
 
 
-def _cross_entity_checks(con, results: dict[int, FileResult], specs: dict) -> None:
+def _cross_entity_checks(con, stage: Stage, results: dict[int, FileResult], specs: dict) -> None:
     """Checks that need rows of two files or of the warehouse, on the staged batch:
 
     - ``message_key_conflict``: a message id already stored (or staged earlier in the batch) under another
@@ -308,8 +277,7 @@ def _cross_entity_checks(con, results: dict[int, FileResult], specs: dict) -> No
                 from _xbad as x join stage_{entity} as s using (_file_seq, _row_number)
                 where x.entity = '{entity}'"""
         )
-        con.execute(f"delete from stage_{entity} where (_file_seq, _row_number) in "
-                    f"(select (_file_seq, _row_number) from _xbad where entity = '{entity}')")
+        stage.remove(entity, f"select distinct _file_seq, _row_number from _xbad where entity = '{entity}'")
     for seq, n in con.execute("select _file_seq, count(distinct _row_number) from _xbad group by 1").fetchall():
         if seq in results:
             results[seq].rows_quarantined += n
@@ -413,10 +381,20 @@ def publish_if_behind(db, config: Config) -> str:
 
 
 def _load(con, files: list[Path], db, config: Config, force: bool, *, dry_run: bool = False,
-          key: bytes | None = None) -> LoadSummary:
+          key: bytes | None = None, stage_dir: Path | None = None) -> LoadSummary:
+    """Stage the files and (but for a dry run) write the batch. A load stages in ``<db>.stage/`` (a killed load's
+    folder there is removed first), a dry run in ``stage_dir``; the staged files are deleted at the end."""
     if key is None and config.privacy.pseudonymise_customer_id:
         key = pseudonym_key(db, config.privacy.key_env)
-    _stage_tables(con)
+    stage = Stage(con, stage_dir or folder_for(db), fresh=stage_dir is None)
+    try:
+        return _load_staged(con, stage, files, db, config, force, dry_run=dry_run, key=key)
+    finally:
+        stage.close()
+
+
+def _load_staged(con, stage: Stage, files: list[Path], db, config: Config, force: bool, *, dry_run: bool,
+                 key: bytes | None) -> LoadSummary:
     loaded_shas = {r[0] for r in con.execute(
         "select sha256 from audit.load_batches where status = 'loaded' and sha256 is not null").fetchall()}
     results: list[FileResult] = []
@@ -441,7 +419,7 @@ def _load(con, files: list[Path], db, config: Config, force: bool, *, dry_run: b
         batch_shas.add(res.sha256)
         con.execute("insert into batch_files values (?, ?)", [seq, str(path)])
         try:
-            specs[seq] = _stage_file(con, seq, res, path, config, key, progress, seq, steps)
+            specs[seq] = _stage_file(con, stage, seq, res, path, config, key, progress, seq, steps)
             by_seq[seq] = res
         except InputFileError as e:
             res.status, res.error = "rejected", str(e)
@@ -454,13 +432,13 @@ def _load(con, files: list[Path], db, config: Config, force: bool, *, dry_run: b
     if dry_run:
         if by_seq:  # something staged: compared with the stored rows, read in place
             with _stored_rows(con, db):
-                _cross_entity_checks(con, by_seq, specs)
+                _cross_entity_checks(con, stage, by_seq, specs)
                 _dry_run_counts(con, results, seq_of, force)
         return summary
-    _cross_entity_checks(con, by_seq, specs)
     to_record = [r for r in results if r.status != "skipped"]
     if not to_record:
         return summary
+    _cross_entity_checks(con, stage, by_seq, specs)
     try:
         con.execute("begin transaction")
         batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from audit.load_batches").fetchall()[0][0]
@@ -653,7 +631,8 @@ def dry_run(paths: list[str | Path], db: str | Path, config: Config, *, force: b
 def _dry_run_report(files: list[Path], db, config: Config, force: bool, examples: int, temp_dir: str) -> dict:
     con = _dry_run_connection(db, config, temp_dir)
     try:
-        summary = _load(con, files, db, config, force, dry_run=True, key=_dry_run_key(db, config))
+        summary = _load(con, files, db, config, force, dry_run=True, key=_dry_run_key(db, config),
+                        stage_dir=Path(temp_dir) / "stage")
         rows = con.execute(
             f"""select f.source_file, q.check_name, q.column_name, count(distinct q.row_number) as n,
                        list(q.failing_value order by q.row_number) filter (where q.failing_value is not null)

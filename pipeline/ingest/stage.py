@@ -1,0 +1,152 @@
+"""A batch's staged rows: every file's validated rows, kept as Parquet files in a folder until the batch's
+transaction has read them, and seen by SQL as the views ``stage_<entity>``.
+
+Before, each validated chunk was inserted into a DuckDB temporary table: a copy of every value into DuckDB's
+storage (2.6-3.3 s of a 1M-row load, on the loading thread), and the staged rows then stayed in DuckDB's memory
+until the commit (320 MiB for 1M interactions, read from ``duckdb_memory()``), which left the marts' refresh that
+much less of the memory limit (docs/BENCHMARKS.md, "ninth session"). Now a chunk is written as it is, its Arrow
+buffers to a plain Parquet file (no dictionaries, no compression: 0.07 s per 100,000 interactions, against 0.12-0.15
+with either), and DuckDB reads the files, under its own memory limit, where the batch's SQL reads ``stage_<entity>``
+(the upsert's ranking and insert, the cross-file checks, a dry run's comparison).
+
+- A load stages in ``<warehouse>.stage/`` (beside the file, as DuckDB's own ``.wal``): made when the load starts,
+  removed when it ends. Only the writer, under the warehouse's writer lock, stages there, so a folder found at the
+  start is a killed load's and is removed then. A dry run stages in its own temporary folder.
+- A chunk takes the stage's columns (the raw table's, less the batch's own, plus ``_file_seq``), in their order:
+  cast in Arrow where a column casts safely (the validated chunks: Arrow strings, UTC timestamps, integers), else
+  through DuckDB's cast, as the ``insert ... by name`` into a staging table did (a missing column is NULL).
+- Rows the cross-file checks quarantine stay in the files: they are listed in the temporary table
+  ``stage_removed``, which the views leave out. A file rejected part-way has its staged files deleted.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .contract import MODELS
+
+
+def folder_for(db: str | Path) -> Path:
+    """Where a load of ``db`` stages its batch."""
+    return Path(str(db) + ".stage")
+
+
+def _as_arrow(frame):
+    """A validated chunk as an Arrow table (pandas' Arrow-backed text converts without a copy), or the frame itself
+    when a column does not convert to Arrow."""
+    if isinstance(frame, pa.Table):
+        return frame
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return frame
+
+
+class Stage:
+    """The staged rows of one batch (one ``csqa load`` or dry run) on the connection ``con``."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path, *, fresh: bool = False) -> None:
+        self.con = con
+        self.folder = Path(folder)
+        if fresh and self.folder.exists():  # a killed load's
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.parts: dict[str, list[tuple[int, Path]]] = {entity: [] for entity in MODELS}
+        self.columns: dict[str, list[tuple[str, str]]] = {}  # each entity's stage columns and DuckDB types
+        self.schemas: dict[str, pa.Schema] = {}  # ... and as Arrow
+        self._written = 0
+        con.execute(
+            "create or replace temp table stage_quarantine as "
+            "select * exclude (batch_id, source_file), 0::integer as _file_seq from audit.quarantine limit 0"
+        )
+        con.execute("create or replace temp table batch_files (_file_seq integer, source_file varchar)")
+        con.execute("create or replace temp table stage_removed "
+                    "(entity varchar, _file_seq integer, _row_number bigint)")
+        for entity in MODELS:
+            con.execute(f"create or replace temp table _stage_empty_{entity} as "
+                        f"select * exclude (_batch_id, _source_file), 0::integer as _file_seq "
+                        f"from raw.{entity} limit 0")
+            empty = con.sql(f"select * from _stage_empty_{entity}")
+            self.columns[entity] = [(c, str(t)) for c, t in zip(empty.columns, empty.types, strict=True)]
+            # text as large_string: pandas' Arrow strings are (no copy), and no 2 GiB limit on a chunk's text
+            self.schemas[entity] = pa.schema([pa.field(f.name, pa.large_string()) if pa.types.is_string(f.type)
+                                              else f for f in empty.to_arrow_table().schema])
+            self._expose(entity)
+
+    def _expose(self, entity: str) -> None:
+        files = ", ".join("'" + str(p).replace("'", "''") + "'" for _, p in self.parts[entity])
+        source = f"read_parquet([{files}])" if files else f"_stage_empty_{entity}"
+        self.con.execute(
+            f"""create or replace temp view stage_{entity} as
+                select * from {source}
+                anti join (select _file_seq, _row_number from stage_removed where entity = '{entity}')
+                    using (_file_seq, _row_number)""")
+
+    def append(self, entity: str, seq: int, frame) -> int:
+        """Stage a chunk (a pandas frame or an Arrow table) of file ``seq``; returns its rows."""
+        table = self._conform(entity, _as_arrow(frame))
+        if not table.num_rows:
+            return 0
+        self._written += 1
+        path = self.folder / f"{entity}-{seq}-{self._written}.parquet"
+        # plain: the quickest to write (0.07 s per 100,000 interactions against 0.12-0.15 with dictionaries or
+        # compression), and read once
+        pq.write_table(table, str(path), compression="none", use_dictionary=False, write_statistics=False)
+        self.parts[entity].append((seq, path))
+        self._expose(entity)
+        return table.num_rows
+
+    def _conform(self, entity: str, chunk) -> pa.Table:
+        """The chunk with the stage's columns, in order: cast in Arrow when every column casts safely, else by
+        DuckDB (as an ``insert ... by name`` casts), and NULL where the chunk lacks a column."""
+        schema = self.schemas[entity]
+        if isinstance(chunk, pa.Table):
+            try:
+                return pa.table([chunk[f.name].cast(f.type, safe=True) if f.name in chunk.column_names
+                                 else pa.nulls(chunk.num_rows, f.type) for f in schema], schema=schema)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                pass
+        self.con.register("_stage_chunk", chunk)
+        try:
+            present = set(self.con.sql("select * from _stage_chunk limit 0").columns)
+            select = ", ".join(f'cast("{c}" as {t}) as "{c}"' if c in present else f'null::{t} as "{c}"'
+                               for c, t in self.columns[entity])
+            table = self.con.sql(f"select {select} from _stage_chunk").to_arrow_table()
+        finally:
+            self.con.unregister("_stage_chunk")
+        return table.cast(schema)
+
+    def drop_file(self, seq: int) -> None:
+        """Unstage every row of file ``seq`` (a file rejected after some of its chunks were staged)."""
+        for entity, parts in self.parts.items():
+            keep = [(s, p) for s, p in parts if s != seq]
+            if len(keep) == len(parts):
+                continue
+            for s, p in parts:
+                if s == seq:
+                    p.unlink(missing_ok=True)
+            self.parts[entity] = keep
+            self._expose(entity)
+        self.con.execute("delete from stage_quarantine where _file_seq = ?", [seq])
+
+    def remove(self, entity: str, rows_sql: str) -> None:
+        """Leave out of ``stage_<entity>`` the rows ``rows_sql`` selects (as ``_file_seq, _row_number``)."""
+        self.con.execute(f"insert into stage_removed select '{entity}', * from ({rows_sql})")
+
+    def rows(self, entity: str) -> int:
+        return self.con.execute(f"select count(*) from stage_{entity}").fetchall()[0][0]
+
+    def close(self) -> None:
+        """Forget the staged files and delete them (the connection may be gone already)."""
+        for entity in MODELS:
+            self.parts[entity] = []
+            try:
+                self.con.execute(f"drop view if exists stage_{entity}")
+            except duckdb.Error:  # the connection is closed
+                pass
+        shutil.rmtree(self.folder, ignore_errors=True)

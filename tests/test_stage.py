@@ -1,0 +1,91 @@
+"""The batch's stage (pipeline/ingest/stage.py): Parquet files beside the warehouse, read as views."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from csqa.pipeline.ingest.load import load
+from csqa.pipeline.ingest.stage import Stage, folder_for
+from csqa.pipeline.model.warehouse import migrate
+from tests.conftest import INTERACTION_HEADER, interaction_row, write
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = duckdb.connect(str(tmp_path / "w.duckdb"))
+    c.execute("set timezone = 'UTC'")
+    migrate(c)
+    yield c
+    c.close()
+
+
+def _by_name(con, frame: pd.DataFrame) -> list[tuple]:
+    """What an ``insert ... by name`` into a table of the stage's columns makes of the frame (how chunks were
+    staged before)."""
+    con.execute("create or replace temp table _oracle as select * exclude (_batch_id, _source_file), "
+                "0::integer as _file_seq from raw.interactions limit 0")
+    con.register("_f", frame)
+    con.execute("insert into _oracle by name select * from _f")
+    con.unregister("_f")
+    return con.execute("select * from _oracle order by _row_number").fetchall()
+
+
+def test_a_chunk_is_staged_as_an_insert_by_name_would_store_it(con, tmp_path):
+    when = pd.to_datetime(["2026-03-01 08:00", None], utc=True)
+    typed = pd.DataFrame({  # as validation gives it: Arrow strings, UTC timestamps, nullable integers
+        "interaction_id": pd.array(["I1", "I2"], dtype="str"), "channel": pd.array(["email", None], dtype="str"),
+        "created_at": when, "reopen_count": pd.array([3, None], dtype="Int64"),
+        "handled_by_bot": pd.array([True, None], dtype="boolean"),
+        "subject": pd.array(["¿dónde?", "提现"], dtype="str"),
+        "_row_number": [1, 2], "_file_seq": [1, 1]})
+    loose = pd.DataFrame({  # what Arrow does not cast safely: text for numbers, mixed objects
+        "interaction_id": ["I3", "I4"], "reopen_count": ["7", "0"], "created_at": ["2026-03-02 10:00:00+00", None],
+        "topic": pd.Series([1, "kyc"], dtype=object), "_row_number": [3, 4], "_file_seq": [1, 1]})
+    stage = Stage(con, tmp_path / "stage")
+    assert stage.append("interactions", 1, typed) == 2
+    assert stage.append("interactions", 1, loose) == 2
+    staged = con.execute("select * from stage_interactions order by _row_number").fetchall()
+    assert staged == _by_name(con, typed) + _by_name(con, loose)
+    assert [r[0] for r in staged] == ["I1", "I2", "I3", "I4"]
+    stage.close()
+    assert not (tmp_path / "stage").exists()
+
+
+def test_removed_rows_and_a_dropped_file_leave_the_views(con, tmp_path):
+    stage = Stage(con, tmp_path / "stage")
+    for seq in (1, 2):
+        stage.append("interactions", seq, pd.DataFrame({"interaction_id": [f"I{seq}a", f"I{seq}b"],
+                                                        "_row_number": [1, 2], "_file_seq": [seq, seq]}))
+    con.execute("insert into stage_quarantine (row_number, _file_seq) values (5, 2)")
+    stage.remove("interactions", "select 1, 2")  # file 1, record 2
+    assert con.execute("select interaction_id from stage_interactions order by all").fetchall() == [
+        ("I1a",), ("I2a",), ("I2b",)]
+    stage.drop_file(2)
+    assert con.execute("select interaction_id from stage_interactions").fetchall() == [("I1a",)]
+    assert con.execute("select count(*) from stage_quarantine").fetchall() == [(0,)]
+    assert [p.name for p in (tmp_path / "stage").iterdir()] == ["interactions-1-1.parquet"]
+    stage.close()
+
+
+def test_a_load_stages_beside_the_warehouse_and_removes_a_killed_loads_folder(tmp_path, config, monkeypatch):
+    import csqa.pipeline.ingest.load as L
+
+    db = tmp_path / "wh" / "csqa.duckdb"
+    left = folder_for(db)
+    left.mkdir(parents=True)
+    (left / "interactions-1-1.parquet").write_bytes(b"a killed load's half-written file")
+    seen = []
+    upsert = L._upsert
+
+    def spy(con, *args, **kwargs):  # while the batch is written: what the stage folder holds
+        seen.extend(sorted(p.name for p in left.iterdir()))
+        return upsert(con, *args, **kwargs)
+
+    monkeypatch.setattr(L, "_upsert", spy)
+    summary = load([write(tmp_path / "in" / "interactions.csv", f"{INTERACTION_HEADER}\n{interaction_row('I1')}\n")],
+                   db, config)
+    assert summary.files[0].rows_loaded == 1
+    assert seen == ["interactions-1-1.parquet"]  # this load's file, not the killed one's (same name, rewritten)
+    assert not left.exists()
