@@ -156,3 +156,35 @@ def test_customer_ids_are_pseudonymised_with_the_key(small_set, db, config):
     assert all(i.startswith("c_") and len(i) == 22 for i in ids)
     # the same customer maps to the same pseudonym: repeat customers stay countable
     assert len(ids) == len(source)
+
+
+def test_a_load_warms_the_faq_step_up_while_it_writes_and_waits_for_it(tmp_path, config, monkeypatch):
+    """The FAQ step's libraries and embeddings load on a thread from the end of staging (marts.warm_up_faq): not
+    for a dry run or a batch of skipped files, and never left running after the load returns."""
+    import threading
+
+    from csqa.pipeline.ingest.load import dry_run
+
+    started: list[threading.Thread] = []
+    started_at_refresh: list[bool] = []
+    warm_up, refresh = marts.warm_up_faq, marts.refresh
+
+    def spy_warm_up():
+        started.append(warm_up())
+        return started[-1]
+
+    def spy_refresh(*args, **kwargs):
+        started_at_refresh.append(started[-1].ident is not None)
+        return refresh(*args, **kwargs)
+
+    monkeypatch.setattr(marts, "warm_up_faq", spy_warm_up)
+    monkeypatch.setattr(marts, "refresh", spy_refresh)
+    db = tmp_path / "csqa.duckdb"
+    csv = write(tmp_path / "in" / "interactions.csv", f"{INTERACTION_HEADER}\n{interaction_row('I1')}\n")
+    dry_run([csv], db, config)
+    assert started == []
+    assert load([csv], db, config).files[0].rows_loaded == 1
+    assert len(started) == 1 and started_at_refresh == [True]  # started before the refresh
+    assert not started[0].is_alive()  # joined
+    load([csv], db, config)  # skipped: nothing written, nothing warmed
+    assert len(started) == 1

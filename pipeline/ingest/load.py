@@ -438,6 +438,18 @@ def _load_staged(con, stage: Stage, files: list[Path], db, config: Config, force
     to_record = [r for r in results if r.status != "skipped"]
     if not to_record:
         return summary
+    warm_up = marts.warm_up_faq()
+    try:
+        _write_batch(con, stage, summary, to_record, seq_of, specs, by_seq, config, force)
+    finally:
+        warm_up.join()
+    return summary
+
+
+def _write_batch(con, stage: Stage, summary: LoadSummary, to_record: list[FileResult], seq_of: dict, specs: dict,
+                 by_seq: dict, config: Config, force: bool) -> None:
+    """The cross-file checks, then the batch's transaction: upsert, quarantine and audit rows, refresh, commit."""
+    results, steps = summary.files, summary.steps
     _cross_entity_checks(con, stage, by_seq, specs)
     try:
         con.execute("begin transaction")
@@ -485,9 +497,6 @@ def _load_staged(con, stage: Stage, files: list[Path], db, config: Config, force
     except BaseException:
         con.execute("rollback")
         raise
-    return summary
-
-
 
 
 # --- csqa load --dry-run --------------------------------------------------------------------------

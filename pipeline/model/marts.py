@@ -37,6 +37,7 @@ import itertools
 import json
 import logging
 import re
+import threading
 import time
 
 import duckdb
@@ -558,6 +559,26 @@ def _slice_cuts(con: duckdb.DuckDBPyConnection) -> list:
     if not qs:
         return []
     return con.execute("select quantile_disc(created_at, ?) from raw.interactions", [qs]).fetchall()[0][0]
+
+
+def warm_up_faq() -> threading.Thread:
+    """Start loading, on a thread, what the refresh's FAQ step needs whatever the data: scikit-learn's modules and
+    WordLlama's embeddings (about 1.3 s of CPU, one second and more of a refresh's wall time before). A load starts
+    it once its files are staged, so the loading happens while the loading thread waits on DuckDB (the cross-file
+    checks, the upsert) rather than inside the refresh; reading the files keeps both cores busy, so it is not
+    started sooner (docs/BENCHMARKS.md, "ninth session"). An error is left for the refresh to raise, where it is
+    reported. The caller joins the thread."""
+    def warm() -> None:
+        try:
+            from ..faq import embedder
+
+            embedder()
+        except Exception:  # the refresh loads the same and reports what failed
+            log.debug("FAQ warm-up failed", exc_info=True)
+
+    thread = threading.Thread(target=warm, name="csqa-faq-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def fit_faq_model(con: duckdb.DuckDBPyConnection, config: Config, *, kept: bool = False):
