@@ -83,7 +83,7 @@ def test_the_dry_run_stages_in_files_under_the_memory_limit_and_leaves_no_folder
     checks = L._cross_entity_checks
 
     def spy(con, *args):  # once every file is staged: where the rows are, and what DuckDB holds of them
-        seen["bytes"] = sum(f.stat().st_size for f in spill.glob("csqa-dry-run-*/stage/*.parquet"))
+        seen["bytes"] = sum(f.stat().st_size for f in spill.glob("csqa-dry-run-*/stage/*.staged"))
         seen["rows"] = con.execute("select count(*) from stage_interactions").fetchall()[0][0]
         seen["memory"] = con.execute("select sum(memory_usage_bytes) from duckdb_memory()").fetchall()[0][0]
         return checks(con, *args)

@@ -56,7 +56,7 @@ def test_embeddings_load_offline_without_touching_the_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # not relied upon
-    text.embedder.cache_clear()
+    text._load_embedder.cache_clear()
     e = text.embed(["where is my card", "my card has not arrived yet", "what is the fee for trading futures"])
     assert e.shape == (3, text.EMBED_DIM)
     assert np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)

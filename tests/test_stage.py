@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from csqa.pipeline.ingest.load import load
-from csqa.pipeline.ingest.stage import Stage, folder_for
+from csqa.pipeline.ingest.stage import SUFFIX, Stage, folder_for
 from csqa.pipeline.model.warehouse import migrate
 from tests.conftest import INTERACTION_HEADER, interaction_row, write
 
@@ -42,13 +42,17 @@ def test_a_chunk_is_staged_as_an_insert_by_name_would_store_it(con, tmp_path):
         "_row_number": [1, 2], "_file_seq": [1, 1]})
     loose = pd.DataFrame({  # what Arrow does not cast safely: text for numbers, mixed objects
         "interaction_id": ["I3", "I4"], "reopen_count": ["7", "0"], "created_at": ["2026-03-02 10:00:00+00", None],
-        "topic": pd.Series([1, "kyc"], dtype=object), "_row_number": [3, 4], "_file_seq": [1, 1]})
+        "topic": pd.Series([1, "kyc"], dtype=object), "agent_id": [1.0, 2.5], "_row_number": [3, 4],
+        "_file_seq": [1, 1]})
     stage = Stage(con, tmp_path / "stage")
     assert stage.append("interactions", 1, typed) == 2
     assert stage.append("interactions", 1, loose) == 2
     staged = con.execute("select * from stage_interactions order by _row_number").fetchall()
     assert staged == _by_name(con, typed) + _by_name(con, loose)
     assert [r[0] for r in staged] == ["I1", "I2", "I3", "I4"]
+    assert [r[8] for r in staged][2:] == ["1.0", "2.5"]  # a number into text: DuckDB's text for it, as before
+    with pytest.raises(ValueError, match=r"no such column in raw\.interactions: agent"):
+        stage.append("interactions", 1, typed.rename(columns={"agent_id": "agent"}).assign(agent="a1"))
     stage.close()
     assert not (tmp_path / "stage").exists()
 
@@ -65,7 +69,7 @@ def test_removed_rows_and_a_dropped_file_leave_the_views(con, tmp_path):
     stage.drop_file(2)
     assert con.execute("select interaction_id from stage_interactions").fetchall() == [("I1a",)]
     assert con.execute("select count(*) from stage_quarantine").fetchall() == [(0,)]
-    assert [p.name for p in (tmp_path / "stage").iterdir()] == ["interactions-1-1.parquet"]
+    assert [p.name for p in (tmp_path / "stage").iterdir()] == ["interactions-1-1.staged"]
     stage.close()
 
 
@@ -75,7 +79,7 @@ def test_a_load_stages_beside_the_warehouse_and_removes_a_killed_loads_folder(tm
     db = tmp_path / "wh" / "csqa.duckdb"
     left = folder_for(db)
     left.mkdir(parents=True)
-    (left / "interactions-1-1.parquet").write_bytes(b"a killed load's half-written file")
+    (left / "interactions-1-1.staged").write_bytes(b"a killed load's half-written file")
     seen = []
     upsert = L._upsert
 
@@ -87,5 +91,59 @@ def test_a_load_stages_beside_the_warehouse_and_removes_a_killed_loads_folder(tm
     summary = load([write(tmp_path / "in" / "interactions.csv", f"{INTERACTION_HEADER}\n{interaction_row('I1')}\n")],
                    db, config)
     assert summary.files[0].rows_loaded == 1
-    assert seen == ["interactions-1-1.parquet"]  # this load's file, not the killed one's (same name, rewritten)
+    assert seen == ["interactions-1-1.staged"]  # this load's file, not the killed one's (same name, rewritten)
     assert not left.exists()
+
+
+def test_a_killed_loads_folder_inside_the_folder_being_loaded_is_not_input(tmp_path, config):
+    """The warehouse in the folder a nightly loads: a killed load's staged files are not read as an export."""
+    db = tmp_path / "data" / "csqa.duckdb"
+    write(tmp_path / "data" / "in" / "interactions.csv", f"{INTERACTION_HEADER}\n{interaction_row('I1')}\n")
+    left = folder_for(db)
+    left.mkdir(parents=True)
+    pd.DataFrame({"interaction_id": ["X9"]}).to_parquet(left / f"interactions-1-1{SUFFIX}")  # as the stage names it
+    summary = load([tmp_path / "data"], db, config)
+    assert [(f.source_file.endswith("interactions.csv"), f.status) for f in summary.files] == [(True, "loaded")]
+    assert not left.exists()
+
+
+def test_a_full_disk_while_staging_is_one_message_and_writes_nothing(tmp_path, config, monkeypatch, capsys):
+    import errno
+
+    import pyarrow.parquet as pq
+
+    from csqa.pipeline import cli
+
+    db = tmp_path / "csqa.duckdb"
+    csv = write(tmp_path / "in" / "interactions.csv", f"{INTERACTION_HEADER}\n{interaction_row('I1')}\n")
+
+    def full(*_a, **_k):  # what the file system says when the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", full)
+    assert cli.main(["load", str(csv), "--db", str(db)]) == 4
+    err = capsys.readouterr().err
+    assert "cannot stage the batch in" in err and "No space left on device" in err and "Traceback" not in err
+    assert not folder_for(db).exists()
+    with duckdb.connect(str(db), read_only=True) as c:
+        assert c.execute("select count(*) from raw.interactions").fetchall() == [(0,)]
+
+
+def test_a_load_loads_the_faq_embeddings_once_with_its_warm_up(tmp_path, config, monkeypatch):
+    import wordllama
+
+    from csqa.pipeline.faq import text
+
+    calls = []
+    real = wordllama.WordLlama.load
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(wordllama.WordLlama, "load", counted)
+    text._load_embedder.cache_clear()
+    rows = "\n".join(interaction_row(f"I{i}", message=f"where is my withdrawal number {i}") for i in range(30))
+    load([write(tmp_path / "in" / "interactions.csv", f"{INTERACTION_HEADER}\n{rows}\n")], tmp_path / "w.duckdb",
+         config)
+    assert calls == [1]  # by the warm-up or the refresh, not both

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,11 +44,20 @@ def has_cjk(text: str) -> bool:
     return CJK_RE.search(text) is not None
 
 
-@functools.cache
+_EMBEDDER_LOCK = threading.Lock()
+
+
 def embedder():
-    """WordLlama loaded offline from its own package folder (the wheel carries weights and tokenizer).
+    """WordLlama loaded offline from its own package folder (the wheel carries weights and tokenizer), once per
+    process: a caller waits while another thread loads it (a load's warm-up, marts.warm_up_faq).
 
     ``disable_download=True`` makes a missing file an error instead of a download."""
+    with _EMBEDDER_LOCK:
+        return _load_embedder()
+
+
+@functools.cache
+def _load_embedder():
     import wordllama
     from wordllama import WordLlama
 

@@ -284,7 +284,7 @@ def _cross_entity_checks(con, stage: Stage, results: dict[int, FileResult], spec
     con.execute("drop table _xbad")
 
 
-def _upsert(con, entity: str, batch_id: int, force: bool, dry_run: bool = False) -> dict[int, int]:
+def _upsert(con, stage: Stage, entity: str, batch_id: int, force: bool, dry_run: bool = False) -> dict[int, int]:
     key, order = KEYS[entity]
     cols = [c for c, _ in con.execute(
         f"select column_name, 1 from duckdb_columns() where schema_name='raw' and table_name='{entity}'"
@@ -298,23 +298,21 @@ def _upsert(con, entity: str, batch_id: int, force: bool, dry_run: bool = False)
         newer = f"not exists (select 1 from raw.{entity} r where r.{key} = c.{key} and r.{order} {cmp} c.{order})"
     # ranked on the key columns only (the window sorted every column), and the winners kept as their keys: the
     # staged rows are read whole once, by the insert (a copy of the winning rows, the whole file on a first load,
-    # stayed in memory until the commit, beside the marts' refresh)
+    # stayed in memory until the commit, beside the marts' refresh); the keys are kept in a file, not a temporary
+    # table, for the same reason (Stage.spill)
     ranked_cols = ", ".join(dict.fromkeys(c for c in (key, order, "_file_seq", "_row_number") if c))
-    con.execute(
-        f"""create or replace temp table winners as
-            with ranked as (
-                select {ranked_cols}, row_number() over (partition by {key} {rank}) as _rn from stage_{entity}
-            )
-            select c.{key}, c._file_seq, c._row_number from ranked c where c._rn = 1 and {newer}"""
-    )
-    counts = dict(con.execute("select _file_seq, count(*) from winners group by 1").fetchall())
+    winners = stage.spill(f"winners-{entity}", f"""
+        with ranked as (
+            select {ranked_cols}, row_number() over (partition by {key} {rank}) as _rn from stage_{entity}
+        )
+        select c.{key}, c._file_seq, c._row_number from ranked c where c._rn = 1 and {newer}""")
+    counts = dict(con.execute(f"select _file_seq, count(*) from {winners} group by 1").fetchall())
     if dry_run:  # what would change, nothing written
-        con.execute("drop table winners")
         return counts
     # within the range of the winners' keys, given as constants: DuckDB skips the row groups whose zone map of the
     # key lies outside it (when keys grow with time, all but the newest) instead of comparing every stored key
-    lo, hi = con.execute(f"select min({key}), max({key}) from winners").fetchall()[0]
-    con.execute(f"delete from raw.{entity} where {key} between $lo and $hi and {key} in (select {key} from winners)",
+    lo, hi = con.execute(f"select min({key}), max({key}) from {winners}").fetchall()[0]
+    con.execute(f"delete from raw.{entity} where {key} between $lo and $hi and {key} in (select {key} from {winners})",
                 {"lo": lo, "hi": hi})
     select_cols = ", ".join(
         f"{batch_id}::bigint as _batch_id" if c == "_batch_id" else
@@ -324,10 +322,9 @@ def _upsert(con, entity: str, batch_id: int, force: bool, dry_run: bool = False)
     con.execute(
         f"""insert into raw.{entity} ({', '.join(cols)}) select {select_cols}
             from stage_{entity} s
-            semi join winners p on p.{key} = s.{key} and p._file_seq = s._file_seq and p._row_number = s._row_number
+            semi join {winners} p on p.{key} = s.{key} and p._file_seq = s._file_seq and p._row_number = s._row_number
             join batch_files f using (_file_seq)"""
     )
-    con.execute("drop table winners")
     return counts
 
 
@@ -433,7 +430,7 @@ def _load_staged(con, stage: Stage, files: list[Path], db, config: Config, force
         if by_seq:  # something staged: compared with the stored rows, read in place
             with _stored_rows(con, db):
                 _cross_entity_checks(con, stage, by_seq, specs)
-                _dry_run_counts(con, results, seq_of, force)
+                _dry_run_counts(con, stage, results, seq_of, force)
         return summary
     to_record = [r for r in results if r.status != "skipped"]
     if not to_record:
@@ -460,7 +457,7 @@ def _write_batch(con, stage: Stage, summary: LoadSummary, to_record: list[FileRe
             staged = con.execute(f"select count(*) from stage_{entity}").fetchall()[0][0]
             if not staged:
                 continue
-            counts = _upsert(con, entity, batch_id, force)
+            counts = _upsert(con, stage, entity, batch_id, force)
             for r in results:
                 if r.status == "loaded" and r.entity == entity:
                     r.rows_loaded = counts.get(seq_of[r.source_file], 0)
@@ -502,11 +499,11 @@ def _write_batch(con, stage: Stage, summary: LoadSummary, to_record: list[FileRe
 # --- csqa load --dry-run --------------------------------------------------------------------------
 
 
-def _dry_run_counts(con, results: list[FileResult], seq_of: dict, force: bool) -> None:
+def _dry_run_counts(con, stage: Stage, results: list[FileResult], seq_of: dict, force: bool) -> None:
     for entity in MODELS:
         if not con.execute(f"select count(*) from stage_{entity}").fetchall()[0][0]:
             continue
-        counts = _upsert(con, entity, 0, force, dry_run=True)
+        counts = _upsert(con, stage, entity, 0, force, dry_run=True)
         for r in results:
             if r.status == "loaded" and r.entity == entity:
                 r.rows_loaded = counts.get(seq_of[r.source_file], 0)
