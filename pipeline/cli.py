@@ -272,7 +272,8 @@ def _print_summary(summary, as_json: bool, extra: dict | None = None) -> int:
             elif f.error:
                 line += f"  {f.error}"
             print(line)
-        print(f"batch {data['batch_id']}: {data['rows_loaded']:,} rows loaded, "
+        batch = f"batch {data['batch_id']}" if data["batch_id"] is not None else "no batch written"
+        print(f"{batch}: {data['rows_loaded']:,} rows loaded, "
               f"{data['rows_quarantined']:,} quarantined, {data['rows_duplicate']:,} duplicate, "
               f"{data['files_rejected']} file(s) rejected, {data['files_skipped']} skipped "
               f"in {data['seconds']:.1f}s -> {data['db']}")

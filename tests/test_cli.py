@@ -40,6 +40,8 @@ def test_load_sample_data_then_status(tmp_path):
     assert "raw.interactions" in st.stdout and "quarantined rows by check" in st.stdout
     again = json.loads(csqa("load", SAMPLE, "--db", db, "--json").stdout)
     assert again["files_skipped"] == 5 and again["rows_loaded"] == 0
+    again = csqa("load", SAMPLE, "--db", db).stdout.splitlines()  # as a person reads it: no "batch None"
+    assert again[-1].startswith("no batch written: 0 rows loaded,") and "5 skipped" in again[-1]
 
 
 def test_db_from_environment(tmp_path):
