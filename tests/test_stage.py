@@ -147,3 +147,40 @@ def test_a_load_loads_the_faq_embeddings_once_with_its_warm_up(tmp_path, config,
     load([write(tmp_path / "in" / "interactions.csv", f"{INTERACTION_HEADER}\n{rows}\n")], tmp_path / "w.duckdb",
          config)
     assert calls == [1]  # by the warm-up or the refresh, not both
+
+
+def test_a_linked_stage_folder_keeps_what_else_it_holds(tmp_path, config):
+    """The stage folder linked to another disk: a load deletes its own staged files there, nothing else."""
+    db = tmp_path / "wh" / "csqa.duckdb"
+    elsewhere = tmp_path / "big-disk"
+    (elsewhere / "sub").mkdir(parents=True)
+    (elsewhere / "notes.txt").write_text("keep")
+    (elsewhere / f"interactions-1-1{SUFFIX}").write_bytes(b"a killed load's")
+    db.parent.mkdir()
+    folder_for(db).symlink_to(elsewhere)
+    csv = write(tmp_path / "in" / "interactions.csv", f"{INTERACTION_HEADER}\n{interaction_row('I1')}\n")
+    assert load([csv], db, config).files[0].rows_loaded == 1
+    assert folder_for(db).is_symlink() and sorted(p.name for p in elsewhere.iterdir()) == ["notes.txt", "sub"]
+
+
+def test_a_file_in_the_stage_folders_place_is_one_message(tmp_path, config, capsys):
+    from csqa.pipeline import cli
+
+    db = tmp_path / "csqa.duckdb"
+    folder_for(db).write_text("not a folder")
+    csv = write(tmp_path / "in" / "interactions.csv", f"{INTERACTION_HEADER}\n{interaction_row('I1')}\n")
+    assert cli.main(["load", str(csv), "--db", str(db)]) == 4
+    err = capsys.readouterr().err
+    assert "csqa.duckdb.stage is in the way" in err and "Traceback" not in err
+    assert folder_for(db).read_text() == "not a folder"
+
+
+def test_a_spill_that_cannot_be_written_is_the_staging_message(con, tmp_path):
+    from csqa.pipeline.errors import WarehouseError
+
+    stage = Stage(con, tmp_path / "stage")
+    assert con.execute(f"select count(*) from {stage.spill('ok', 'select 1 as a')}").fetchall() == [(1,)]
+    (tmp_path / "stage" / f"ok{SUFFIX}").unlink()
+    (tmp_path / "stage").rmdir()  # gone from under the load (as a full or lost disk would fail the write)
+    with pytest.raises(WarehouseError, match=r"cannot stage the batch in .*stage"):
+        stage.spill("winners-interactions", "select 1 as a")

@@ -19,6 +19,7 @@ Two views of a text, both L2-normalised rows so that a dot product is a cosine:
 from __future__ import annotations
 
 import functools
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -45,6 +46,14 @@ def has_cjk(text: str) -> bool:
 
 
 _EMBEDDER_LOCK = threading.Lock()
+
+
+def _new_lock_in_child() -> None:  # a process forked while another thread held the lock would wait for ever
+    global _EMBEDDER_LOCK
+    _EMBEDDER_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def embedder():

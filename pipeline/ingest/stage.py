@@ -10,8 +10,10 @@ with either), and DuckDB reads the files, under its own memory limit, where the 
 (the upsert's ranking and insert, the cross-file checks, a dry run's comparison).
 
 - A load stages in ``<warehouse>.stage/`` (beside the file, as DuckDB's own ``.wal``): made when the load starts,
-  removed when it ends. Only the writer, under the warehouse's writer lock, stages there, so a folder found at the
-  start is a killed load's and is removed then. A dry run stages in its own temporary folder.
+  removed when it ends. Only the writer, under the warehouse's writer lock, stages there, so staged files found at
+  the start are a killed load's and are deleted then. Only the ``*.staged`` files are ever deleted: the folder may
+  be a link to another disk, which stays (one per warehouse: two warehouses' loads would delete each other's files).
+  A dry run stages in its own temporary folder.
 - A chunk takes the stage's columns (the raw table's, less the batch's own, plus ``_file_seq``), in their order:
   cast in Arrow where a column casts safely (the validated chunks: Arrow strings, UTC timestamps, integers), else
   through DuckDB's cast, as the ``insert ... by name`` into a staging table did (a missing column is NULL).
@@ -21,7 +23,6 @@ with either), and DuckDB reads the files, under its own memory limit, where the 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -58,6 +59,10 @@ class Stage:
     def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path, *, fresh: bool = False) -> None:
         self.con = con
         self.folder = Path(folder)
+        if (self.folder.exists() or self.folder.is_symlink()) and not self.folder.is_dir():
+            raise WarehouseError(f"{self.folder} is in the way: a load stages its batch in a folder of that name, and "
+                                 "this is a file or a link to nothing; move it away and run the load again "
+                                 "(nothing was written).")
         try:
             if fresh:  # a killed load's
                 _empty(self.folder)
@@ -144,7 +149,10 @@ class Stage:
         temporary table made there is freed only at the commit (the upsert's winners: 46 MiB per 1M rows staged,
         read from ``duckdb_memory()``, held through the whole refresh)."""
         path = str(self.folder / f"{name}{SUFFIX}").replace("'", "''")
-        self.con.execute(f"copy ({sql}) to '{path}' (format parquet, compression uncompressed)")
+        try:
+            self.con.execute(f"copy ({sql}) to '{path}' (format parquet, compression uncompressed)")
+        except duckdb.IOException as e:  # a full disk: the same message as for the staged rows
+            raise _cannot_stage(self.folder, e) from e
         return f"read_parquet('{path}')"
 
     def drop_file(self, seq: int) -> None:
@@ -178,7 +186,7 @@ class Stage:
         try:
             _empty(self.folder)
             if not self.folder.is_symlink():
-                self.folder.rmdir()
+                self.folder.rmdir()  # not when it holds something else: only the staged files are the load's
         except OSError:
             pass  # nothing the load can do now; the next load removes what is left
 
@@ -196,17 +204,14 @@ def _same_kind(source: pa.DataType, target: pa.DataType) -> bool:
 
 
 def _empty(folder: Path) -> None:
-    """Delete what a stage folder holds (a symbolic link to a folder elsewhere stays a link)."""
-    if not folder.exists():
-        return
-    for p in folder.iterdir():
-        if p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p)
-        else:
+    """Delete the staged files in a stage folder, and nothing else (it may be a link to a folder on another disk)."""
+    if folder.is_dir():
+        for p in folder.glob(f"*{SUFFIX}"):
             p.unlink()
 
 
-def _cannot_stage(folder: Path, e: OSError) -> WarehouseError:
-    return WarehouseError(f"cannot stage the batch in {folder}: {e.strerror or e}. A load writes its validated rows "
-                          "there until its transaction has read them, about as much as its files hold; free that "
-                          "much disk or make the folder writable, and run it again (nothing was written).")
+def _cannot_stage(folder: Path, e: Exception) -> WarehouseError:
+    reason = getattr(e, "strerror", None) or e
+    return WarehouseError(f"cannot stage the batch in {folder}: {reason}. A load writes its validated rows there "
+                          "until its transaction has read them, about as much as its files hold; free that much "
+                          "disk or make the folder writable, and run it again (nothing was written).")
