@@ -380,10 +380,10 @@ def publish_if_behind(db, config: Config) -> str:
 def _load(con, files: list[Path], db, config: Config, force: bool, *, dry_run: bool = False,
           key: bytes | None = None, stage_dir: Path | None = None) -> LoadSummary:
     """Stage the files and (but for a dry run) write the batch. A load stages in ``<db>.stage/`` (a killed load's
-    folder there is removed first), a dry run in ``stage_dir``; the staged files are deleted at the end."""
+    staged files there are deleted first), a dry run in ``stage_dir``; the staged files are deleted at the end."""
     if key is None and config.privacy.pseudonymise_customer_id:
         key = pseudonym_key(db, config.privacy.key_env)
-    stage = Stage(con, stage_dir or folder_for(db), fresh=stage_dir is None)
+    stage = Stage(con, stage_dir or folder_for(db))
     try:
         return _load_staged(con, stage, files, db, config, force, dry_run=dry_run, key=key)
     finally:
@@ -454,8 +454,7 @@ def _write_batch(con, stage: Stage, summary: LoadSummary, to_record: list[FileRe
         summary.batch_id = batch_id
         tu = time.perf_counter()
         for entity in MODELS:
-            staged = con.execute(f"select count(*) from stage_{entity}").fetchall()[0][0]
-            if not staged:
+            if not stage.rows(entity):
                 continue
             counts = _upsert(con, stage, entity, batch_id, force)
             for r in results:
@@ -501,7 +500,7 @@ def _write_batch(con, stage: Stage, summary: LoadSummary, to_record: list[FileRe
 
 def _dry_run_counts(con, stage: Stage, results: list[FileResult], seq_of: dict, force: bool) -> None:
     for entity in MODELS:
-        if not con.execute(f"select count(*) from stage_{entity}").fetchall()[0][0]:
+        if not stage.rows(entity):
             continue
         counts = _upsert(con, stage, entity, 0, force, dry_run=True)
         for r in results:

@@ -2,7 +2,7 @@
 transaction has read them, and seen by SQL as the views ``stage_<entity>``.
 
 Before, each validated chunk was inserted into a DuckDB temporary table: a copy of every value into DuckDB's
-storage (2.6-3.3 s of a 1M-row load, on the loading thread), and the staged rows then stayed in DuckDB's memory
+storage (2.4-3.3 s of a 1M-row load, on the loading thread), and the staged rows then stayed in DuckDB's memory
 until the commit (320 MiB for 1M interactions, read from ``duckdb_memory()``), which left the marts' refresh that
 much less of the memory limit (docs/BENCHMARKS.md, "ninth session"). Now a chunk is written as it is, its Arrow
 buffers to a plain Parquet file (no dictionaries, no compression: 0.07 s per 100,000 interactions, against 0.12-0.15
@@ -45,8 +45,6 @@ def folder_for(db: str | Path) -> Path:
 def _as_arrow(frame):
     """A validated chunk as an Arrow table (pandas' Arrow-backed text converts without a copy), or the frame itself
     when a column does not convert to Arrow."""
-    if isinstance(frame, pa.Table):
-        return frame
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
@@ -56,7 +54,7 @@ def _as_arrow(frame):
 class Stage:
     """The staged rows of one batch (one ``csqa load`` or dry run) on the connection ``con``."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path, *, fresh: bool = False) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path) -> None:
         self.con = con
         self.folder = Path(folder)
         if (self.folder.exists() or self.folder.is_symlink()) and not self.folder.is_dir():
@@ -64,8 +62,7 @@ class Stage:
                                  "this is a file or a link to nothing; move it away and run the load again "
                                  "(nothing was written).")
         try:
-            if fresh:  # a killed load's
-                _empty(self.folder)
+            _empty(self.folder)  # a killed load's files (a dry run's folder is new)
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise _cannot_stage(self.folder, e) from e
@@ -101,7 +98,7 @@ class Stage:
                     using (_file_seq, _row_number)""")
 
     def append(self, entity: str, seq: int, frame) -> int:
-        """Stage a chunk (a pandas frame or an Arrow table) of file ``seq``; returns its rows."""
+        """Stage a chunk (a pandas frame) of file ``seq``; returns its rows."""
         table = self._conform(entity, _as_arrow(frame))
         if not table.num_rows:
             return 0
@@ -147,7 +144,7 @@ class Stage:
         """Write a query's rows to the Parquet file ``<name>.staged`` in the stage's folder; returns SQL that reads
         them. For what the load's transaction needs until its end but should not hold in DuckDB's memory: a
         temporary table made there is freed only at the commit (the upsert's winners: 46 MiB per 1M rows staged,
-        read from ``duckdb_memory()``, held through the whole refresh)."""
+        read from ``duckdb_memory()``, held through the whole refresh; 13 MiB of temporary tables are left)."""
         path = str(self.folder / f"{name}{SUFFIX}").replace("'", "''")
         try:
             self.con.execute(f"copy ({sql}) to '{path}' (format parquet, compression uncompressed)")
@@ -173,6 +170,9 @@ class Stage:
         self.con.execute(f"insert into stage_removed select '{entity}', * from ({rows_sql})")
 
     def rows(self, entity: str) -> int:
+        """The staged rows of ``entity`` that are left (none staged: no query)."""
+        if not self.parts[entity]:
+            return 0
         return self.con.execute(f"select count(*) from stage_{entity}").fetchall()[0][0]
 
     def close(self) -> None:
