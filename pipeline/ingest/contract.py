@@ -274,20 +274,27 @@ def _fast_id_checks(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
 
 def schema_for(entity: str, config: Config) -> pa.DataFrameSchema:
     """The entity's schema with the configured value sets added (and the id pattern checked fast, with the same
-    result: ``_fast_id_checks``)."""
+    result: ``_fast_id_checks``). Built once per entity and value sets (0.05 s a time, for every chunk of 100,000
+    rows it was), and shared by the validation threads: validating reads a schema, never changes it."""
+    if entity != "interactions":
+        return _schema_with(entity, (), (), (), ())
+    c = config.contract
+    return _schema_with(entity, tuple(config.channels), tuple(c.statuses), tuple(c.priorities),
+                        tuple(c.statuses_of("resolved", "closed")))
+
+
+@functools.cache
+def _schema_with(entity: str, channels: tuple, statuses: tuple, priorities: tuple,
+                 done: tuple) -> pa.DataFrameSchema:
     schema = _fast_id_checks(_schema(entity))
     extra: dict[str, list] = {}
     if entity == "interactions":
-        extra = {
-            "channel": list(config.channels),
-            "status": list(config.contract.statuses),
-            "priority": list(config.contract.priorities),
-        }
+        extra = {"channel": list(channels), "status": list(statuses), "priority": list(priorities)}
     for col, allowed in extra.items():
         checks = [*schema.columns[col].checks, pa.Check.isin(allowed)]
         schema = schema.update_column(col, checks=checks)
     if entity == "interactions":
-        done = config.contract.statuses_of("resolved", "closed")
+        done = list(done)
 
         def resolved_status_has_resolution_time(df: pd.DataFrame) -> pd.Series:
             return (~df.status.isin(done) | df.resolved_at.notna()).astype(bool)
