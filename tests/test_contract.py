@@ -238,3 +238,24 @@ def test_canonical_timestamps_read_at_once_as_the_iso_reader_reads_them(impossib
     pd.testing.assert_series_equal(fast_check, slow_check)
     assert fast_values.iloc[:2000].tolist() == instants.tolist()
     assert fast_check.notna().sum() >= 4
+
+
+def test_the_schema_follows_each_configuration_s_value_sets_in_one_process(tmp_path, config):
+    """The schema is built once per value sets and kept (``schema_for``): a second configuration in the same process
+    checks its own channels, statuses and resolved statuses, and the first one its own again."""
+    from csqa.pipeline.config import load_config
+    from tests.conftest import write
+
+    custom = load_config(write(tmp_path / "c.toml", '[channels.line]\nlabel = "LINE"\n[contract]\nstatuses = '
+                               '["Open", "Done"]\nstatus_classes = { open = ["Open"], closed = ["Done"] }\n'))
+    row = dict(GOOD["interactions"], channel="line", status="Done", resolved_at="")
+
+    def failed(cfg):
+        f = run("interactions", [row], cfg).failures
+        return sorted(zip(f["column_name"], f["check_name"], strict=True))
+
+    default = failed(config)
+    assert [c for c, _ in default] == ["channel", "status"]
+    assert "'line'" not in default[0][1] and "'open', 'pending', 'resolved', 'closed'" in default[1][1]
+    assert failed(custom) == [("status,resolved_at", "resolved_status_has_resolution_time")]  # "Done": resolved
+    assert failed(config) == default
