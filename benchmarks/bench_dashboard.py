@@ -8,6 +8,9 @@ query's own cost. Streamlit's result cache is cleared before every call; the rea
 snapshot that dashboard/data.py keeps for the process is not (a dashboard keeps it too): its opening is in the
 first query, printed on its own.
 
+The conversation page looks its conversation up within the view's days (the link carries them); a link typed
+by hand with an id alone is looked up in the whole table: printed too, as "id alone".
+
 Goals: every query <= 100 ms, every page <= 1 s (server side: the script run that builds the page,
 measured with Streamlit's AppTest; the browser's drawing is not included).
 """
@@ -25,6 +28,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 warnings.filterwarnings("ignore")
+
+
+def _conversation(data, iid: str, near: tuple):
+    """As the conversation page looks it up: near the view's days (an older data.py, --data-from, by id alone)."""
+    try:
+        return data.conversation(iid, near)
+    except TypeError:
+        return data.conversation(iid)
 
 
 def main() -> None:
@@ -61,7 +72,9 @@ def main() -> None:
     first_ms = 1000 * (time.perf_counter() - t0)
     f = data.Filters(max(lo, hi - dt.timedelta(days=27)), hi, {})
     n = data.query("select count(*) as n from marts.fct_interactions").n.iloc[0]
-    one = data.conversations(f, {}, 1)[0].interaction_id.iloc[0]
+    one = data.conversations(f, {}, 1)[0].interaction_id.iloc[0]  # the view's newest
+    early = data.query("select min(interaction_id) as i from marts.fct_interactions where created_day = ?",
+                       [f.start]).i.iloc[0]
     f1 = data.Filters(f.start, f.end, {"channel": (data.filter_options()["channel"][0],)})
     queries = {
         "filter_options": lambda: data.filter_options(),
@@ -99,7 +112,9 @@ def main() -> None:
         "faq_window_untopiced": lambda: data.faq_window_untopiced(),
         "agents": lambda: data.agents(f),
         "teams": lambda: data.teams(f),
-        "conversation (one)": lambda: data.conversation(one),
+        "conversation (one)": lambda: _conversation(data, one, (f.start, f.end)),
+        "conversation (the view's first day)": lambda: _conversation(data, early, (f.start, f.end)),
+        "conversation (id alone: a typed link)": lambda: data.conversation(early),
         "conversation_messages": lambda: data.conversation_messages(one),
         "conversation_surveys": lambda: data.conversation_surveys(one),
         "kpis, one channel": lambda: data.kpis(f1),

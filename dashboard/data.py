@@ -625,15 +625,25 @@ def _drill_sql(drill: dict) -> tuple[list[str], list]:
 
 # ---- one conversation -------------------------------------------------------------------------
 
-def conversation(interaction_id: str) -> pd.DataFrame:
-    return query("""select interaction_id, created_at, channel, priority, status, language, region,
-                           coalesce(topic, 'untagged') as topic, team, agent_id, subject, first_message,
-                           first_response_at, first_response_seconds, first_response_business_seconds,
-                           first_response_target_seconds, first_response_sla_status,
-                           resolved_at, resolution_seconds, resolution_business_seconds, resolution_target_seconds,
-                           resolution_sla_status, reopen_count, count_reply_waits, count_next_replies,
-                           max_next_reply_seconds, csat_score, csat_comment, csat_responded_at
-                    from marts.fct_interactions where interaction_id = ?""", [interaction_id])
+def conversation(interaction_id: str, near: tuple[dt.date, dt.date] | None = None) -> pd.DataFrame:
+    """One interaction's fact row. ``near``: the created days to look in first (the range of the view the link came
+    from): DuckDB then reads only the row groups whose created days overlap it (the fact table is written in
+    created-day order by slice) instead of comparing every stored id, which costs a scan of the whole table when
+    ids do not follow time; an id not found there (a link typed by hand, a list by another day) is looked up
+    everywhere."""
+    sql = """select interaction_id, created_at, channel, priority, status, language, region,
+                    coalesce(topic, 'untagged') as topic, team, agent_id, subject, first_message,
+                    first_response_at, first_response_seconds, first_response_business_seconds,
+                    first_response_target_seconds, first_response_sla_status,
+                    resolved_at, resolution_seconds, resolution_business_seconds, resolution_target_seconds,
+                    resolution_sla_status, reopen_count, count_reply_waits, count_next_replies,
+                    max_next_reply_seconds, csat_score, csat_comment, csat_responded_at
+             from marts.fct_interactions where interaction_id = ?"""
+    if near is not None:
+        row = query(sql + " and created_day between ? and ?", [interaction_id, *near])
+        if not row.empty:
+            return row
+    return query(sql, [interaction_id])
 
 
 def conversation_messages(interaction_id: str) -> pd.DataFrame:

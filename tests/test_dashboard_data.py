@@ -113,6 +113,24 @@ def test_conversations_are_the_newest_rows_of_the_view(dash, sample_wh):
             pd.testing.assert_frame_equal(rows.reset_index(drop=True), want)
 
 
+def test_a_conversation_is_looked_up_near_its_view_and_found_anywhere(dash, sample_wh):
+    """A conversation opened from a view is looked up within the view's created days first (the fact table's zone
+    maps then skip the other row groups); the row is the one the id alone finds, and an id outside those days (a
+    link typed by hand) is still found."""
+    lo, hi = dash.data_bounds()
+    ids = ref(sample_wh, """select interaction_id, created_day from marts.fct_interactions
+                             order by created_day, interaction_id""")
+    picks = [ids.iloc[0], ids.iloc[len(ids) // 2], ids.iloc[-1]]
+    for iid, day in picks:
+        alone = dash.conversation(iid)
+        assert len(alone) == 1 and alone.interaction_id.iloc[0] == iid
+        for near in ((day, day), (day - dt.timedelta(days=27), day), (lo, hi),  # the view holds it
+                     (day + dt.timedelta(days=1), day + dt.timedelta(days=5)),  # it does not
+                     (dt.date(1990, 1, 1), dt.date(1990, 1, 2))):
+            pd.testing.assert_frame_equal(dash.conversation(iid, near), alone)
+    assert dash.conversation("no-such-id", (lo, hi)).empty
+
+
 def test_agents_table_agrees_with_agent_daily_and_applies_every_filter(dash, sample_wh):
     """The agents table (the fact table with every filter) has marts.agent_daily's contacts and rates over the
     dates alone, a median first response computed here from the rows, and follows a channel filter."""

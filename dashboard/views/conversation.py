@@ -11,7 +11,7 @@ from csqa.dashboard.theme import human_duration
 L, f = page_start("conversation")
 labels = data.channel_labels()
 cid = str(st.query_params.get("id", ""))[:64]
-row = data.conversation(cid) if cid else pd.DataFrame()
+row = data.conversation(cid, (f.start, f.end)) if cid else pd.DataFrame()
 if row.empty:
     st.warning(t("no_conversation", L, id=cid or "–"))
     footer(L)
