@@ -105,10 +105,10 @@ _OPEN_ROWS = f"""select * from (
 # how such a mart reads the fact table: replaced by the scope's rows before and after
 _FACT_OF_DAYS = """select * from marts.fct_interactions
     where created_day in (select day from staging.refresh_days)"""
-# A full build of a table with a write order runs in slices of this many interactions (by created_at): one ORDER BY
-# over every wide row of 1M interactions spilled ~1 GB at the default 768 MB limit and cost half the fact table's
-# first build (``_build_in_slices``). Two of DuckDB's row groups (122,880 rows): a slice that fills whole row groups
-# leaves none part-filled for the checkpoint to rewrite.
+# A full build of a table with a write order runs in slices of this many interactions (by created_at), each
+# sorted in memory: one ORDER BY over every wide row of 1M interactions spilled ~1 GB at the default 768 MB limit
+# and cost half the fact table's first build (``_build_in_slices``). Two of DuckDB's row groups (122,880 rows):
+# a slice that fills whole row groups leaves none part-filled for the checkpoint to rewrite.
 _SLICE_ROWS = 2 * 122_880
 _REFRESH_RE = re.compile(r"^--\s*refresh:\s*(full|by\s+(\w+))\s*$", re.M)
 
@@ -504,14 +504,9 @@ def _refresh_by_delta(con: duckdb.DuckDBPyConnection, table: str, sql: str, keys
 def _build_in_slices(con: duckdb.DuckDBPyConnection, table: str, sql: str, order: str) -> None:
     """A full build (every stored interaction in scope) of the fact table in its write order ``order`` (which starts
     with ``_RECOMPUTED``), slice by slice: the interactions of each slice of created_at (about ``_SLICE_ROWS`` of
-    them) are computed and appended in the order they are read (the raw table's, as loaded: not sorted within the
-    slice); the rows the next refresh recomputes (``_RECOMPUTED``) are left out of every slice and appended last,
-    sorted. The table ends up in the write order by slice: a slice's rows (two row groups) come after every earlier
-    slice's, so the zone maps of created_day still let a day filter skip the other slices' row groups. Sorting each
-    slice as well (ORDER BY created_day, created_at) cost a third of the build at 1M rows: DuckDB's ordered insert
-    of the sorted rows waited for memory under the 768 MB limit (1.0 s of blocked threads in a 1.5 s slice) and the
-    sort itself took 0.2-0.3 s. Where the file was written in time order (the generator's is), the order is the same.
-    The slices are cut at every
+    them) are computed and sorted on their own, in memory, and appended; the rows the next refresh recomputes
+    (``_RECOMPUTED``) are left out of every slice and appended last, sorted. The table ends up in the order one
+    ORDER BY gives (created_day follows created_at), with the same rows. The slices are cut at every
     ``_SLICE_ROWS``-th interaction by created_at, so that each slice (but those with rows left for the end, and
     where created_at ties at a cut) appends whole row groups: the appends of 250,000 rows each ended in a
     part-filled row group, and the load's closing checkpoint rewrote the runs of them (1.3-1.9 s at 1M; half the
@@ -535,7 +530,8 @@ def _build_in_slices(con: duckdb.DuckDBPyConnection, table: str, sql: str, order
         con.execute(f"create or replace view staging.refresh_interactions as select interaction_id from ({within})")
         for v in _RAW_SCOPE_VIEWS:
             con.execute(f"create or replace view staging.{v} as {within}")
-        con.execute(f"insert into {table} select * from ({sql}) where not {_RECOMPUTED}")
+        con.execute(f"insert into {table} select * from ({sql}) where not {_RECOMPUTED} "
+                    "order by created_day, created_at")
     for v in _RAW_SCOPE_VIEWS:
         con.execute(views[v].replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
     # the rows no slice took: those the next refresh recomputes (and any without a created_at)
