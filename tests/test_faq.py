@@ -337,3 +337,16 @@ def test_a_question_scored_alone_gets_what_it_gets_in_a_batch():
         assert rows(m._predict([texts[i]], [langs[i]], bars[i:i + 1])) == rows(batch.iloc[[i]])
     assert rows(m._predict(texts[:3], langs[:3], bars[:3])) == rows(batch.iloc[:3])
     assert batch.is_topic_confident.any() and not batch.is_topic_confident.all()
+
+
+def test_the_k_nearest_take_the_lower_index_on_a_tie():
+    """The neighbour search's pick of each row's k largest similarities: exactly the k first by (value descending,
+    index), whatever the ties (pool questions with one embedding tie exactly)."""
+    from csqa.pipeline.faq.model import _top_k
+
+    rng = np.random.default_rng(7)
+    for k in (1, 3, 10):
+        s = rng.choice(np.array([0.1, 0.5, 0.9005221, 0.9023114], dtype=np.float32), size=(300, 40))
+        want = np.sort(np.array([sorted(range(40), key=lambda j, r=r: (-r[j], j))[:k] for r in s]), axis=1)
+        assert np.array_equal(_top_k(s, k), want)
+    assert _top_k(np.zeros((0, 40), dtype=np.float32), 3).shape == (0, 3)
