@@ -350,3 +350,22 @@ def test_the_k_nearest_take_the_lower_index_on_a_tie():
         want = np.sort(np.array([sorted(range(40), key=lambda j, r=r: (-r[j], j))[:k] for r in s]), axis=1)
         assert np.array_equal(_top_k(s, k), want)
     assert _top_k(np.zeros((0, 40), dtype=np.float32), 3).shape == (0, 3)
+
+
+def test_the_nearest_neighbours_do_not_follow_the_last_bits_of_the_product():
+    """The neighbour search's similarities differ in their last bits with the batch a question is scored in (BLAS);
+    those near a row's k-th are recomputed exactly, so the pick is the one the exact similarities give, duplicate
+    pool rows (exact ties) included."""
+    from csqa.pipeline.faq.model import _top_k, _top_k_exact
+
+    rng = np.random.default_rng(3)
+    pool = rng.normal(size=(200, 16))
+    pool[100:150] = pool[:50]  # duplicates: exact ties
+    pool /= np.linalg.norm(pool, axis=1, keepdims=True)
+    rows = pool[rng.integers(0, 200, 64)] + rng.normal(scale=0.3, size=(64, 16))
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    exact = np.array([[np.dot(r, q) for q in pool] for r in rows]).astype(np.float32)
+    for seed in range(5):  # the product's last bits, as another batch would give them
+        noisy = exact + np.random.default_rng(seed).uniform(-3e-7, 3e-7, exact.shape).astype(np.float32)
+        assert np.array_equal(_top_k_exact(noisy, 10, rows, pool), _top_k(exact, 10))
+    assert not np.array_equal(_top_k(noisy, 10), _top_k(exact, 10))  # without the recomputation they differ
