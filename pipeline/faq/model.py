@@ -72,6 +72,9 @@ def _top_k(s: np.ndarray, k: int) -> np.ndarray:
 # matter
 _EXTRA = 8
 _NEAR_TIE = 1e-5
+# a float32 dot product of unit vectors of NEIGHBOUR_DIMS dimensions is within (d + 2)·2^-24 of the exact value
+# (3.9e-6 for 64): two of them, one each side of the k-th, stay within _NEAR_TIE
+assert 2 * (NEIGHBOUR_DIMS + 2) * 2.0 ** -24 < _NEAR_TIE
 
 
 def _top_k_exact(s: np.ndarray, k: int, rows: np.ndarray, pool: np.ndarray) -> np.ndarray:
@@ -230,16 +233,16 @@ class FaqModel:
     def _neighbours(self, f: Features) -> np.ndarray | None:
         """Indices of each question's ``neighbours`` nearest pool questions (embedding cosine), or None."""
         k = self.neighbours
-        if self.pool_emb is None or len(self.pool_emb) < k or not len(f):
+        if self.pool_emb is None or k < 1 or len(self.pool_emb) < k or not len(f):
             return None
         out = np.empty((len(f), k), dtype=np.int64)
         emb = self._project(f.emb)
         # 256 questions' similarities to the pool at a time (8 MiB with a pool of 4,000): they stay in the CPU's
         # cache between the product, the negation and the partition, about two thirds of the time of blocks of
-        # 4,096 (131 MiB; docs/BENCHMARKS.md, "FAQ matching"). Each row is partitioned on its own, but BLAS may take
-        # another path for a product of a few rows (OpenBLAS: 1, on some matrices 2-3), whose last bits differ and
-        # could reorder a near-tie: a short last block joins the one before, so no block has fewer than
-        # _MIN_BLAS_ROWS rows unless the whole batch has
+        # 4,096 (131 MiB; docs/BENCHMARKS.md, "FAQ matching"). The product's last bits differ with its other rows
+        # (BLAS), so the pick does not rest on them: the candidates are computed again exactly (_top_k_exact). A
+        # short last block still joins the one before (no block under _MIN_BLAS_ROWS rows): fewer rows took a
+        # slower path
         n = len(f)
         starts = list(range(0, n, _NEIGHBOUR_BLOCK))
         if len(starts) > 1 and n - starts[-1] < _MIN_BLAS_ROWS:
