@@ -202,15 +202,21 @@ class FaqModel:
         """P(topic | question), one column per class."""
         if self.clf is None:
             return np.ones((len(f), len(self.classes)))
-        return self.clf.predict_proba(f.emb)
+        # in float64, as topic_similarity: a float32 product's last bits differ with the product's other rows
+        # (BLAS), and the stored score, rounded to 4 decimals, then differed between a question scored alone (a
+        # nightly) and in a full rebuild where it sat at a rounding edge (3 of 20,000 BANKING77 questions)
+        return self.clf.predict_proba(f.emb.astype(np.float64))
 
     def topic_similarity(self, f: Features, topic_idx: np.ndarray) -> np.ndarray:
-        """Similarity of each question to the nearest labelled example of the given topic."""
-        out = np.zeros(len(f), dtype=np.float32)
+        """Similarity of each question to the nearest labelled example of the given topic (in float64: see
+        ``probabilities``)."""
+        out = np.zeros(len(f), dtype=np.float64)
         for k in np.unique(topic_idx):
             rows = np.flatnonzero(topic_idx == k)
             refs = np.flatnonzero(self.ref_topic == k)
-            out[rows] = self.featurizer.similarity(f.take(rows), self.ref_features.take(refs)).max(axis=1)
+            a, b = f.take(rows), self.ref_features.take(refs)
+            out[rows] = self.featurizer.similarity(Features(a.emb.astype(np.float64), a.lex, a.cjk),
+                                                   Features(b.emb.astype(np.float64), b.lex, b.cjk)).max(axis=1)
         return np.clip(out, 0, 1)
 
     def _scores(self, f: Features, p: np.ndarray, languages) -> tuple[np.ndarray, ...]:
