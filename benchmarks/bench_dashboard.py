@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import inspect
 import os
 import statistics
 import sys
@@ -32,10 +33,9 @@ warnings.filterwarnings("ignore")
 
 def _conversation(data, iid: str, near: tuple):
     """As the conversation page looks it up: near the view's days (an older data.py, --data-from, by id alone)."""
-    try:
+    if "near" in inspect.signature(data.conversation).parameters:
         return data.conversation(iid, near)
-    except TypeError:
-        return data.conversation(iid)
+    return data.conversation(iid)
 
 
 def main() -> None:

@@ -628,9 +628,9 @@ def _drill_sql(drill: dict) -> tuple[list[str], list]:
 def conversation(interaction_id: str, near: tuple[dt.date, dt.date] | None = None) -> pd.DataFrame:
     """One interaction's fact row. ``near``: the created days to look in first (the range of the view the link came
     from): DuckDB then reads only the row groups whose created days overlap it (the fact table is written in
-    created-day order by slice) instead of comparing every stored id, which costs a scan of the whole table when
-    ids do not follow time; an id not found there (a link typed by hand, a list by another day) is looked up
-    everywhere."""
+    created-day order, marts._build_in_slices) instead of comparing every stored id, which costs a scan of the whole
+    table when ids do not follow time; an id not found there (a link typed by hand, a list by another day) is looked
+    up everywhere."""
     sql = """select interaction_id, created_at, channel, priority, status, language, region,
                     coalesce(topic, 'untagged') as topic, team, agent_id, subject, first_message,
                     first_response_at, first_response_seconds, first_response_business_seconds,
