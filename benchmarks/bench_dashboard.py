@@ -38,6 +38,15 @@ def _conversation(data, iid: str, near: tuple):
     return data.conversation(iid)
 
 
+def _events(data, kind: str, iid: str, row):
+    """A conversation's messages or surveys as the page reads them: within the send times its fact row holds (an
+    older data.py, --data-from: by id alone)."""
+    read = data.conversation_messages if kind == "message" else data.conversation_surveys
+    if hasattr(data, "event_bounds"):
+        return read(iid, data.event_bounds(row, kind))
+    return read(iid)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", required=True)
@@ -75,6 +84,12 @@ def main() -> None:
     one = data.conversations(f, {}, 1)[0].interaction_id.iloc[0]  # the view's newest
     early = data.query("select min(interaction_id) as i from marts.fct_interactions where created_day = ?",
                        [f.start]).i.iloc[0]
+    # the events' look-ups: the view's newest conversation with messages and a survey (any, without them)
+    talk = data.query("""select coalesce(max_by(interaction_id, created_at) filter (
+                                             where count_messages > 0 and count_surveys_sent > 0), max(interaction_id))
+                         as i from marts.fct_interactions where created_day between ? and ?""",
+                      [f.end - dt.timedelta(days=1), f.end]).i.iloc[0]
+    talk_row = _conversation(data, talk, (f.start, f.end)).iloc[0]
     f1 = data.Filters(f.start, f.end, {"channel": (data.filter_options()["channel"][0],)})
     queries = {
         "filter_options": lambda: data.filter_options(),
@@ -115,15 +130,19 @@ def main() -> None:
         "conversation (one)": lambda: _conversation(data, one, (f.start, f.end)),
         "conversation (the view's first day)": lambda: _conversation(data, early, (f.start, f.end)),
         "conversation (id alone: a typed link)": lambda: data.conversation(early),
-        "conversation_messages": lambda: data.conversation_messages(one),
-        "conversation_surveys": lambda: data.conversation_surveys(one),
+        "conversation_messages, as the page reads them": lambda: _events(data, "message", talk, talk_row),
+        "conversation_surveys, as the page reads them": lambda: _events(data, "survey", talk, talk_row),
+        "conversation_messages by id alone": lambda: data.conversation_messages(talk),
+        "conversation_surveys by id alone": lambda: data.conversation_surveys(talk),
         "kpis, one channel": lambda: data.kpis(f1),
         "duration_quantiles, one channel": lambda: data.duration_quantiles(f1, "first_response", "business"),
         "conversations, one channel": lambda: data.conversations(f1, {}, 1000),
     }
     print(f"machine: {machine()}; warehouse: {args.db} ({n:,} interactions); range {f.start} .. {f.end}")
+    stored = data.query("select (select count(*) from raw.messages) as m, (select count(*) from raw.csat_surveys) as s")
+    print(f"stored messages {stored.m.iloc[0]:,}, surveys {stored.s.iloc[0]:,}; the events' look-ups read {talk}'s")
     print(f"first query of the process (data_bounds, opening the snapshot's kept session): {first_ms:.0f} ms")
-    print(f"\n{'query':<36}{'median ms':>10}{'min ms':>10}{'max ms':>10}")
+    print(f"\n{'query':<48}{'median ms':>10}{'min ms':>10}{'max ms':>10}")
     for name, fn in queries.items():
         times = []
         for _ in range(args.repeat):
@@ -132,7 +151,7 @@ def main() -> None:
             fn()
             times.append(1000 * (time.perf_counter() - t))
         flag = "" if statistics.median(times) <= 100 else "  > 100 ms"
-        print(f"{name:<36}{statistics.median(times):10.0f}{min(times):10.0f}{max(times):10.0f}{flag}")
+        print(f"{name:<48}{statistics.median(times):10.0f}{min(times):10.0f}{max(times):10.0f}{flag}")
     if args.queries_only:
         return
     pages = ["views/overview.py", "views/response_times.py", "views/satisfaction.py", "views/agents.py",

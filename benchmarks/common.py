@@ -39,11 +39,13 @@ def run_tracked(args: list[str], env: dict | None = None) -> tuple[float, int, s
     return secs, rss_kb // 1024, proc.stdout
 
 
-def generate(out: Path, n: int, seed: int, days: int = 365, end: str = "2026-11-24") -> Path:
+def generate(out: Path, n: int, seed: int, days: int = 365, end: str = "2026-11-24", messages: bool = False) -> Path:
+    """The generator's files for ``n`` interactions in ``out`` (kept: generated once); without message events
+    unless ``messages``. Returns the interactions file."""
     if not (out / "interactions.csv").exists():
         subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", "generate", "--out", str(out), "--interactions",
-                        str(n),
-                        "--seed", str(seed), "--days", str(days), "--end", end, "--no-messages"],
+                        str(n), "--seed", str(seed), "--days", str(days), "--end", end,
+                        *([] if messages else ["--no-messages"])],
                        check=True, cwd=ROOT, capture_output=True)
     return out / "interactions.csv"
 

@@ -630,15 +630,25 @@ def conversation(interaction_id: str, near: tuple[dt.date, dt.date] | None = Non
     from): DuckDB then reads only the row groups whose created days overlap it (the fact table is written in
     created-day order, marts._build_in_slices) instead of comparing every stored id, which costs a scan of the whole
     table when ids do not follow time; an id not found there (a link typed by hand, a list by another day) is looked
-    up everywhere."""
-    sql = """select interaction_id, created_at, channel, priority, status, language, region,
-                    coalesce(topic, 'untagged') as topic, team, agent_id, subject, first_message,
-                    first_response_at, first_response_seconds, first_response_business_seconds,
-                    first_response_target_seconds, first_response_sla_status,
-                    resolved_at, resolution_seconds, resolution_business_seconds, resolution_target_seconds,
-                    resolution_sla_status, reopen_count, count_reply_waits, count_next_replies,
-                    max_next_reply_seconds, csat_score, csat_comment, csat_responded_at
-             from marts.fct_interactions where interaction_id = ?"""
+    up everywhere. The row carries the send times that bound its messages and surveys (``event_bounds``)."""
+    try:
+        return _conversation(interaction_id, near, _EVENT_BOUNDS)
+    except duckdb.BinderException:  # a snapshot published before the fact table kept them (the next load adds them)
+        return _conversation(interaction_id, near, "")
+
+
+_EVENT_BOUNDS = ", first_message_sent_at, last_message_sent_at, first_survey_sent_at, last_survey_sent_at"
+
+
+def _conversation(interaction_id: str, near: tuple[dt.date, dt.date] | None, extra: str) -> pd.DataFrame:
+    sql = f"""select interaction_id, created_at, channel, priority, status, language, region,
+                     coalesce(topic, 'untagged') as topic, team, agent_id, subject, first_message,
+                     first_response_at, first_response_seconds, first_response_business_seconds,
+                     first_response_target_seconds, first_response_sla_status,
+                     resolved_at, resolution_seconds, resolution_business_seconds, resolution_target_seconds,
+                     resolution_sla_status, reopen_count, count_reply_waits, count_next_replies,
+                     max_next_reply_seconds, csat_score, csat_comment, csat_responded_at{extra}
+              from marts.fct_interactions where interaction_id = ?"""
     if near is not None:
         row = query(sql + " and created_day between ? and ?", [interaction_id, *near])
         if not row.empty:
@@ -646,22 +656,47 @@ def conversation(interaction_id: str, near: tuple[dt.date, dt.date] | None = Non
     return query(sql, [interaction_id])
 
 
-def conversation_messages(interaction_id: str) -> pd.DataFrame:
-    """The messages in order; each customer message carries its wait for the next public agent reply."""
-    return query("""with m as (select message_id, sender_role, sent_at, is_public, text
-                              from raw.messages where interaction_id = ?),
-                    w as (select m.message_id, min(r.sent_at) as reply_at
-                          from m join m as r on r.sender_role = 'agent' and r.is_public and r.sent_at > m.sent_at
-                          where m.sender_role = 'customer' group by m.message_id)
-                    select m.sent_at, m.sender_role, m.is_public, m.text,
-                           epoch(w.reply_at - m.sent_at) as wait_seconds
-                    from m left join w using (message_id)
-                    order by m.sent_at, m.message_id""", [interaction_id])
+def event_bounds(row: pd.Series, kind: str) -> tuple | None:
+    """The first and last send time of a conversation's ``kind`` ("message" or "survey") events from its fact row
+    (``conversation``): every stored one lies between them (sql/README.md), both missing when it has none. None when
+    the row does not carry them (a snapshot published before the fact table kept them)."""
+    first, last = f"first_{kind}_sent_at", f"last_{kind}_sent_at"
+    if first not in row.index:
+        return None
+    return (None, None) if pd.isna(row[first]) else (row[first].to_pydatetime(), row[last].to_pydatetime())
 
 
-def conversation_surveys(interaction_id: str) -> pd.DataFrame:
-    return query("""select sent_at, responded_at, score, comment from raw.csat_surveys
-                    where interaction_id = ? order by sent_at""", [interaction_id])
+def _sent_between(sent: tuple | None) -> tuple[str, list]:
+    """The condition on ``sent_at`` for events sent within ``sent`` (event_bounds): through the zone maps of the
+    send time DuckDB reads only the row groups of those times, instead of comparing every stored event's
+    interaction id (the whole table when ids do not follow the order the events were written in)."""
+    if sent is None:
+        return "", []
+    if sent[0] is None:
+        return " and false", []
+    return " and sent_at between ? and ?", list(sent)
+
+
+def conversation_messages(interaction_id: str, sent: tuple | None = None) -> pd.DataFrame:
+    """The messages in order; each customer message carries its wait for the next public agent reply. ``sent``: the
+    conversation's ``event_bounds(row, "message")`` (None: unknown, every stored message's id compared)."""
+    cond, p = _sent_between(sent)
+    return query(f"""with m as (select message_id, sender_role, sent_at, is_public, text
+                               from raw.messages where interaction_id = ?{cond}),
+                     w as (select m.message_id, min(r.sent_at) as reply_at
+                           from m join m as r on r.sender_role = 'agent' and r.is_public and r.sent_at > m.sent_at
+                           where m.sender_role = 'customer' group by m.message_id)
+                     select m.sent_at, m.sender_role, m.is_public, m.text,
+                            epoch(w.reply_at - m.sent_at) as wait_seconds
+                     from m left join w using (message_id)
+                     order by m.sent_at, m.message_id""", [interaction_id, *p])
+
+
+def conversation_surveys(interaction_id: str, sent: tuple | None = None) -> pd.DataFrame:
+    """The conversation's CSAT surveys by send time. ``sent``: its ``event_bounds(row, "survey")``."""
+    cond, p = _sent_between(sent)
+    return query(f"""select sent_at, responded_at, score, comment from raw.csat_surveys
+                     where interaction_id = ?{cond} order by sent_at""", [interaction_id, *p])
 
 
 # ---- agents and teams -------------------------------------------------------------------------

@@ -131,6 +131,54 @@ def test_a_conversation_is_looked_up_near_its_view_and_found_anywhere(dash, samp
     assert dash.conversation("no-such-id", (lo, hi)).empty
 
 
+def test_a_conversations_messages_and_surveys_read_within_its_send_times_are_all_of_them(dash, sample_wh):
+    """The conversation page reads an interaction's messages and surveys within the send times its fact row holds
+    (through the zone maps of sent_at): for every interaction with events, and one without, that is exactly what the
+    id alone finds; a row without the send times (a snapshot published before the fact table kept them) reads by id
+    alone."""
+    counts = ref(sample_wh, """select interaction_id, count_messages, count_surveys_sent,
+                                      (select count(*) from raw.messages as m where m.interaction_id = f.interaction_id)
+                                          as stored_messages
+                               from marts.fct_interactions as f""")
+    assert (counts.count_messages.fillna(0) == counts.stored_messages).all()
+    with_both = counts[(counts.count_messages > 2) & (counts.count_surveys_sent > 0)].interaction_id
+    without = counts[counts.count_messages.isna() & (counts.count_surveys_sent == 0)].interaction_id
+    assert len(with_both) > 20 and len(without) > 0
+    for iid in [*with_both.iloc[:20], without.iloc[0]]:
+        r = dash.conversation(iid).iloc[0]
+        for kind, read in (("message", dash.conversation_messages), ("survey", dash.conversation_surveys)):
+            sent = dash.event_bounds(r, kind)
+            alone = read(iid)
+            pd.testing.assert_frame_equal(read(iid, sent), alone)
+            if alone.empty:
+                assert sent == (None, None)
+            else:
+                assert sent == (alone.sent_at.min().to_pydatetime(), alone.sent_at.max().to_pydatetime())
+
+
+def test_a_conversation_on_a_snapshot_without_the_send_times_reads_its_events_by_id(sample_wh, tmp_path, monkeypatch):
+    """A snapshot published before the fact table kept the events' send times (the next load adds them): the
+    conversation is found, without them, and its messages are read by id alone."""
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    con.execute(f"attach '{sample_wh}' as src (read_only)")
+    con.execute("copy from database src to old")
+    for c in ("first_message_sent_at", "last_message_sent_at", "first_survey_sent_at", "last_survey_sent_at"):
+        con.execute(f"alter table marts.fct_interactions drop column {c}")
+    iid = con.execute("select interaction_id from marts.fct_interactions where count_messages > 2 limit 1"
+                      ).fetchone()[0]
+    con.close()
+    monkeypatch.setenv("CSQA_DB", str(old))
+    st.cache_data.clear()
+    try:
+        r = data.conversation(iid).iloc[0]
+        assert r.interaction_id == iid and "first_message_sent_at" not in r.index
+        assert data.event_bounds(r, "message") is None and data.event_bounds(r, "survey") is None
+        assert len(data.conversation_messages(iid, data.event_bounds(r, "message"))) > 2
+    finally:
+        st.cache_data.clear()
+
+
 def test_agents_table_agrees_with_agent_daily_and_applies_every_filter(dash, sample_wh):
     """The agents table (the fact table with every filter) has marts.agent_daily's contacts and rates over the
     dates alone, a median first response computed here from the rows, and follows a channel filter."""

@@ -530,3 +530,57 @@ def test_contacts_not_repeated_kept_by_the_scope_change_equal_the_window_query(t
     assert query(inc, sql) == query(whole, sql)
     assert query(inc, "select sum(count_repeated) from marts.faq_coverage") == [(3,)]
 
+
+
+def test_the_scope_s_messages_and_surveys_read_within_stored_send_times_equal_a_full_build(tmp_path, cfg):
+    """An incremental refresh reads the scope's messages and surveys in three parts (marts._scope_events): the
+    batch's own, those of interactions with a fact row within the send times it holds, and those of the other
+    interactions by their ids. Batches that exercise each: a message sent before its interaction was created, a
+    later message for a stored, resolved interaction, events that arrive before their interaction, a survey
+    answered later, a message for an open interaction. After each, every mart equals a full build of the same rows,
+    and the fact rows hold the first and last send times of all their events."""
+    a = interaction_row("A", channel="ticket", created="2026-11-03T11:00:00Z", first="", resolved="", status="open")
+    b = interaction_row("B", created="2026-11-01T08:00:00Z", first="2026-11-01T08:05:00Z",
+                        resolved="2026-11-01T09:00:00Z", customer="u2")
+    c = interaction_row("C", created="2026-10-20T06:59:00Z", first="2026-10-20T07:30:00Z",
+                        resolved="2026-10-20T08:00:00Z", customer="u3")
+    batches = [
+        [("interactions.csv", INTERACTION_HEADER + "\n" + a + "\n" + b + "\n"),
+         ("messages.csv", MSG_HEAD + "a1,A,customer,2026-11-03T10:59:00Z,true,hi\n"
+                                     "a2,A,agent,2026-11-04T09:00:00Z,true,hello\n"
+                                     "b1,B,customer,2026-11-01T08:00:00Z,true,q\n"
+                                     "b2,B,agent,2026-11-01T08:05:00Z,true,r\n"),
+         ("csat_surveys.csv", SURVEY_HEAD + "S1,B,2026-11-01T09:10:00Z,,,\n")],
+        [("messages.csv", MSG_HEAD + "c1,C,customer,2026-10-20T07:00:00Z,true,x\n"
+                                     "c2,C,agent,2026-10-20T07:30:00Z,true,y\n"
+                                     "b3,B,customer,2026-11-20T10:00:00Z,true,again\n"),
+         ("csat_surveys.csv", SURVEY_HEAD + "S2,C,2026-10-20T08:00:00Z,,,\n")],
+        [("interactions.csv", INTERACTION_HEADER + "\n" + c + "\n"),
+         ("csat_surveys.csv", SURVEY_HEAD + "S1,B,2026-11-01T09:10:00Z,2026-11-22T10:00:00Z,5,late\n")],
+        [("messages.csv", MSG_HEAD + "a3,A,customer,2026-11-06T10:00:00Z,true,more\n")],
+    ]
+    inc, whole = tmp_path / "inc.duckdb", tmp_path / "whole.duckdb"
+    files = []
+    for n, batch in enumerate(batches):
+        paths = [write(tmp_path / f"b{n}" / name, text) for name, text in batch]
+        files += paths
+        s = load(paths, inc, cfg)
+        assert sum(f.rows_quarantined for f in s.files) == 0 and s.marts["full"] == (n == 0), s.as_dict()
+        ref = tmp_path / f"whole{n}.duckdb"
+        load(files, ref, cfg)
+        for name, *_ in marts.mart_models():
+            sql = f"select * from marts.{name} order by all"
+            assert _rounded(query(inc, sql)) == _rounded(query(ref, sql)), (n, name)
+    shutil.copy(ref, whole)
+    got = query(whole, """select interaction_id, count_messages, first_message_sent_at, last_message_sent_at,
+                                 count_surveys_sent, first_survey_sent_at, last_survey_sent_at
+                          from marts.fct_interactions order by 1""")
+    want = query(whole, """with m as (select interaction_id, count(*) as n, min(sent_at) as lo, max(sent_at) as hi
+                                      from raw.messages group by 1),
+                                 s as (select interaction_id, count(*) as n, min(sent_at) as lo, max(sent_at) as hi
+                                       from raw.csat_surveys group by 1)
+                            select i.interaction_id, m.n, m.lo, m.hi, coalesce(s.n, 0), s.lo, s.hi
+                            from raw.interactions as i left join m using (interaction_id)
+                            left join s using (interaction_id) order by 1""")
+    assert got == want and [r[1] for r in got] == [3, 3, 2]
+    assert got[0][2] == dt.datetime(2026, 11, 3, 10, 59, tzinfo=dt.UTC)  # A: before its creation, still counted

@@ -36,7 +36,7 @@ c[3].metric(t("col_max_next_reply", L), human_duration(r.max_next_reply_seconds,
             help=t("help_waits", L, n=int(r.count_next_replies or 0), w=int(r.count_reply_waits or 0)))
 
 st.subheader(t("messages", L))
-msgs = data.conversation_messages(cid)
+msgs = data.conversation_messages(cid, data.event_bounds(r, "message"))
 if msgs.empty:
     st.info(t("no_messages", L))
 else:
@@ -46,7 +46,7 @@ else:
     st.dataframe(show, hide_index=True, key="cv1_messages", width="stretch",
                  column_config={k: st.column_config.Column(t(f"col_{k}", L)) for k in show.columns})
 st.subheader(t("survey", L))
-sv = data.conversation_surveys(cid)
+sv = data.conversation_surveys(cid, data.event_bounds(r, "survey"))
 if sv.empty:
     st.info(t("no_survey", L))
 else:

@@ -70,6 +70,10 @@ _WRITE_ORDER = {
 # once (each read of them scans every stored interaction id; the fact table's join read every column of the raw
 # table for it), a full build in slices at each slice's rows
 _RAW_SCOPE_VIEWS = ("raw_interactions_in_scope", "raw_interactions_scope_join")
+# the views over the messages and surveys of the refresh scope's interactions (sql/staging): an incremental refresh
+# points them at those rows read once (_scope_events), with the fact columns that bound their send times
+_EVENT_SCOPE_VIEWS = {"raw_messages_in_scope": ("raw.messages", "message"),
+                      "raw_csat_surveys_in_scope": ("raw.csat_surveys", "survey")}
 # marts an incremental refresh updates by the scope's change (key columns, count column): each counts fact rows of
 # the refreshed days, so the counts of the scope's rows as the fact table held them are subtracted and those of its
 # new rows added, instead of recounting every row of those days (the open interactions' 15 days: 400,000 rows for a
@@ -343,7 +347,9 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         )
         lo, hi = con.execute("select min(interaction_id), max(interaction_id) from _batch_ids").fetchall()[0]
         before_columns = f"""_rowid, interaction_id, created_day, resolved_day, agent_topic as topic, first_message,
-                             subject, language, created_at, customer_id, topic as fct_topic, {_DELTA_COLUMNS}"""
+                             subject, language, created_at, customer_id, topic as fct_topic, {_DELTA_COLUMNS},
+                             {", ".join(f"first_{k}_sent_at, last_{k}_sent_at" for _, k in _EVENT_SCOPE_VIEWS.values())}
+                             """
         con.execute(
             f"""create or replace temp table _scope_before as
                select {before_columns} from ({_OPEN_ROWS})
@@ -365,7 +371,8 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         # the scope's staging views are read several times (days, FAQ samples and matches, the fact table);
         # the view's own definition is put back at the end
         scope_views = con.execute(
-            f"select sql from duckdb_views() where schema_name = 'staging' and view_name in {_RAW_SCOPE_VIEWS}"
+            "select sql from duckdb_views() where schema_name = 'staging' and view_name in "
+            f"{(*_RAW_SCOPE_VIEWS, *_EVENT_SCOPE_VIEWS)}"
         ).fetchall()
         # the rows this batch loaded (found by their batch id), and the other interactions of the scope: their raw
         # rows are unchanged since the refresh that wrote their fact rows (only a batch writes raw rows, and its
@@ -393,6 +400,7 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         )
         for view in _RAW_SCOPE_VIEWS:
             con.execute(f"create or replace view staging.{view} as select * from _raw_scope")
+        _scope_events(con, batch_id)
     # the created and resolved days of the scope, before (the fact table) and after (staging): one pass each
     con.execute(
         """create or replace temp table _scope_days as
@@ -457,6 +465,8 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         for (view_sql,) in scope_views:
             con.execute(view_sql.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
         con.execute("drop table _raw_scope")
+        for view in _EVENT_SCOPE_VIEWS:
+            con.execute(f"drop table _{view}")
     _write_macros(con)
     info = {"full": full, "interactions": scope[0], "days": scope[1], "seconds": round(time.perf_counter() - t0, 3),
             "models": timings, "faq_samples": samples, "repeat_contacts": repeats}
@@ -499,6 +509,43 @@ def _refresh_by_delta(con: duckdb.DuckDBPyConnection, table: str, sql: str, keys
     con.execute("drop table _delta")
     con.execute("drop table _merged")
     return ok
+
+
+def _scope_events(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
+    """An incremental refresh's messages and surveys of the scope's interactions, read once into ``_<view>`` and
+    the views of ``_EVENT_SCOPE_VIEWS`` pointed at them: each read of the views compared every stored event's
+    interaction id with the scope's (three reads of ``raw.messages`` per refresh, each the table's size). Three
+    parts, each found through zone maps rather than every stored id:
+
+    - the batch's own rows (by their batch id: the newest row groups);
+    - the stored rows of the scope's interactions that have a fact row (``_scope_before``), between the earliest
+      first and the latest last send time those rows hold: every stored event of such an interaction was counted
+      into its fact row (events are only written by a batch, and a batch puts their interactions in its scope), so
+      none lies outside; rows written in time order (nightly batches) are then read only for those days;
+    - the stored rows of the other scope interactions (new in this batch, or never refreshed: their events may
+      have come first), within the range of their ids given as constants (all but the newest row groups skipped
+      when ids grow with time)."""
+    con.execute("""create or replace temp table _scope_new_ids as
+                   select interaction_id from staging.refresh_interactions
+                   except select interaction_id from _scope_before""")
+    new_lo, new_hi = con.execute("select min(interaction_id), max(interaction_id) from _scope_new_ids").fetchall()[0]
+    for view, (table, kind) in _EVENT_SCOPE_VIEWS.items():
+        first, last = con.execute(f"select min(first_{kind}_sent_at), max(last_{kind}_sent_at) from _scope_before"
+                                  ).fetchall()[0]
+        parts = [f"""select * from {table} where _batch_id = $b
+                     and interaction_id in (select interaction_id from staging.refresh_interactions)"""]
+        params: dict = {"b": batch_id}
+        if first is not None:
+            parts.append(f"""select * from {table} where _batch_id <> $b and sent_at between $first and $last
+                             and interaction_id in (select interaction_id from _scope_before)""")
+            params |= {"first": first, "last": last}
+        if new_lo is not None:
+            parts.append(f"""select * from {table} where _batch_id <> $b and interaction_id between $lo and $hi
+                             and interaction_id in (select interaction_id from _scope_new_ids)""")
+            params |= {"lo": new_lo, "hi": new_hi}
+        con.execute(f"create or replace temp table _{view} as " + "\nunion all\n".join(parts), params)
+        con.execute(f"create or replace view staging.{view} as select * from _{view}")
+    con.execute("drop table _scope_new_ids")
 
 
 def _build_in_slices(con: duckdb.DuckDBPyConnection, table: str, sql: str, order: str) -> None:

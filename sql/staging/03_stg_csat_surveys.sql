@@ -1,7 +1,12 @@
--- one row per CSAT survey, with whether it was answered and counts as satisfied
-create or replace view staging.stg_csat_surveys as
+-- one row per CSAT survey, with whether it was answered and counts as satisfied.
+-- DuckDB-only: a table macro for the whole table and the surveys of the refresh scope's interactions (as
+-- staging.stg_messages_rows).
+create or replace view staging.raw_csat_surveys_in_scope as
+select * from raw.csat_surveys
+where interaction_id in (select interaction_id from staging.refresh_interactions);
+create or replace macro staging.stg_csat_surveys_rows(src) as table
 with source as (
-    select * from raw.csat_surveys
+    select * from query_table(src)
 ),
 settings as (
     select * from staging.settings
@@ -19,4 +24,7 @@ renamed as (
     from source as c
     cross join settings as st
 )
-select * from renamed
+select * from renamed;
+create or replace view staging.stg_csat_surveys as select * from staging.stg_csat_surveys_rows('raw.csat_surveys');
+create or replace view staging.stg_csat_surveys_in_scope as
+select * from staging.stg_csat_surveys_rows('staging.raw_csat_surveys_in_scope');

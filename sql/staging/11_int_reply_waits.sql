@@ -2,9 +2,8 @@
 -- first unanswered customer message to the next counted reply (null while unanswered)
 create or replace view staging.int_reply_waits as
 with messages as (
-    select * from staging.stg_messages
-    where (sender_role = 'customer' or is_counted_reply)
-      and interaction_id in (select interaction_id from staging.refresh_interactions)
+    select * from staging.stg_messages_in_scope
+    where sender_role = 'customer' or is_counted_reply
 ),
 numbered as (
     select

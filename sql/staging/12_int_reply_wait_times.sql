@@ -4,7 +4,7 @@ with waits as (
     select * from staging.int_reply_waits
 ),
 interactions as (
-    select interaction_id, channel, priority from staging.stg_interactions
+    select interaction_id, channel, priority from staging.stg_interactions_in_scope
 ),
 targets as (
     select * from staging.sla_targets

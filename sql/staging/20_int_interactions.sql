@@ -25,7 +25,7 @@ reply_waits as (
     select * from staging.int_reply_wait_times
 ),
 surveys as (
-    select * from staging.stg_csat_surveys where interaction_id in (select interaction_id from scope)
+    select * from staging.stg_csat_surveys_in_scope
 ),
 targets as (
     select * from staging.sla_targets
@@ -45,6 +45,8 @@ survey_stats as (
         max_by(csat_score, responded_at) filter (where is_answered) as csat_score,
         max_by(comment, responded_at) filter (where is_answered) as csat_comment,
         max(responded_at) as csat_responded_at,
+        min(sent_at) as first_survey_sent_at,
+        max(sent_at) as last_survey_sent_at,
     from surveys
     group by interaction_id
 ),
@@ -97,6 +99,8 @@ timed as (
         case when ms.interaction_id is not null then 'messages' else 'interaction' end as first_response_source,
         ms.count_agent_replies,
         ms.count_messages,
+        ms.first_message_sent_at,
+        ms.last_message_sent_at,
         t.schedule,
         t.is_always_open,
         t.first_response_target_seconds,
@@ -216,6 +220,11 @@ final as (
         s.csat_score >= st.satisfied_threshold as is_satisfied,
         s.csat_comment,
         s.csat_responded_at,
+        -- every stored message and survey of the interaction was sent between these (null: none)
+        d.first_message_sent_at,
+        d.last_message_sent_at,
+        s.first_survey_sent_at,
+        s.last_survey_sent_at,
     from durations as d
     left join reply_waits as rw on rw.interaction_id = d.interaction_id
     left join survey_stats as s on s.interaction_id = d.interaction_id
