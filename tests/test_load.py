@@ -188,3 +188,38 @@ def test_a_load_warms_the_faq_step_up_while_it_writes_and_waits_for_it(tmp_path,
     assert not started[0].is_alive()  # joined
     load([csv], db, config)  # skipped: nothing written, nothing warmed
     assert len(started) == 1
+
+
+def test_stored_keys_anywhere_in_the_batch_s_key_range_are_found(tmp_path, db, config):
+    """The upsert and the cross-file checks compare only the stored rows within the range of the staged keys (the
+    zone maps skip the others): a stored row whose key lies anywhere in that range, not only at its ends, is still
+    found: a re-delivered copy is a duplicate, an older version loses, a message id stored under another
+    interaction is quarantined, a survey sent before its stored interaction's creation is quarantined."""
+    msg_head = "message_id,interaction_id,sender_role,sent_at,is_public,text\n"
+    survey_head = "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
+    rows = {i: interaction_row(i, updated="2026-11-02T09:30:00Z") for i in ("I1", "I2", "I3", "I4", "I5")}
+    write(tmp_path / "a" / "interactions.csv", "\n".join([INTERACTION_HEADER, *rows.values()]) + "\n")
+    write(tmp_path / "a" / "messages.csv", msg_head + "".join(
+        f"M{n},I{n},customer,2026-11-02T09:0{n}:00Z,true,hi\n" for n in range(1, 6)))
+    write(tmp_path / "a" / "csat_surveys.csv", survey_head + "S1,I1,2026-11-02T10:00:00Z,,,\n")
+    load([tmp_path / "a"], db, config)
+    stale = interaction_row("I3", status="pending", resolved="", updated="2026-11-02T09:05:00Z")
+    newer = interaction_row("I4", team="moved", updated="2026-11-02T11:00:00Z")
+    write(tmp_path / "b" / "interactions.csv",
+          "\n".join([INTERACTION_HEADER, rows["I1"], rows["I2"], stale, newer, interaction_row("I9")]) + "\n")
+    write(tmp_path / "b" / "messages.csv", msg_head + "M1,I1,customer,2026-11-02T09:01:00Z,true,hi\n"
+                                                      "M2,I2,customer,2026-11-02T09:02:00Z,true,hi\n"
+                                                      "M3,I4,customer,2026-11-02T09:03:00Z,true,moved\n"
+                                                      "M9,I9,customer,2026-11-02T09:09:00Z,true,new\n")
+    write(tmp_path / "b" / "csat_surveys.csv", survey_head + "S0,I1,2026-11-02T10:00:00Z,,,\n"
+                                                             "S3,I3,2026-11-01T10:00:00Z,,,\n"
+                                                             "S9,I9,2026-11-02T10:00:00Z,,,\n")
+    s = load([tmp_path / "b"], db, config)
+    by = {f.source_file.rsplit("/", 1)[1]: (f.rows_loaded, f.rows_quarantined, f.rows_duplicate) for f in s.files}
+    assert by == {"interactions.csv": (2, 0, 3), "messages.csv": (1, 1, 2), "csat_surveys.csv": (2, 1, 0)}
+    assert query(db, "select interaction_id, status, team from raw.interactions where interaction_id in ('I3', 'I4') "
+                     "order by 1") == [("I3", "closed", "t"), ("I4", "closed", "moved")]
+    assert query(db, "select count(*), count(distinct message_id) from raw.messages") == [(6, 6)]
+    assert query(db, "select interaction_id from raw.messages where message_id = 'M3'") == [("I3",)]
+    assert sorted(r[0] for r in query(db, "select check_name from audit.quarantine")) == [
+        "message_key_conflict", "survey_not_before_creation"]
