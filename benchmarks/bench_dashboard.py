@@ -84,11 +84,11 @@ def main() -> None:
     one = data.conversations(f, {}, 1)[0].interaction_id.iloc[0]  # the view's newest
     early = data.query("select min(interaction_id) as i from marts.fct_interactions where created_day = ?",
                        [f.start]).i.iloc[0]
-    # the events' look-ups: the view's newest conversation with messages and a survey (any, without them)
-    talk = data.query("""select coalesce(max_by(interaction_id, created_at) filter (
-                                             where count_messages > 0 and count_surveys_sent > 0), max(interaction_id))
-                         as i from marts.fct_interactions where created_day between ? and ?""",
-                      [f.end - dt.timedelta(days=1), f.end]).i.iloc[0]
+    # the events' look-ups: a conversation of the view's first day with messages and a survey (any, without them);
+    # not the newest: a nightly batch's events are the newest rows, whose ids the zone maps may single out anyway
+    talk = data.query("""select coalesce(min_by(interaction_id, created_at) filter (
+                                             where count_messages > 0 and count_surveys_sent > 0), min(interaction_id))
+                         as i from marts.fct_interactions where created_day = ?""", [f.start]).i.iloc[0]
     talk_row = _conversation(data, talk, (f.start, f.end)).iloc[0]
     f1 = data.Filters(f.start, f.end, {"channel": (data.filter_options()["channel"][0],)})
     queries = {

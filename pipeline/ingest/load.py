@@ -288,6 +288,13 @@ def _cross_entity_checks(con, stage: Stage, results: dict[int, FileResult], spec
     con.execute("drop table _xbad")
 
 
+# events are written in the order of their send time: a refresh reads the stored events of its scope, and the
+# dashboard a conversation's, within send times (marts._scope_events, dashboard/data.py), which skips only the row
+# groups whose zone map of sent_at lies outside them. Without it a backfill's row groups each held the whole span of
+# its files' times (rows of all files interleaved), so none could be skipped.
+_WRITE_ORDER = {"messages": "order by s.sent_at", "csat_surveys": "order by s.sent_at"}
+
+
 def _key_range(con, column: str, keys_sql: str) -> str:
     """A condition keeping ``column`` within the range of the keys ``keys_sql`` selects, as literal constants (a
     filter DuckDB checks against each row group's zone map; a parameter cannot be used where the SQL is copied to
@@ -346,7 +353,8 @@ def _upsert(con, stage: Stage, entity: str, batch_id: int, force: bool, dry_run:
         f"""insert into raw.{entity} ({', '.join(cols)}) select {select_cols}
             from stage_{entity} s
             semi join {winners} p on p.{key} = s.{key} and p._file_seq = s._file_seq and p._row_number = s._row_number
-            join batch_files f using (_file_seq)"""
+            join batch_files f using (_file_seq)
+            {_WRITE_ORDER.get(entity, "")}"""
     )
     return counts
 
