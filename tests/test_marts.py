@@ -584,3 +584,36 @@ def test_the_scope_s_messages_and_surveys_read_within_stored_send_times_equal_a_
                             left join s using (interaction_id) order by 1""")
     assert got == want and [r[1] for r in got] == [3, 3, 2]
     assert got[0][2] == dt.datetime(2026, 11, 3, 10, 59, tzinfo=dt.UTC)  # A: before its creation, still counted
+
+
+def test_event_windows_are_disjoint_cover_every_span_and_are_at_most_the_cap(monkeypatch):
+    """The send-time windows the scope's stored events are read in (marts._event_windows): spans that overlap or
+    lie within a day of each other share a window; the closest windows are joined down to the cap; every span lies
+    inside one window, and no two windows overlap (no event is read twice)."""
+    con = duckdb.connect()
+    def at(days, hours=0):
+        return dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=days, hours=hours)
+
+    spans = [(at(0), at(0, 1)), (at(0, 2), at(1, 6)),  # within a day of each other: one window
+             (at(5), at(6)), (at(5, 1), at(5, 3)),  # overlapping: one window
+             *[(at(20 + 3 * k), at(20 + 3 * k, 2)) for k in range(12)],  # 12 apart
+             (None, None)]  # no events
+    con.execute("create temp table _scope_before (first_message_sent_at timestamptz, last_message_sent_at timestamptz)")
+    con.executemany("insert into _scope_before values (?, ?)", spans)
+
+    def check(windows, cap):
+        assert 1 <= len(windows) <= cap
+        assert all(lo <= hi for lo, hi in windows)
+        assert all(a[1] < b[0] for a, b in itertools.pairwise(windows))  # disjoint, in order
+        for lo, hi in spans[:-1]:
+            assert any(w_lo <= lo and hi <= w_hi for w_lo, w_hi in windows), (lo, hi)
+
+    monkeypatch.setattr(marts, "_EVENT_WINDOWS", 100)
+    uncapped = marts._event_windows(con, "message")
+    assert len(uncapped) == 2 + 12
+    check(uncapped, 100)
+    for cap in (8, 3, 1):
+        monkeypatch.setattr(marts, "_EVENT_WINDOWS", cap)
+        check(marts._event_windows(con, "message"), cap)
+    con.execute("delete from _scope_before")
+    assert marts._event_windows(con, "message") == []

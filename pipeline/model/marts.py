@@ -518,10 +518,11 @@ def _scope_events(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
     parts, each found through zone maps rather than every stored id:
 
     - the batch's own rows (by their batch id: the newest row groups);
-    - the stored rows of the scope's interactions that have a fact row (``_scope_before``), between the earliest
-      first and the latest last send time those rows hold: every stored event of such an interaction was counted
-      into its fact row (events are only written by a batch, and a batch puts their interactions in its scope), so
-      none lies outside; rows written in time order (nightly batches) are then read only for those days;
+    - the stored rows of the scope's interactions that have a fact row (``_scope_before``), within the send times
+      those rows hold (``_event_windows``): every stored event of such an interaction was counted into its fact
+      row (events are only written by a batch, and a batch puts their interactions in its scope), so none lies
+      outside; the events are written in send-time order (ingest/load.py), so only the row groups of those times
+      are read;
     - the stored rows of the other scope interactions (new in this batch, or never refreshed: their events may
       have come first), within the range of their ids given as constants (all but the newest row groups skipped
       when ids grow with time)."""
@@ -530,15 +531,13 @@ def _scope_events(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
                    except select interaction_id from _scope_before""")
     new_lo, new_hi = con.execute("select min(interaction_id), max(interaction_id) from _scope_new_ids").fetchall()[0]
     for view, (table, kind) in _EVENT_SCOPE_VIEWS.items():
-        first, last = con.execute(f"select min(first_{kind}_sent_at), max(last_{kind}_sent_at) from _scope_before"
-                                  ).fetchall()[0]
         parts = [f"""select * from {table} where _batch_id = $b
                      and interaction_id in (select interaction_id from staging.refresh_interactions)"""]
         params: dict = {"b": batch_id}
-        if first is not None:
-            parts.append(f"""select * from {table} where _batch_id <> $b and sent_at between $first and $last
+        for i, (lo, hi) in enumerate(_event_windows(con, kind)):  # disjoint: no row is read twice
+            parts.append(f"""select * from {table} where _batch_id <> $b and sent_at between $lo{i} and $hi{i}
                              and interaction_id in (select interaction_id from _scope_before)""")
-            params |= {"first": first, "last": last}
+            params |= {f"lo{i}": lo, f"hi{i}": hi}
         if new_lo is not None:
             parts.append(f"""select * from {table} where _batch_id <> $b and interaction_id between $lo and $hi
                              and interaction_id in (select interaction_id from _scope_new_ids)""")
@@ -546,6 +545,37 @@ def _scope_events(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
         con.execute(f"create or replace temp table _{view} as " + "\nunion all\n".join(parts), params)
         con.execute(f"create or replace view staging.{view} as select * from _{view}")
     con.execute("drop table _scope_new_ids")
+
+
+# the windows of send time the scope's stored events are read in: the fact rows' [first, last] spans, merged where
+# they overlap or lie within a day of each other, then the closest merged until at most this many are left (one
+# scan of the events each); one window from the earliest to the latest would read every day between an old open
+# ticket and today
+_EVENT_WINDOWS = 8
+
+
+def _event_windows(con: duckdb.DuckDBPyConnection, kind: str) -> list[tuple]:
+    """Disjoint (lo, hi) send-time windows covering every ``[first_<kind>_sent_at, last_<kind>_sent_at]`` of the
+    scope's fact rows (``_scope_before``), at most ``_EVENT_WINDOWS``, in order."""
+    spans = con.execute(f"""
+        with spans as (
+            select first_{kind}_sent_at as lo, last_{kind}_sent_at as hi from _scope_before
+            where first_{kind}_sent_at is not null
+        ),
+        reach as (  -- the latest end of the spans before each one (by start)
+            select lo, hi, max(hi) over (order by lo, hi rows between unbounded preceding and 1 preceding) as before
+            from spans
+        ),
+        islands as (
+            select lo, hi, count(*) filter (where before is null or lo > before + interval 1 day)
+                               over (order by lo, hi rows unbounded preceding) as island
+            from reach
+        )
+        select min(lo), max(hi) from islands group by island order by 1""").fetchall()
+    while len(spans) > _EVENT_WINDOWS:  # join the two neighbours with the smallest gap
+        i = min(range(len(spans) - 1), key=lambda j: spans[j + 1][0] - spans[j][1])
+        spans[i:i + 2] = [(spans[i][0], max(spans[i][1], spans[i + 1][1]))]
+    return spans
 
 
 def _build_in_slices(con: duckdb.DuckDBPyConnection, table: str, sql: str, order: str) -> None:
