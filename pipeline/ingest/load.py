@@ -295,6 +295,13 @@ def _cross_entity_checks(con, stage: Stage, results: dict[int, FileResult], spec
 _WRITE_ORDER = {"messages": "order by s.sent_at", "csat_surveys": "order by s.sent_at"}
 
 
+# A survey's newer version may name another interaction than the stored one (messages cannot: a message id stored
+# under another interaction is quarantined): the fact row of the interaction it left still counts it until refreshed,
+# so the upsert notes that interaction in MOVED and the refresh adds it to its scope (marts.refresh, ``moved``)
+MOVABLE = ("csat_surveys",)
+MOVED = "_moved_from"
+
+
 def _key_range(con, column: str, keys_sql: str) -> str:
     """A condition keeping ``column`` within the range of the keys ``keys_sql`` selects, as literal constants (a
     filter DuckDB checks against each row group's zone map; a parameter cannot be used where the SQL is copied to
@@ -342,6 +349,13 @@ def _upsert(con, stage: Stage, entity: str, batch_id: int, force: bool, dry_run:
     # within the range of the winners' keys, given as constants: DuckDB skips the row groups whose zone map of the
     # key lies outside it (when keys grow with time, all but the newest) instead of comparing every stored key
     lo, hi = con.execute(f"select min({key}), max({key}) from {winners}").fetchall()[0]
+    if entity in MOVABLE:  # the interactions whose stored rows a new version names another interaction for
+        con.execute(f"""insert into {MOVED} select r.interaction_id from raw.{entity} as r
+                        join stage_{entity} as s on s.{key} = r.{key}
+                        semi join {winners} as p on p.{key} = s.{key} and p._file_seq = s._file_seq
+                                                 and p._row_number = s._row_number
+                        where r.{key} between $lo and $hi and r.interaction_id <> s.interaction_id""",
+                    {"lo": lo, "hi": hi})
     con.execute(f"delete from raw.{entity} where {key} between $lo and $hi and {key} in (select {key} from {winners})",
                 {"lo": lo, "hi": hi})
     select_cols = ", ".join(
@@ -484,6 +498,7 @@ def _write_batch(con, stage: Stage, summary: LoadSummary, to_record: list[FileRe
         batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from audit.load_batches").fetchall()[0][0]
         summary.batch_id = batch_id
         tu = time.perf_counter()
+        con.execute(f"create or replace temp table {MOVED} (interaction_id varchar)")
         for entity in MODELS:
             if not stage.rows(entity):
                 continue
@@ -511,7 +526,8 @@ def _write_batch(con, stage: Stage, summary: LoadSummary, to_record: list[FileRe
         ]
         con.executemany("insert into audit.load_batches values (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         tm = time.perf_counter()
-        summary.marts = marts.refresh(con, config, batch_id=batch_id)
+        summary.marts = marts.refresh(con, config, batch_id=batch_id, moved=MOVED)
+        con.execute(f"drop table {MOVED}")
         summary.marts_seconds = steps["marts"] = time.perf_counter() - tm
         tm = time.perf_counter()
         # DuckDB's vacuum only when deleted rows add up (compaction.py): reported beside the refresh's scope

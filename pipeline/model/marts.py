@@ -301,8 +301,10 @@ def _calendar_covers(con, lo, hi) -> bool:
 
 
 def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | None = None,
-            full: bool = False) -> dict:
-    """Bring staging and marts up to date. Returns timings and the scope that was refreshed."""
+            full: bool = False, moved: str | None = None) -> dict:
+    """Bring staging and marts up to date. Returns timings and the scope that was refreshed. ``moved``: a table of
+    the interactions the batch took stored rows from (a survey's new version naming another interaction:
+    ingest/load.py, MOVED), refreshed with the batch's own."""
     t0 = time.perf_counter()
     prev_hash = None
     if table_exists(con, "staging", "settings"):
@@ -342,7 +344,8 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
             """create or replace temp table _batch_ids as
                select interaction_id from raw.interactions where _batch_id = $b
                union select interaction_id from raw.messages where _batch_id = $b
-               union select interaction_id from raw.csat_surveys where _batch_id = $b""",
+               union select interaction_id from raw.csat_surveys where _batch_id = $b"""
+            + (f" union select interaction_id from {moved}" if moved else ""),
             {"b": batch_id},
         )
         lo, hi = con.execute("select min(interaction_id), max(interaction_id) from _batch_ids").fetchall()[0]
