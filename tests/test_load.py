@@ -8,7 +8,7 @@ import pytest
 from csqa.pipeline.errors import UsageError, WarehouseError
 from csqa.pipeline.ingest.load import load
 from csqa.pipeline.model import marts
-from tests.conftest import INTERACTION_HEADER, interaction_row, query, write
+from tests.conftest import INTERACTION_HEADER, SAMPLE, interaction_row, query, write
 
 DATA_TABLES = ["raw.interactions", "raw.messages", "raw.csat_surveys", "raw.faq_articles"]
 
@@ -223,3 +223,38 @@ def test_stored_keys_anywhere_in_the_batch_s_key_range_are_found(tmp_path, db, c
     assert query(db, "select interaction_id from raw.messages where message_id = 'M3'") == [("I3",)]
     assert sorted(r[0] for r in query(db, "select check_name from audit.quarantine")) == [
         "message_key_conflict", "survey_not_before_creation"]
+
+
+def test_a_warehouse_from_before_the_send_time_order_gets_its_events_rewritten_in_it_once(tmp_path, config):
+    """Migration 003: a warehouse whose messages and surveys were stored in another order (loads before the rule)
+    has them rewritten in send-time order when it is next opened for writing, every row and column kept; the
+    tables keep their declarations."""
+    import duckdb
+
+    from csqa.pipeline.model.warehouse import open_warehouse
+
+    db = tmp_path / "wh.duckdb"
+    load([SAMPLE], db, config)
+    con = duckdb.connect(str(db))
+    before = {t: con.execute(f"select * from raw.{t} order by all").fetchall() for t in ("messages", "csat_surveys")}
+    ddl = {t: con.execute("select sql from duckdb_tables() where schema_name = 'raw' and table_name = ?",
+                          [t]).fetchall() for t in ("messages", "csat_surveys")}
+    for t in ("messages", "csat_surveys"):  # stored as an older load left them: not in send-time order
+        con.execute(f"create temp table _old as select * from raw.{t} order by hash(rowid)")
+        con.execute(f"delete from raw.{t}")
+        con.execute(f"insert into raw.{t} select * from _old")
+        con.execute("drop table _old")
+    con.execute("delete from audit.schema_migrations where name = '003_events_in_send_time_order.sql'")
+    order_sql = ("select count(*) from (select sent_at < lag(sent_at) over (order by rowid) as back from raw.{t}) "
+                 "where back")
+    assert con.execute(order_sql.format(t="messages")).fetchall()[0][0] > 0
+    con.close()
+    con = open_warehouse(db, memory_limit=config.warehouse.memory_limit)
+    try:
+        for t in ("messages", "csat_surveys"):
+            assert con.execute(order_sql.format(t=t)).fetchall()[0][0] == 0, t
+            assert con.execute(f"select * from raw.{t} order by all").fetchall() == before[t]
+            assert con.execute("select sql from duckdb_tables() where schema_name = 'raw' and table_name = ?",
+                               [t]).fetchall() == ddl[t]
+    finally:
+        con.close()

@@ -575,10 +575,12 @@ def _event_windows(con: duckdb.DuckDBPyConnection, kind: str) -> list[tuple]:
             from reach
         )
         select min(lo), max(hi) from islands group by island order by 1""").fetchall()
-    while len(spans) > _EVENT_WINDOWS:  # join the two neighbours with the smallest gap
-        i = min(range(len(spans) - 1), key=lambda j: spans[j + 1][0] - spans[j][1])
-        spans[i:i + 2] = [(spans[i][0], max(spans[i][1], spans[i + 1][1]))]
-    return spans
+    if len(spans) <= _EVENT_WINDOWS:
+        return spans
+    # the closest joined: cut only at the _EVENT_WINDOWS - 1 widest gaps (the islands are disjoint and in order)
+    widest = sorted(range(len(spans) - 1), key=lambda j: spans[j + 1][0] - spans[j][1])[len(spans) - _EVENT_WINDOWS:]
+    starts = [0, *sorted(j + 1 for j in widest)]
+    return [(spans[a][0], spans[b - 1][1]) for a, b in itertools.pairwise([*starts, len(spans)])]
 
 
 def _build_in_slices(con: duckdb.DuckDBPyConnection, table: str, sql: str, order: str) -> None:
