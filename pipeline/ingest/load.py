@@ -231,7 +231,7 @@ def _cross_entity_checks(con, stage: Stage, results: dict[int, FileResult], spec
         return spec.label(col) if spec is not None else col
 
     # the stored messages compared: those within the range of the staged ids (zone maps; _upsert)
-    within = _key_range(con, "message_id", "select message_id from stage_messages")
+    within, _, _ = _key_range(con, "message_id", "select message_id from stage_messages")
     bad = con.execute(
         f"""with s as (
                select message_id, interaction_id, _file_seq, _row_number,
@@ -250,7 +250,7 @@ def _cross_entity_checks(con, stage: Stage, results: dict[int, FileResult], spec
              f"{mid} (already under interaction {owner}, here under {iid})") for seq, rn, mid, iid, owner in bad]
     # only the interactions the staged surveys name: a group-by over the whole of raw.interactions ran out of
     # memory on a 10M warehouse (and cost its size on every batch, surveys or not)
-    within = _key_range(con, "interaction_id", "select interaction_id from stage_csat_surveys")
+    within, _, _ = _key_range(con, "interaction_id", "select interaction_id from stage_csat_surveys")
     bad = con.execute(
         f"""with named as (select distinct interaction_id from stage_csat_surveys),
            known as (
@@ -302,14 +302,14 @@ MOVABLE = ("csat_surveys",)
 MOVED = "_moved_from"
 
 
-def _key_range(con, column: str, keys_sql: str) -> str:
+def _key_range(con, column: str, keys_sql: str) -> tuple[str, str | None, str | None]:
     """A condition keeping ``column`` within the range of the keys ``keys_sql`` selects, as literal constants (a
     filter DuckDB checks against each row group's zone map; a parameter cannot be used where the SQL is copied to
-    a file, Stage.spill). ``false`` when there are no keys."""
+    a file, Stage.spill), ``false`` when there are no keys; and the range's ends."""
     lo, hi = con.execute(f"select min(k), max(k) from ({keys_sql}) as t(k)").fetchall()[0]
     if lo is None:
-        return "false"
-    return f"{column} between {_literal(lo)} and {_literal(hi)}"
+        return "false", None, None
+    return f"{column} between {_literal(lo)} and {_literal(hi)}", lo, hi
 
 
 def _literal(value: str) -> str:
@@ -324,7 +324,7 @@ def _upsert(con, stage: Stage, entity: str, batch_id: int, force: bool, dry_run:
     # the stored rows compared are those within the range of the staged keys, given as constants: DuckDB skips the
     # row groups whose zone map of the key lies outside it (when keys grow with time, all but the newest) instead
     # of reading every stored key (the table's size on every batch: 32M message ids in a 10M warehouse)
-    within = _key_range(con, f"r.{key}", f"select {key} from stage_{entity}")
+    within, lo, hi = _key_range(con, f"r.{key}", f"select {key} from stage_{entity}")
     if order is None:
         rank = "order by _file_seq, _row_number"
         newer = f"not exists (select 1 from raw.{entity} r where {within} and r.{key} = c.{key})"
@@ -346,9 +346,7 @@ def _upsert(con, stage: Stage, entity: str, batch_id: int, force: bool, dry_run:
     counts = dict(con.execute(f"select _file_seq, count(*) from {winners} group by 1").fetchall())
     if dry_run:  # what would change, nothing written
         return counts
-    # within the range of the winners' keys, given as constants: DuckDB skips the row groups whose zone map of the
-    # key lies outside it (when keys grow with time, all but the newest) instead of comparing every stored key
-    lo, hi = con.execute(f"select min({key}), max({key}) from {winners}").fetchall()[0]
+    # the stored rows replaced, within the same range of the staged keys (the winners' lie in it)
     if entity in MOVABLE:  # the interactions whose stored rows a new version names another interaction for
         con.execute(f"""insert into {MOVED} select r.interaction_id from raw.{entity} as r
                         join stage_{entity} as s on s.{key} = r.{key}
