@@ -243,12 +243,8 @@ def _cmd_load(args) -> int:
 
     config = load_config(args.config, source=args.source)
     if args.dry_run:
-        import signal
-
         from .ingest.load import dry_run, render_dry_run
 
-        # a stop (kill, systemd) ends the run as Ctrl-C does: its temporary spill folder is removed on the way out
-        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
         report = dry_run(args.paths, _db(args, config), config, force=args.force)
         print(json.dumps(report, ensure_ascii=False, default=str) if args.json else render_dry_run(report))
         return EXIT_INPUT_REJECTED if report["files_rejected"] else EXIT_OK
@@ -408,6 +404,8 @@ def _cmd_faq_gaps(args) -> int:
 
 
 def _cmd_nightly(args) -> int:
+    import signal
+
     from .config import load_config
     from .ops.nightly import alert, run_nightly
 
@@ -423,6 +421,15 @@ def _cmd_nightly(args) -> int:
         if args.on_failure and e.exit_code != 6:  # a held lock is not a failure of this run
             alert(args.on_failure, summary)
         return e.exit_code
+    except Stopped:  # stopped (systemd, cron's timeout) before its batch was written: cron hears of it too
+        summary = {"status": "stopped", "error": "stopped by SIGTERM; a batch not yet committed was rolled back",
+                   "title": "csqa nightly was stopped.", "exit_code": 128 + signal.SIGTERM}
+        print(json.dumps(summary, default=str))
+        sys.stderr.write("csqa: stopped (SIGTERM); a batch not yet committed was rolled back and its staged files "
+                         "removed; files not loaded stay in the inbox for the next run\n")
+        if args.on_failure:
+            alert(args.on_failure, summary)
+        return summary["exit_code"]
     except Exception as e:  # a bug: cron still hears about it (JSON line, --on-failure, exit 1)
         summary = {"status": "failed", "error": f"internal error: {type(e).__name__}: {e}",
                    "title": "csqa failed (a bug in csqa).", "exit_code": EXIT_INTERNAL}
@@ -530,12 +537,30 @@ COMMANDS = {
 }
 
 
+class Stopped(BaseException):
+    """A stop request (SIGTERM: kill, systemd, cron's timeout) ending a command as Ctrl-C does."""
+
+
+def _stop(signum, frame):
+    raise Stopped
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(getattr(args, "verbose", False))
+    # a stop unwinds the command as Ctrl-C does, so its clean-up runs: the batch's transaction is rolled back, its
+    # staged files (<db>.stage/, a dry run's spill folder) are deleted, the writer lock is released
+    previous = signal.signal(signal.SIGTERM, _stop) if threading.current_thread() is threading.main_thread() else None
     try:
         code = COMMANDS[args.command](args)
+    except Stopped:
+        sys.stderr.write("csqa: stopped (SIGTERM); a batch not yet committed was rolled back and its staged files "
+                         "removed (csqa status shows what is loaded)\n")
+        return 128 + signal.SIGTERM
     except CsqaError as e:
         sys.stderr.write(f"csqa: {e.title}\n{e}\n")
         if getattr(args, "json", False):
@@ -550,6 +575,9 @@ def main(argv: list[str] | None = None) -> int:
             + traceback.format_exc(limit=-3)
         )
         return EXIT_INTERNAL
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return code
 
 

@@ -198,6 +198,41 @@ def test_a_kill_between_commit_and_publish_is_published_by_the_next_run(tmp_path
     assert sorted(snapshot_dir(db).glob("c-*.duckdb")) == snaps
 
 
+@pytest.mark.parametrize("command", ["load", "nightly"])
+def test_a_stopped_run_rolls_back_removes_its_staged_files_and_releases_the_lock(tmp_path, command):
+    from tests.conftest import INTERACTION_HEADER, interaction_row
+
+    db = tmp_path / "wh" / "c.duckdb"
+    assert csqa("load", SAMPLE / "faq_articles.csv", "--db", db).returncode == 0
+    batch = tmp_path / "inbox" / "interactions.csv"
+    batch.parent.mkdir()
+    batch.write_text(INTERACTION_HEADER + "\n" + "\n".join(
+        interaction_row(f"I{i:06d}", message=f"case {i}: " + "my withdrawal is still pending " * 13)
+        for i in range(150_000)) + "\n", encoding="utf-8")
+    stage = Path(str(db) + ".stage")
+    args = ["load", str(batch)] if command == "load" else ["nightly", "--inbox", str(batch.parent)]
+    p = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", *args, "--db", str(db)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(stage.glob("*.staged")) and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert p.poll() is None, p.communicate()  # still staging when stopped
+        p.send_signal(signal.SIGTERM)  # what systemd's stop and cron's `timeout` send
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 128 + signal.SIGTERM and "Traceback" not in err
+    assert "stopped (SIGTERM)" in err
+    assert not list(stage.glob("*")) if stage.exists() else True  # the redacted staged rows are gone
+    assert not lock_is_held(db.with_name("c.duckdb.lock"))
+    assert rows(db, "select count(*) from raw.interactions") == [(0,)]  # the warehouse as it was
+    assert rows(db, "select count(*) from audit.load_batches where status = 'loaded'") == [(1,)]
+    if command == "nightly":  # cron's JSON line, and the file waits in the inbox for the next run
+        assert json.loads(out)["status"] == "stopped" and batch.exists()
+
+
 # ---- 3. one lock for every writer ---------------------------------------------------------------------------
 
 def lock_is_held(path: Path) -> bool:
