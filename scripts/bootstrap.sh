@@ -9,10 +9,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
+# the versions the tests last passed with (constraints.txt; scripts/update_constraints.sh refreshes it)
 if [ "${1:-}" = "--test" ]; then
-  .venv/bin/python -m pip install --quiet -e '.[test]'
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
   if [ -f scripts/install_browser.sh ]; then bash scripts/install_browser.sh; fi
 else
-  .venv/bin/python -m pip install --quiet -e .
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e .
 fi
 echo "csqa is installed in .venv ($(.venv/bin/csqa --version))" >&2

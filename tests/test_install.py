@@ -58,7 +58,8 @@ def venv(dist, tmp_path_factory):
     home = tmp_path_factory.mktemp("venv") / "v"
     subprocess.run([sys.executable, "-m", "venv", str(home)], check=True, capture_output=True)
     wheel = next(dist.glob("csqa-*.whl"))
-    r = subprocess.run([str(home / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile", str(wheel)],
+    r = subprocess.run([str(home / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile",
+                        "-c", str(ROOT / "constraints.txt"), str(wheel)],
                        capture_output=True, text=True, env=clean_env())
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     purelib = "import sysconfig; print(sysconfig.get_path('purelib'))"
@@ -199,3 +200,43 @@ def test_every_installed_dashboard_page_renders(loaded, venv, work):
     pages = json.loads(r.stdout.strip().splitlines()[-1])
     assert len(pages) == 1 + len(list((ROOT / "dashboard" / "views").glob("*.py")))
     assert all(v == [] for v in pages.values()), pages
+
+
+# ---- the pinned environment (constraints.txt) -----------------------------------------------------------------
+
+def _pins() -> dict[str, str]:
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: not an exact pin: {line!r}"
+            pins[canonicalize_name(name)] = version.strip()
+    return pins
+
+
+def test_constraints_pin_every_requirement_within_pyproject_s_ranges():
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [Requirement(r) for r in [*project["dependencies"], *project["optional-dependencies"]["test"]]]
+    pins = _pins()
+    for req in wanted:
+        name = canonicalize_name(req.name)
+        assert name in pins, f"{req.name} is not pinned in constraints.txt (scripts/update_constraints.sh)"
+        assert req.specifier.contains(pins[name], prereleases=True), f"{req.name}=={pins[name]} is not {req}"
+
+
+def test_the_environment_the_tests_run_in_is_the_pinned_one():
+    """scripts/bootstrap.sh (the README's commands, CI) installs with -c constraints.txt: what runs the tests is
+    the set pinned there, not whatever the package index offered that day."""
+    from importlib.metadata import distributions
+
+    from packaging.utils import canonicalize_name
+
+    pins = _pins()
+    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in distributions()}
+    differ = {n: (v, installed.get(n)) for n, v in pins.items() if installed.get(n) != v}
+    assert not differ, f"pinned vs installed (re-run scripts/bootstrap.sh --test): {differ}"
