@@ -160,6 +160,24 @@ def test_csat_latest_answer_and_threshold(tmp_path, db, cfg):
     assert (round(lo, 4), round(hi, 4)) == (0.0945, 0.9055)
 
 
+def test_the_latest_answer_s_score_and_comment_come_from_one_survey_in_any_row_order(tmp_path, cfg):
+    # two answers of one interaction stamped with the same second (a survey tool's batch export): the tie goes to
+    # the larger survey_id, whichever order the rows come in, and the score and comment are that one survey's
+    rows = ["SB,C,2026-11-02T10:00:00Z,2026-11-02T11:00:00Z,2,slow\n",
+            "SA,C,2026-11-02T10:00:00Z,2026-11-02T11:00:00Z,5,great\n"]
+    # and a latest answer without a comment has none: not an older answer's comment beside its score
+    later = ["SC,D,2026-11-02T10:00:00Z,2026-11-02T11:00:00Z,5,great\n",
+             "SD,D,2026-11-03T10:00:00Z,2026-11-03T11:00:00Z,1,\n"]
+    got = []
+    for order in (rows, rows[::-1]):
+        run = tmp_path / f"run{len(got)}"
+        db = run / "csqa.duckdb"
+        build(run, db, cfg, [interaction_row("C"), interaction_row("D")], surveys="".join(order + later))
+        got.append(fact(db, "C", "csat_score", "csat_comment", "is_satisfied", "count_surveys_answered"))
+        assert fact(db, "D", "csat_score", "csat_comment") == (1, None)
+    assert got == [(2, "slow", False, 2)] * 2
+
+
 def test_backlog_counts_what_is_open_at_the_end_of_each_day(tmp_path, db, cfg):
     build(tmp_path, db, cfg, [
         interaction_row("A", created="2026-11-02T10:00:00Z", first="2026-11-02T10:01:00Z",

@@ -7,6 +7,7 @@ writes to DuckDB, row for row, on the sample data and on a generated set with fa
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -22,7 +23,7 @@ from csqa.pipeline.ingest.contract import MODELS
 from csqa.pipeline.ingest.load import load
 from csqa.pipeline.spark import missing
 from csqa.pipeline.synth.generate import generate
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, query
 
 needs_spark = pytest.mark.skipif(missing() is not None, reason=f"Spark cannot run here: {missing()}")
 
@@ -63,6 +64,16 @@ def faulty_set(tmp_path_factory) -> Path:
     """Like `csqa generate --dirty-rate 0.1`, messages included (small: the test runs in CI)."""
     out = tmp_path_factory.mktemp("faulty")
     generate(out, n=600, days=10, seed=11, dirty_rate=0.1)
+    # two answers of one interaction at the same instant: both engines give the larger survey_id's score and comment
+    iid, created = duckdb.sql(f"select interaction_id, created_at::timestamptz from read_csv('{out}/interactions.csv', "
+                              "all_varchar = true) where try_cast(created_at as timestamptz) is not null "
+                              "and interaction_id not in (select interaction_id from "
+                              f"read_csv('{out}/csat_surveys.csv', all_varchar = true)) "
+                              "order by interaction_id limit 1").fetchall()[0]
+    sent, answered = (created + dt.timedelta(hours=h) for h in (1, 2))
+    with (out / "csat_surveys.csv").open("a", encoding="utf-8") as fh:
+        for sid, score, comment in (("ZZ-TIE-B", 1, "slow"), ("ZZ-TIE-A", 5, "great")):
+            fh.write(f"{sid},{iid},{sent.isoformat()},{answered.isoformat()},{score},{comment}\n")
     return out
 
 
@@ -301,6 +312,10 @@ def test_faulty_set_marts_parity_and_idempotent_refresh(spark, tmp_path, config,
     refresh(lake, config, spark=spark)
     counts = _assert_marts_parity(db, lake)
     assert counts["fct_interactions"] > 500 and counts["sla_compliance"] > 0
+    # the fixture's tie: the larger survey_id's answer, on both engines (the parity above)
+    tie = query(db, "select csat_score, csat_comment, count_surveys_answered from marts.fct_interactions "
+                    "where interaction_id = (select interaction_id from raw.csat_surveys where survey_id = 'ZZ-TIE-B')")
+    assert tie[0][:2] == (1, "slow") and tie[0][2] >= 2
     before = sorted(p.relative_to(lake).as_posix() for p in (lake / "marts").rglob("*.parquet"))
     refresh(lake, config, spark=spark)  # a rerun rewrites each table whole: the same marts, no leftovers
     assert _assert_marts_parity(db, lake) == counts

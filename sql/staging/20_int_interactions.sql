@@ -41,9 +41,13 @@ survey_stats as (
         interaction_id,
         count(*) as count_surveys_sent,
         count(case when is_answered then 1 end) as count_surveys_answered,
-        -- the latest answer counts when a customer answered more than one survey
-        max_by(csat_score, responded_at) filter (where is_answered) as csat_score,
-        max_by(comment, responded_at) filter (where is_answered) as csat_comment,
+        -- the latest answer counts when a customer answered more than one survey; answers at the same instant go
+        -- to the larger survey_id, so the score and its comment are one survey's, whatever order the rows are in.
+        -- The comment is wrapped in a struct: max_by skips a null argument in DuckDB (not in Spark), so a latest
+        -- answer without a comment would otherwise show an older answer's comment beside its score
+        max_by(csat_score, struct_pack(t := responded_at, id := survey_id)) filter (where is_answered) as csat_score,
+        max_by(struct_pack(c := comment), struct_pack(t := responded_at, id := survey_id))
+            filter (where is_answered).c as csat_comment,
         max(responded_at) as csat_responded_at,
         min(sent_at) as first_survey_sent_at,
         max(sent_at) as last_survey_sent_at,
