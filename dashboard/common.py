@@ -104,7 +104,7 @@ def sidebar_filters(L: str) -> data.Filters:
     """Filters from the sidebar; their state lives in the URL so a link reproduces the view. A link's values
     are kept only when they are known options (never passed on as text); the others are named in a notice."""
     opts = data.filter_options()
-    labels = data.channel_labels()
+    labels = {"channel": data.channel_labels(), "team": data.team_labels(L)}
     lo, hi = data.data_bounds()
     st.sidebar.header(t("filters", L))
     bad: list[str] = []
@@ -136,7 +136,7 @@ def sidebar_filters(L: str) -> data.Filters:
             st.session_state[key] = [v for v in asked if v in opts[name]]
             bad += [f"{name} = {v[:64]}" for v in asked if v not in opts[name]]
         chosen = st.sidebar.multiselect(t(name, L), opts[name], key=key, on_change=_changed, args=(key,),
-                                        format_func=lambda v, n=name: value_label(n, v, L, labels),
+                                        format_func=lambda v, n=name: value_label(n, v, L, labels.get(n, {})),
                                         placeholder=t("all", L))
         _keep(key)
         _set_qp(name, ",".join(chosen))

@@ -66,6 +66,12 @@ def goals():
     return load_config().goals
 
 
+def team_labels(lang: str = "en") -> dict[str, str]:
+    """Team code -> its name in ``lang`` (config [teams]); codes not configured are left out (shown as they are)."""
+    return {code: (team.label_zh or team.label) if lang == "zh" else team.label
+            for code, team in load_config().teams.items()}
+
+
 def db_path() -> Path:
     db = os.environ.get("CSQA_DB")
     if db:

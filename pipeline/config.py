@@ -206,6 +206,13 @@ class Channel(_Strict):
         )
 
 
+class Team(_Strict):
+    """How the dashboard names a team code (the ``team`` column): ``label`` in English, ``label_zh`` in Chinese
+    (``label`` when not given). A code without an entry shows as it is."""
+    label: str = Field(min_length=1)
+    label_zh: str | None = Field(None, min_length=1)
+
+
 class Thread(_Strict):
     """How a one-row-per-message log is grouped into interactions.
 
@@ -457,6 +464,7 @@ class Config(_Strict):
     goals: Goals = Goals()
     schedules: dict[str, Schedule] = Field(min_length=1)
     channels: dict[str, Channel] = Field(min_length=1)
+    teams: dict[str, Team] = Field(default_factory=dict)
     sources: dict[str, Source] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -545,3 +545,41 @@ def recount_kpi_daily(con) -> None:
     con.execute("create or replace table staging.refresh_days as "
                 "select distinct created_day as day from marts.fct_interactions")
     con.execute(f"create or replace table marts.kpi_daily as {sql}")
+
+
+def test_teams_show_by_their_configured_names_in_each_language(app, sample_wh, tmp_path, monkeypatch):
+    from csqa.dashboard import data
+    from csqa.dashboard.i18n import value_label
+
+    """config [teams]: the agents page, the sidebar's team filter and the conversations list name each team in the
+    page's language; a code without a name shows as it is, and the URL keeps the code."""
+    with duckdb.connect(str(sample_wh), read_only=True) as con:
+        codes = sorted(c for (c,) in con.execute("select distinct team from marts.fct_interactions "
+                                                 "where team is not null").fetchall())
+    assert codes == ["cn_support", "global_support", "kyc_review", "vip_desk"]  # the defaults name all four
+    names = {"en": {"Global support", "China support", "KYC review", "VIP desk"},
+             "zh": {"全球客服", "中国区客服", "身份审核", "VIP 专席"}}
+    for lang, expected in names.items():
+        at = app()
+        at.query_params.update({"lang": lang, "team": "kyc_review"})
+        at.run()
+        at.switch_page("views/agents.py").run()
+        assert not at.exception, at.exception
+        teams = at.dataframe[0].value
+        assert set(teams.team) == {"身份审核" if lang == "zh" else "KYC review"}  # filtered by the code
+        box = next(m for m in at.multiselect if m.key == "f_team")
+        assert {box.format_func(o) for o in box.options} >= expected and box.value == ["kyc_review"]
+        assert at.query_params["team"] == "kyc_review"
+        at.switch_page("views/conversations.py").run()
+        assert set(at.dataframe[0].value.team) == {"身份审核" if lang == "zh" else "KYC review"}
+    # a csqa.toml renames one team (the others keep the defaults' names); without label_zh, Chinese shows its label
+    cfg = tmp_path / "csqa.toml"
+    cfg.write_text('[teams.kyc_review]\nlabel = "Identity checks"\n', encoding="utf-8")
+    monkeypatch.setenv("CSQA_CONFIG", str(cfg))
+    at = app()
+    at.query_params["lang"] = "zh"
+    at.run()
+    at.switch_page("views/agents.py").run()
+    assert {"Identity checks", "VIP 专席"} <= set(at.dataframe[0].value.team)
+    # and a code no configuration names shows as it is
+    assert value_label("team", "night_shift", "zh", data.team_labels("zh")) == "night_shift"

@@ -5,7 +5,7 @@ import streamlit as st
 
 from csqa.dashboard import data
 from csqa.dashboard.common import definition, empty_state, footer, page_start
-from csqa.dashboard.i18n import t
+from csqa.dashboard.i18n import t, value_label
 from csqa.dashboard.theme import human_duration, pct
 
 L, f = page_start("agents")
@@ -27,7 +27,8 @@ if tm.empty:
     empty_state(L)
     footer(L)
     st.stop()
-show = table(tm, "team", "median_frt_seconds")
+teams = data.team_labels(L)
+show = table(tm.assign(team=[value_label("team", v, L, teams) for v in tm.team]), "team", "median_frt_seconds")
 st.dataframe(show, hide_index=True, key="ag_teams",
              column_config={k: st.column_config.Column(t(f"col_{k}", L)) for k in show.columns})
 st.caption(t("teams_counts", L))

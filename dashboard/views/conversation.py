@@ -18,7 +18,8 @@ if row.empty:
     st.stop()
 r = row.iloc[0]
 topic = value_label("topic", r.topic, L, {}) if pd.notna(r.topic) else "–"
-team, agent = (v if pd.notna(v) else "–" for v in (r.team, r.agent_id))
+team = value_label("team", r.team, L, data.team_labels(L)) if pd.notna(r.team) else "–"
+agent = r.agent_id if pd.notna(r.agent_id) else "–"
 st.subheader(f"{r.interaction_id} · {value_label('channel', r.channel, L, labels)} · "
              f"{value_label('priority', r.priority, L, {})} · {value_label('status', r.status, L, {})}")
 st.caption(f"{t('col_created_at', L)}: {pd.Timestamp(r.created_at):%Y-%m-%d %H:%M} UTC · {t('team', L)}: {team} · "

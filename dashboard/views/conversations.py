@@ -1,6 +1,7 @@
 """Conversations: the interactions behind any figure, filtered the same way, the drill-down shown as removable
 chips, each row opening its conversation, and a CSV of every row of the view."""
 
+import pandas as pd
 import streamlit as st
 
 from csqa.dashboard import data
@@ -18,6 +19,7 @@ from csqa.dashboard.theme import human_duration
 
 L, f = page_start("conversations")
 labels = data.channel_labels()
+teams = data.team_labels(L)
 drill, ignored = drill_values(st.query_params.to_dict(), data.filter_options())  # parsed before any SQL
 bad_link_notice(L, ignored)
 
@@ -25,6 +27,8 @@ bad_link_notice(L, ignored)
 def drill_text(k, v) -> str:
     if k in ("sla", "priority", "channel", "has"):
         return f"{t('drill_' + k, L)}: {value_label(k, str(v), L, labels)}"
+    if k in ("team", "topic"):
+        return f"{t(k, L)}: {value_label(k, str(v), L, teams if k == 'team' else {})}"
     return f"{t('drill_' + k, L) if k in ('day', 'week') else t(k, L)}: {v}"
 
 
@@ -58,7 +62,8 @@ show = rows.assign(  # for reading: labels and human units (the CSV keeps codes 
     status=[value_label("status", v, L, {}) for v in rows.status],
     topic=[value_label("topic", v, L, {}) for v in rows.topic],
     # no agent (a bot's or an unassigned conversation), no team, no article: a dash, as for a missing duration
-    **{c: rows[c].astype("object").where(rows[c].notna(), "–") for c in ("agent_id", "team", "faq_article_id")},
+    **{c: rows[c].astype("object").where(rows[c].notna(), "–") for c in ("agent_id", "faq_article_id")},
+    team=[value_label("team", v, L, teams) if pd.notna(v) else "–" for v in rows.team],
     first_response_sla_status=[value_label("sla", v, L, {}) for v in rows.first_response_sla_status],
     resolution_sla_status=[value_label("sla", v, L, {}) for v in rows.resolution_sla_status],
     created_at=rows.created_at.dt.strftime("%Y-%m-%d %H:%M"),

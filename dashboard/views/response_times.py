@@ -1,6 +1,7 @@
 """Response times: distributions against the SLA target, p50/p90 trends, SLA by week and by priority,
 next-reply time, and the breaches ranked by overrun relative to their target."""
 
+import pandas as pd
 import streamlit as st
 
 from csqa.dashboard import charts, data
@@ -20,6 +21,7 @@ from csqa.dashboard.theme import human_duration, pct
 
 L, f = page_start("response_times")
 labels = data.channel_labels()
+teams = data.team_labels(L)
 goals = data.goals()
 basis = url_choice(t("basis", L), ["business", "calendar"], "rt_basis", "basis", lambda b: t(b, L))
 st.caption(t("basis_note_business" if basis == "business" else "basis_note_calendar", L))
@@ -93,6 +95,7 @@ show = worst.assign(
     metric=[t(f"m_{m}", L) for m in worst.metric],
     channel=[value_label("channel", v, L, labels) for v in worst.channel],
     priority=[value_label("priority", v, L, {}) for v in worst.priority],
+    team=[value_label("team", v, L, teams) if pd.notna(v) else "–" for v in worst.team],
     waited=[human_duration(v, L) for v in worst.waited_seconds],
     target=[human_duration(v, L) for v in worst.target_seconds],
     over=[human_duration(v, L) for v in worst.over_target_seconds],
