@@ -404,8 +404,6 @@ def _cmd_faq_gaps(args) -> int:
 
 
 def _cmd_nightly(args) -> int:
-    import signal
-
     from .config import load_config
     from .ops.nightly import alert, run_nightly
 
@@ -414,35 +412,47 @@ def _cmd_nightly(args) -> int:
         config = load_config(args.config)
         code, summary = run_nightly(Path(args.inbox), _db(args, config), config, archive=args.archive,
                                     rejected=args.rejected, max_quarantine_rate=args.max_quarantine_rate)
-    except CsqaError as e:
+    except Exception as e:  # (a stop that reached a DuckDB statement comes as DuckDB's own error)
+        return _nightly_stopped(args) if _STOP_REQUESTED else _nightly_failed(args, e)
+    except Stopped:  # stopped (systemd, cron's timeout): cron hears of it too
+        return _nightly_stopped(args)
+    print(json.dumps(summary, default=str, ensure_ascii=False))
+    if code != EXIT_OK and args.on_failure:
+        alert(args.on_failure, summary)
+    return code
+
+
+def _nightly_stopped(args) -> int:
+    from .ops.nightly import alert
+
+    summary = {"status": "stopped", "error": f"stopped by SIGTERM: {STOPPED_NOTE}",
+               "title": "csqa nightly was stopped.", "exit_code": 128 + 15}
+    print(json.dumps(summary, default=str))
+    sys.stderr.write(f"csqa: stopped (SIGTERM); {STOPPED_NOTE}; files not loaded stay in the inbox\n")
+    if args.on_failure:
+        alert(args.on_failure, summary)
+    return summary["exit_code"]
+
+
+def _nightly_failed(args, e: Exception) -> int:
+    """A failed nightly: its JSON line, --on-failure and the exit code (a bug: cron still hears about it, exit 1)."""
+    from .ops.nightly import alert
+
+    if isinstance(e, CsqaError):
         summary = {"status": "failed", "error": str(e), "title": e.title, "exit_code": e.exit_code}
         print(json.dumps(summary, default=str))
         sys.stderr.write(f"csqa: {e.title}\n{e}\n")
         if args.on_failure and e.exit_code != 6:  # a held lock is not a failure of this run
             alert(args.on_failure, summary)
         return e.exit_code
-    except Stopped:  # stopped (systemd, cron's timeout) before its batch was written: cron hears of it too
-        summary = {"status": "stopped", "error": "stopped by SIGTERM; a batch not yet committed was rolled back",
-                   "title": "csqa nightly was stopped.", "exit_code": 128 + signal.SIGTERM}
-        print(json.dumps(summary, default=str))
-        sys.stderr.write("csqa: stopped (SIGTERM); a batch not yet committed was rolled back and its staged files "
-                         "removed; files not loaded stay in the inbox for the next run\n")
-        if args.on_failure:
-            alert(args.on_failure, summary)
-        return summary["exit_code"]
-    except Exception as e:  # a bug: cron still hears about it (JSON line, --on-failure, exit 1)
-        summary = {"status": "failed", "error": f"internal error: {type(e).__name__}: {e}",
-                   "title": "csqa failed (a bug in csqa).", "exit_code": EXIT_INTERNAL}
-        print(json.dumps(summary, default=str, ensure_ascii=False))
-        sys.stderr.write("csqa: internal error (a bug in csqa; please report it with the lines below)\n"
-                         + traceback.format_exc(limit=-3))
-        if args.on_failure:
-            alert(args.on_failure, summary)
-        return EXIT_INTERNAL
+    summary = {"status": "failed", "error": f"internal error: {type(e).__name__}: {e}",
+               "title": "csqa failed (a bug in csqa).", "exit_code": EXIT_INTERNAL}
     print(json.dumps(summary, default=str, ensure_ascii=False))
-    if code != EXIT_OK and args.on_failure:
+    sys.stderr.write("csqa: internal error (a bug in csqa; please report it with the lines below)\n"
+                     + "".join(traceback.format_exception(e, limit=-3)))
+    if args.on_failure:
         alert(args.on_failure, summary)
-    return code
+    return EXIT_INTERNAL
 
 
 def _cmd_sql(args) -> int:
@@ -541,8 +551,20 @@ class Stopped(BaseException):
     """A stop request (SIGTERM: kill, systemd, cron's timeout) ending a command as Ctrl-C does."""
 
 
+_STOP_REQUESTED: list[int] = []  # the signal, once one came: DuckDB turns the raised Stopped into its own error
+STOPPED_NOTE = ("a batch not yet committed was rolled back and its staged files removed; one committed before the "
+                "stop is kept and published by the next run (csqa status shows what is loaded)")
+
+
 def _stop(signum, frame):
+    _STOP_REQUESTED.append(signum)
     raise Stopped
+
+
+def _stopped(command: str) -> int:
+    note = f"; {STOPPED_NOTE}" if command in ("load", "nightly") else ""
+    sys.stderr.write(f"csqa: stopped (SIGTERM){note}\n")
+    return 128 + 15
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -554,14 +576,18 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(getattr(args, "verbose", False))
     # a stop unwinds the command as Ctrl-C does, so its clean-up runs: the batch's transaction is rolled back, its
     # staged files (<db>.stage/, a dry run's spill folder) are deleted, the writer lock is released
-    previous = signal.signal(signal.SIGTERM, _stop) if threading.current_thread() is threading.main_thread() else None
+    # (not where the parent set SIGTERM to be ignored, nor off the main thread, where no handler can be set)
+    previous = None
+    _STOP_REQUESTED.clear()
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
+        previous = signal.signal(signal.SIGTERM, _stop)
     try:
         code = COMMANDS[args.command](args)
     except Stopped:
-        sys.stderr.write("csqa: stopped (SIGTERM); a batch not yet committed was rolled back and its staged files "
-                         "removed (csqa status shows what is loaded)\n")
-        return 128 + signal.SIGTERM
+        return _stopped(args.command)
     except CsqaError as e:
+        if _STOP_REQUESTED:  # the stop reached a DuckDB statement, which reported it as its own error
+            return _stopped(args.command)
         sys.stderr.write(f"csqa: {e.title}\n{e}\n")
         if getattr(args, "json", False):
             print(json.dumps({"error": str(e), "title": e.title, "exit_code": e.exit_code}))
@@ -570,6 +596,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("csqa: interrupted; nothing was committed from the running batch\n")
         return 130
     except Exception:
+        if _STOP_REQUESTED:  # as above: DuckDB's "Query interrupted"
+            return _stopped(args.command)
         sys.stderr.write(
             "csqa: internal error (a bug in csqa; please report it with the lines below)\n"
             + traceback.format_exc(limit=-3)

@@ -233,6 +233,64 @@ def test_a_stopped_run_rolls_back_removes_its_staged_files_and_releases_the_lock
         assert json.loads(out)["status"] == "stopped" and batch.exists()
 
 
+def _stop_in(con) -> None:
+    """SIGTERM to this process while ``con`` runs a statement (about a second): DuckDB 2.0 notices the signal when
+    the statement ends and raises its own error ("Query interrupted") instead of the handler's exception."""
+    import threading
+
+    threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    con.execute("select count(*) from range(4000000000)").fetchall()
+
+
+def test_a_stop_inside_a_duckdb_statement_exits_143_and_rolls_the_batch_back(tmp_path, monkeypatch, capsys):
+    from csqa.pipeline.model import marts
+
+    db = tmp_path / "wh" / "c.duckdb"
+    assert cli.main(["load", str(SAMPLE / "faq_articles.csv"), "--db", str(db)]) == 0
+    refresh = marts.refresh
+
+    def stopped_refresh(con, *args, **kwargs):  # DuckDB reports the stop as its own error ("Query interrupted")
+        _stop_in(con)
+        return refresh(con, *args, **kwargs)
+
+    monkeypatch.setattr(marts, "refresh", stopped_refresh)
+    capsys.readouterr()
+    assert cli.main(["load", str(SAMPLE / "interactions.csv"), "--db", str(db)]) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert "stopped (SIGTERM)" in err and "internal error" not in err and "Traceback" not in err
+    assert rows(db, "select count(*) from raw.interactions") == [(0,)]
+    assert rows(db, "select count(*) from audit.load_batches where status = 'loaded'") == [(1,)]
+    assert not list(Path(str(db) + ".stage").glob("*")) and not lock_is_held(db.with_name("c.duckdb.lock"))
+    monkeypatch.setattr(marts, "refresh", refresh)  # and the next run is a plain load
+    assert cli.main(["load", str(SAMPLE / "interactions.csv"), "--db", str(db)]) == 0
+
+
+def test_a_stop_after_the_commit_keeps_the_batch_and_the_next_run_publishes_it(tmp_path, monkeypatch, capsys):
+    from csqa.pipeline.model import compaction
+
+    db = tmp_path / "wh" / "c.duckdb"
+    assert cli.main(["load", str(SAMPLE / "faq_articles.csv"), "--db", str(db)]) == 0
+    commit = compaction.commit
+
+    def stopped_after_commit(con, **kwargs):  # the stop lands in the checkpoint that follows the commit
+        done = kwargs.pop("on_commit")
+        return commit(con, on_commit=lambda: (done(), _stop_in(con)), **kwargs)
+
+    monkeypatch.setattr(compaction, "commit", stopped_after_commit)
+    capsys.readouterr()
+    assert cli.main(["load", str(SAMPLE / "interactions.csv"), "--db", str(db)]) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert "stopped (SIGTERM)" in err and "committed before the stop is kept" in err and "Traceback" not in err
+    stored = rows(db, "select count(*) from raw.interactions")[0][0]
+    assert stored > 0 and rows(db, "select count(*) from audit.load_batches where status = 'loaded'") == [(2,)]
+    assert published_count(db) == 0 and not lock_is_held(db.with_name("c.duckdb.lock"))
+    monkeypatch.setattr(compaction, "commit", commit)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    assert cli.main(["nightly", "--inbox", str(inbox), "--db", str(db)]) == 0  # nothing to load: it publishes
+    assert published_count(db) == stored
+
+
 # ---- 3. one lock for every writer ---------------------------------------------------------------------------
 
 def lock_is_held(path: Path) -> bool:

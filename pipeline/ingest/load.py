@@ -491,6 +491,7 @@ def _write_batch(con, stage: Stage, summary: LoadSummary, to_record: list[FileRe
     """The cross-file checks, then the batch's transaction: upsert, quarantine and audit rows, refresh, commit."""
     results, steps = summary.files, summary.steps
     _cross_entity_checks(con, stage, by_seq, specs)
+    committed: list[int] = []  # the batch id, once committed (a failure or stop after it rolls nothing back)
     try:
         con.execute("begin transaction")
         batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from audit.load_batches").fetchall()[0][0]
@@ -529,14 +530,18 @@ def _write_batch(con, stage: Stage, summary: LoadSummary, to_record: list[FileRe
         summary.marts_seconds = steps["marts"] = time.perf_counter() - tm
         tm = time.perf_counter()
         # DuckDB's vacuum only when deleted rows add up (compaction.py): reported beside the refresh's scope
-        summary.marts["vacuumed"] = compaction.commit(con)
+        summary.marts["vacuumed"] = compaction.commit(con, on_commit=lambda: committed.append(batch_id))
         steps["commit"] = time.perf_counter() - tm
     except duckdb.Error as e:
+        if committed:  # the checkpoint after the commit failed: the batch is stored (the log replays it on opening)
+            raise WarehouseError(f"batch {batch_id} was committed, but the checkpoint after it failed: {e}"
+                                 + memory_hint(e, config.warehouse.memory_limit)) from e
         con.execute("rollback")
         raise WarehouseError(f"the batch could not be written and was rolled back: {e}"
                              + memory_hint(e, config.warehouse.memory_limit)) from e
-    except BaseException:
-        con.execute("rollback")
+    except BaseException:  # Ctrl-C, a stop (SIGTERM), a bug
+        if not committed:
+            con.execute("rollback")
         raise
 
 

@@ -38,10 +38,11 @@ def deleted_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             if stored > live[i]}
 
 
-def commit(con: duckdb.DuckDBPyConnection, *, vacuum_after: int = VACUUM_AFTER_ROWS) -> bool:
+def commit(con: duckdb.DuckDBPyConnection, *, vacuum_after: int = VACUUM_AFTER_ROWS, on_commit=None) -> bool:
     """Commit ``con``'s open transaction. Its checkpoint vacuums only when a table held at least ``vacuum_after``
     deleted rows before this transaction (read on a second connection, which sees the committed state); the
-    transaction is checkpointed before returning. Returns whether the checkpoint was allowed to vacuum."""
+    transaction is checkpointed before returning. Returns whether the checkpoint was allowed to vacuum.
+    ``on_commit`` is called once the commit is done, before the checkpoint (which may still fail or be stopped)."""
     reader = con.cursor()
     try:
         due = max(deleted_rows(reader).values(), default=0) >= vacuum_after
@@ -50,6 +51,8 @@ def commit(con: duckdb.DuckDBPyConnection, *, vacuum_after: int = VACUUM_AFTER_R
     if not due:
         con.execute("set max_vacuum_tasks = 0")
     con.execute("commit")
+    if on_commit is not None:
+        on_commit()
     # the checkpoint, now (a no-op when the commit's own ran): a small batch's log stays under
     # checkpoint_threshold, and the checkpoint on closing would run with the default vacuum
     con.execute("checkpoint")
