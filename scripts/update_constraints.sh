@@ -14,6 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 {
   echo "# The versions the tests passed with (scripts/update_constraints.sh wrote this; scripts/bootstrap.sh installs them)."
   echo "# Python $("$tmp/v/bin/python" -c 'import platform; print(platform.python_version())'), $(date -u +%Y-%m-%d)."
-  "$tmp/v/bin/python" -m pip freeze --all | grep -v -i -E '^(csqa|pip|setuptools|wheel)=='
+  # csqa itself (installed from this folder: `csqa @ file://…`), pip's own tools and pip's comment lines are not pins
+  "$tmp/v/bin/python" -m pip freeze --all | grep -v -i -E '^(csqa|pip|setuptools|wheel)( @|==)|^#|^-e '
 } > constraints.txt
 echo "constraints.txt: $(grep -c '==' constraints.txt) pins" >&2
