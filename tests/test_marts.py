@@ -167,14 +167,16 @@ def test_the_latest_answer_s_score_and_comment_come_from_one_survey_in_any_row_o
             "SA,C,2026-11-02T10:00:00Z,2026-11-02T11:00:00Z,5,great\n"]
     # and a latest answer without a comment has none: not an older answer's comment beside its score
     later = ["SC,D,2026-11-02T10:00:00Z,2026-11-02T11:00:00Z,5,great\n",
-             "SD,D,2026-11-03T10:00:00Z,2026-11-03T11:00:00Z,1,\n"]
+             "SD,D,2026-11-03T10:00:00Z,2026-11-03T11:00:00Z,1,\n",
+             "SE,D,2026-11-04T10:00:00Z,2026-11-04T11:00:00Z,,\n"]  # opened, never scored: not an answer
     got = []
     for order in (rows, rows[::-1]):
         run = tmp_path / f"run{len(got)}"
         db = run / "csqa.duckdb"
         build(run, db, cfg, [interaction_row("C"), interaction_row("D")], surveys="".join(order + later))
         got.append(fact(db, "C", "csat_score", "csat_comment", "is_satisfied", "count_surveys_answered"))
-        assert fact(db, "D", "csat_score", "csat_comment") == (1, None)
+        assert fact(db, "D", "csat_score", "csat_comment", "count_surveys_answered") == (1, None, 2)
+        assert str(fact(db, "D", "csat_responded_at")[0])[:16] == "2026-11-03 11:00"  # the latest answer's time
     assert got == [(2, "slow", False, 2)] * 2
 
 

@@ -48,7 +48,7 @@ survey_stats as (
         max_by(csat_score, struct_pack(t := responded_at, id := survey_id)) filter (where is_answered) as csat_score,
         max_by(struct_pack(c := comment), struct_pack(t := responded_at, id := survey_id))
             filter (where is_answered).c as csat_comment,
-        max(responded_at) as csat_responded_at,
+        max(responded_at) filter (where is_answered) as csat_responded_at,  -- the latest answer's
         min(sent_at) as first_survey_sent_at,
         max(sent_at) as last_survey_sent_at,
     from surveys
