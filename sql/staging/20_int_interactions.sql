@@ -36,23 +36,32 @@ settings as (
 faq_matches as (
     select * from staging.faq_matches where interaction_id in (select interaction_id from scope)
 ),
+-- the latest answer counts when a customer answered more than one survey (answers at the same instant: the larger
+-- survey_id, whatever order the rows are in); its score, comment and time are taken together, from one max_by of a
+-- struct, so they are one survey's (a struct, as max_by skips a null argument in DuckDB: a latest answer without a
+-- comment would otherwise show an older answer's comment beside its score)
 survey_stats as (
     select
-        interaction_id,
-        count(*) as count_surveys_sent,
-        count(case when is_answered then 1 end) as count_surveys_answered,
-        -- the latest answer counts when a customer answered more than one survey; answers at the same instant go
-        -- to the larger survey_id, so the score and its comment are one survey's, whatever order the rows are in.
-        -- The comment is wrapped in a struct: max_by skips a null argument in DuckDB (not in Spark), so a latest
-        -- answer without a comment would otherwise show an older answer's comment beside its score
-        max_by(csat_score, struct_pack(t := responded_at, id := survey_id)) filter (where is_answered) as csat_score,
-        max_by(struct_pack(c := comment), struct_pack(t := responded_at, id := survey_id))
-            filter (where is_answered).c as csat_comment,
-        max(responded_at) filter (where is_answered) as csat_responded_at,  -- the latest answer's
-        min(sent_at) as first_survey_sent_at,
-        max(sent_at) as last_survey_sent_at,
-    from surveys
-    group by interaction_id
+        a.interaction_id,
+        a.count_surveys_sent,
+        a.count_surveys_answered,
+        a.latest_answer.score as csat_score,
+        a.latest_answer.comment as csat_comment,
+        a.latest_answer.responded_at as csat_responded_at,
+        a.first_survey_sent_at,
+        a.last_survey_sent_at,
+    from (
+        select
+            interaction_id,
+            count(*) as count_surveys_sent,
+            count(case when is_answered then 1 end) as count_surveys_answered,
+            max_by(struct_pack(score := csat_score, comment := comment, responded_at := responded_at),
+                   struct_pack(t := responded_at, id := survey_id)) filter (where is_answered) as latest_answer,
+            min(sent_at) as first_survey_sent_at,
+            max(sent_at) as last_survey_sent_at,
+        from surveys
+        group by interaction_id
+    ) as a
 ),
 -- the clocks need a calendar lookup only where the schedule is not 24/7 (a minority of rows): they are computed
 -- on a narrow projection (ids, instants, schedule keys) of those rows and joined to the wide rows (texts) by id,
