@@ -104,7 +104,7 @@ def sidebar_filters(L: str) -> data.Filters:
     """Filters from the sidebar; their state lives in the URL so a link reproduces the view. A link's values
     are kept only when they are known options (never passed on as text); the others are named in a notice."""
     opts = data.filter_options()
-    labels = {"channel": data.channel_labels(), "team": data.team_labels(L)}
+    labels = data.dimension_labels(L)
     lo, hi = data.data_bounds()
     st.sidebar.header(t("filters", L))
     bad: list[str] = []

@@ -72,6 +72,12 @@ def team_labels(lang: str = "en") -> dict[str, str]:
             for code, team in load_config().teams.items()}
 
 
+def dimension_labels(lang: str = "en") -> dict[str, dict[str, str]]:
+    """The names ``value_label`` takes for each filter dimension that has its own: channels (the warehouse's
+    labels) and teams (config [teams]); the other dimensions' codes are named by i18n.VALUES alone."""
+    return {"channel": channel_labels(), "team": team_labels(lang)}
+
+
 def db_path() -> Path:
     db = os.environ.get("CSQA_DB")
     if db:

@@ -426,7 +426,7 @@ def _nightly_stopped(args) -> int:
     from .ops.nightly import alert
 
     summary = {"status": "stopped", "error": f"stopped by SIGTERM: {STOPPED_NOTE}",
-               "title": "csqa nightly was stopped.", "exit_code": 128 + 15}
+               "title": "csqa nightly was stopped.", "exit_code": EXIT_STOPPED}
     print(json.dumps(summary, default=str))
     sys.stderr.write(f"csqa: stopped (SIGTERM); {STOPPED_NOTE}; files not loaded stay in the inbox\n")
     if args.on_failure:
@@ -551,6 +551,7 @@ class Stopped(BaseException):
     """A stop request (SIGTERM: kill, systemd, cron's timeout) ending a command as Ctrl-C does."""
 
 
+EXIT_STOPPED = 128 + 15  # a shell's code for a process ended by SIGTERM (15)
 _STOP_REQUESTED: list[int] = []  # the signal, once one came: DuckDB turns the raised Stopped into its own error
 STOPPED_NOTE = ("a batch not yet committed was rolled back and its staged files removed; one committed before the "
                 "stop is kept and published by the next run (csqa status shows what is loaded)")
@@ -564,7 +565,7 @@ def _stop(signum, frame):
 def _stopped(command: str) -> int:
     note = f"; {STOPPED_NOTE}" if command in ("load", "nightly") else ""
     sys.stderr.write(f"csqa: stopped (SIGTERM){note}\n")
-    return 128 + 15
+    return EXIT_STOPPED
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,8 +48,8 @@ rows_caption(L, weekly.rated.sum(), "counts_rated")
 dims = ["channel", "language", "topic", "region", "team"]
 dim = url_choice(t("by_dim", L), dims, "cs_dim", "dim", lambda d: t(d, L))
 by = data.csat_by(f, dim)
-dim_labels = {"channel": labels, "team": data.team_labels(L)}.get(dim, {})
-st.plotly_chart(charts.share_by(by, f"{t('by_dim', L)} {t(dim, L)}", ms, L, dim, dim_labels, goal), key="cs_by")
+st.plotly_chart(charts.share_by(by, f"{t('by_dim', L)} {t(dim, L)}", ms, L, dim, data.dimension_labels(L).get(dim),
+                                goal), key="cs_by")
 if (by.rated < ms).any():
     st.caption(t("small_sample", L))
 rows_caption(L, by.rated.sum(), "counts_rated")
