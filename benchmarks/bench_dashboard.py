@@ -9,7 +9,10 @@ snapshot that dashboard/data.py keeps for the process is not (a dashboard keeps 
 first query, printed on its own.
 
 The conversation page looks its conversation up within the view's days (the link carries them); a link typed
-by hand with an id alone is looked up in the whole table: printed too, as "id alone".
+by hand with an id alone, or with days that do not hold it, within the day marts.interaction_lookup gives (where
+the warehouse has that table; else in the whole table): printed too, as "id alone" and "other days". A
+conversation's messages and surveys are read within the send times its fact row keeps; by id alone only where it
+keeps none (a lake, a snapshot published before them): printed as "by id alone".
 
 Goals: every query <= 100 ms, every page <= 1 s (server side: the script run that builds the page,
 measured with Streamlit's AppTest; the browser's drawing is not included).
@@ -130,6 +133,8 @@ def main() -> None:
         "conversation (one)": lambda: _conversation(data, one, (f.start, f.end)),
         "conversation (the view's first day)": lambda: _conversation(data, early, (f.start, f.end)),
         "conversation (id alone: a typed link)": lambda: data.conversation(early),
+        "conversation (a link with other days)": lambda: _conversation(data, early, (lo - dt.timedelta(days=60),
+                                                                                     lo - dt.timedelta(days=30))),
         "conversation_messages, as the page reads them": lambda: _events(data, "message", talk, talk_row),
         "conversation_surveys, as the page reads them": lambda: _events(data, "survey", talk, talk_row),
         "conversation_messages by id alone": lambda: data.conversation_messages(talk),

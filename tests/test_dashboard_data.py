@@ -131,6 +131,70 @@ def test_a_conversation_is_looked_up_near_its_view_and_found_anywhere(dash, samp
     assert dash.conversation("no-such-id", (lo, hi)).empty
 
 
+def _statements(monkeypatch) -> list[str]:
+    """The SQL of every statement the dashboard's query layer runs from here on (cache misses included)."""
+    seen: list[str] = []
+    run = data._run
+
+    def spy(sql, params, path):
+        seen.append(" ".join(sql.split()))
+        return run(sql, params, path)
+
+    monkeypatch.setattr(data, "_run", spy)
+    return seen
+
+
+def test_a_conversation_by_id_alone_is_read_within_the_day_its_id_s_hash_gives(sample_wh, tmp_path, monkeypatch):
+    """A link with an id alone, or with days that do not hold it: the day comes from marts.interaction_lookup and
+    the fact table is read within it, never by comparing every stored id. Where the lookup is missing (a snapshot
+    published before it) or names a wrong day (a hash two ids share), the same row is still found, by the view's
+    days or by the id alone."""
+    copy = tmp_path / "copy.duckdb"
+    con = duckdb.connect(str(copy))
+    con.execute(f"attach '{sample_wh}' as src (read_only)")
+    con.execute("copy from database src to copy")
+    ids = con.execute("""select interaction_id, created_day from marts.fct_interactions
+                         order by created_day, interaction_id""").fetchall()
+    con.close()
+    monkeypatch.setenv("CSQA_DB", str(copy))
+    st.cache_data.clear()
+    seen = _statements(monkeypatch)
+    try:
+        far = (dt.date(1990, 1, 1), dt.date(1990, 1, 2))
+        for iid, day in (ids[0], ids[len(ids) // 2], ids[-1]):
+            for near in (None, far):
+                st.cache_data.clear()
+                seen.clear()
+                row = data.conversation(iid, near)
+                assert row.interaction_id.tolist() == [iid]
+                fact_reads = [s for s in seen if "from marts.fct_interactions" in s]
+                assert len(fact_reads) == 1 + (near is not None)
+                assert all(s.endswith("interaction_id = ? and created_day between ? and ?") for s in fact_reads)
+            assert data._created_days(iid) == (day, day)
+        assert data._created_days("no-such-id") is None and data.conversation("no-such-id").empty
+        iid, day = ids[len(ids) // 2]
+        want = data.conversation(iid)
+        con = duckdb.connect(str(copy))
+        con.execute("update marts.interaction_lookup set created_day = created_day + 400 where id_hash = hash(?)",
+                    [iid])
+        con.close()
+        st.cache_data.clear()
+        assert data._created_days(iid) == (day + dt.timedelta(days=400),) * 2
+        seen.clear()
+        pd.testing.assert_frame_equal(data.conversation(iid), want)  # the wrong day misses: by the id alone
+        assert seen[-1].endswith("where interaction_id = ?")
+        pd.testing.assert_frame_equal(data.conversation(iid, (day, day)), want)  # or by the view's days
+        con = duckdb.connect(str(copy))
+        con.execute("drop table marts.interaction_lookup")
+        con.close()
+        st.cache_data.clear()
+        assert data._created_days(iid) is None
+        pd.testing.assert_frame_equal(data.conversation(iid), want)
+        pd.testing.assert_frame_equal(data.conversation(iid, (day, day)), want)
+    finally:
+        st.cache_data.clear()
+
+
 def test_a_conversations_messages_and_surveys_read_within_its_send_times_are_all_of_them(dash, sample_wh):
     """The conversation page reads an interaction's messages and surveys within the send times its fact row holds
     (through the zone maps of sent_at): for every interaction with events, and one without, that is exactly what the

@@ -39,6 +39,11 @@ priority = { urgent = { first_response_minutes = 30 } }
 """
 
 MSG_HEAD = "message_id,interaction_id,sender_role,sent_at,is_public,text\n"
+
+
+def kept_tables() -> list[str]:
+    """The tables an incremental refresh keeps, which must equal a full build's: every mart and the look-up."""
+    return [*(name for name, *_ in marts.mart_models()), "interaction_lookup"]
 SURVEY_HEAD = "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
 
 
@@ -242,7 +247,7 @@ def test_incremental_refresh_equals_a_full_rebuild(tmp_path, config):
     assert s3.marts["interactions"] < len(inter)
     load([parts / "interactions_1.csv", parts / "interactions_2.csv", SAMPLE / "messages.csv",
           SAMPLE / "csat_surveys.csv", SAMPLE / "faq_articles.csv"], whole, config)
-    for name, *_ in marts.mart_models():
+    for name in kept_tables():
         a = query(inc, f"select * from marts.{name} order by all")
         b = query(whole, f"select * from marts.{name} order by all")
         assert _rounded(a) == _rounded(b), name
@@ -366,7 +371,7 @@ def test_the_scope_found_by_status_and_by_the_batchs_id_range_equals_a_full_buil
     assert s.marts["interactions"] == len({"M", "0", "Q2", "N", "Z", "Q"})
     build(tmp_path / "whole", whole, cfg,
           [batch[0], first[1], first[2], first[3], first[4], batch[1], batch[2]], surveys=survey)
-    for name, *_ in marts.mart_models():
+    for name in kept_tables():
         sql = f"select * from marts.{name} order by all"
         assert _rounded(query(inc, sql)) == _rounded(query(whole, sql)), name
     assert fact(inc, "M", "team", "resolved_day") == ("t2", dt.date(2026, 11, 4))
@@ -392,7 +397,7 @@ def test_a_batch_that_updates_open_interactions_equals_a_full_build(tmp_path, cf
     s = build(tmp_path / "two", inc, cfg, batch, messages=messages)
     assert not s.marts["full"]
     build(tmp_path / "whole", whole, cfg, [first[1], first[2], batch[0], batch[1]], messages=messages)
-    for name, *_ in marts.mart_models():
+    for name in kept_tables():
         sql = f"select * from marts.{name} order by all"
         assert _rounded(query(inc, sql)) == _rounded(query(whole, sql)), name
 
@@ -414,7 +419,7 @@ def test_messages_only_surveys_only_and_unchanged_batches_equal_a_full_build(tmp
         assert not load([f], inc, cfg).marts["full"]
     assert load([s], inc, cfg, force=True).marts["full"] is False  # every row equal: replaced by itself
     load([i, m, s], whole, cfg)
-    for name, *_ in marts.mart_models():
+    for name in kept_tables():
         sql = f"select * from marts.{name} order by all"
         assert _rounded(query(inc, sql)) == _rounded(query(whole, sql)), name
     sql = "select table_name, b0, b1, b2, row_count from staging.data_bounds order by 1"
@@ -473,7 +478,7 @@ def test_a_full_build_in_slices_equals_one_statement(tmp_path, config, monkeypat
     monkeypatch.setattr(marts, "_SLICE_ROWS", 700)
     s = load([SAMPLE], sliced, config)
     assert s.marts["full"] and s.marts["interactions"] > 10 * 700
-    for name, *_ in marts.mart_models():
+    for name in kept_tables():
         a = query(one, f"select * from marts.{name} order by all")
         assert a and _rounded(a) == _rounded(query(sliced, f"select * from marts.{name} order by all")), name
     order = f"{marts._WRITE_ORDER['fct_interactions']}"
@@ -589,7 +594,7 @@ def test_the_scope_s_messages_and_surveys_read_within_stored_send_times_equal_a_
         assert sum(f.rows_quarantined for f in s.files) == 0 and s.marts["full"] == (n == 0), s.as_dict()
         ref = tmp_path / f"whole{n}.duckdb"
         load(files, ref, cfg)
-        for name, *_ in marts.mart_models():
+        for name in kept_tables():
             sql = f"select * from marts.{name} order by all"
             assert _rounded(query(inc, sql)) == _rounded(query(ref, sql)), (n, name)
     shutil.copy(ref, whole)
@@ -651,9 +656,51 @@ def _each_batch_equals_a_full_build(tmp_path, cfg, batches: list[list[tuple[str,
         assert sum(f.rows_quarantined for f in s.files) == 0, s.as_dict()
         ref = tmp_path / f"whole{n}.duckdb"
         load(files, ref, cfg)
-        for name, *_ in marts.mart_models():
+        for name in kept_tables():
             sql = f"select * from marts.{name} order by all"
             assert _rounded(query(inc, sql)) == _rounded(query(ref, sql)), (n, name)
+
+
+def test_the_lookup_follows_a_created_day_that_moves_and_is_rewritten_when_missing_or_stale(tmp_path, cfg):
+    """marts.interaction_lookup (pipeline/model/lookup.py) after an incremental refresh: an interaction whose
+    created day moved has its new day only, one untouched keeps its row, a new one is added: the rows a full build
+    writes. A table missing (a warehouse of an older csqa) or written with another hash function is rewritten
+    whole by the next batch; until then ``csqa check`` says so, with the warehouse's exit code."""
+    a = interaction_row("A", created="2026-11-01T08:00:00Z", first="2026-11-01T08:05:00Z",
+                        resolved="2026-11-01T09:00:00Z")
+    moved = interaction_row("A", created="2026-11-05T08:00:00Z", first="2026-11-05T08:05:00Z",
+                            resolved="2026-11-05T09:00:00Z")
+    b = interaction_row("B", created="2026-11-02T08:00:00Z", first="2026-11-02T08:05:00Z",
+                        resolved="2026-11-02T09:00:00Z")
+    c = interaction_row("C", created="2026-11-03T08:00:00Z", first="2026-11-03T08:05:00Z",
+                        resolved="2026-11-03T09:00:00Z")
+    _each_batch_equals_a_full_build(tmp_path, cfg, [[("interactions.csv", INTERACTION_HEADER + f"\n{a}\n{b}\n")],
+                                                    [("interactions.csv", INTERACTION_HEADER + f"\n{moved}\n{c}\n")]])
+    inc = tmp_path / "inc.duckdb"
+    days = "select created_day::varchar from marts.interaction_lookup where id_hash = hash(?) order by 1"
+    assert [query(inc, days, [i]) for i in "ABC"] == [[("2026-11-05",)], [("2026-11-02",)], [("2026-11-03",)]]
+    assert all(r["failing_rows"] == 0 for r in run_checks(inc))
+    want = query(inc, "select * from marts.interaction_lookup order by all")
+    for spoil, n in (("drop table marts.interaction_lookup", 4),
+                     ("comment on table marts.interaction_lookup is '1'", 5)):
+        con = duckdb.connect(str(inc))
+        con.execute(spoil)
+        con.close()
+        if spoil.startswith("drop"):
+            r = subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", "check", "--db", str(inc)],
+                               capture_output=True, text=True)
+            assert r.returncode == 4 and "interaction_lookup_matches_fact" in r.stderr and "older csqa" in r.stderr
+        d = interaction_row(f"D{n}", created="2026-11-04T08:00:00Z", first="2026-11-04T08:05:00Z",
+                            resolved="2026-11-04T09:00:00Z")
+        s = load([write(tmp_path / f"spoil{n}" / "interactions.csv", INTERACTION_HEADER + f"\n{d}\n")], inc, cfg)
+        assert not s.marts["full"] and s.marts["interaction_lookup"] == "rebuilt"
+        want = sorted([*want, *query(inc, "select hash(?), date '2026-11-04'", [f"D{n}"])])
+        assert query(inc, "select * from marts.interaction_lookup order by all") == want
+        assert all(r["failing_rows"] == 0 for r in run_checks(inc))
+    d = interaction_row("D9", created="2026-11-04T08:00:00Z", first="2026-11-04T08:05:00Z",
+                        resolved="2026-11-04T09:00:00Z")
+    s = load([write(tmp_path / "last" / "interactions.csv", INTERACTION_HEADER + f"\n{d}\n")], inc, cfg)
+    assert s.marts["interaction_lookup"] == "updated"
 
 
 def test_a_survey_whose_new_version_names_another_interaction_leaves_the_old_one_refreshed(tmp_path, cfg):

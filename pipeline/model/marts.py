@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from . import faq_samples, repeat_contacts
+from . import faq_samples, lookup, repeat_contacts
 from .business_time import calendar_frame
 from .warehouse import schema_version, sql_files, table_exists
 
@@ -462,6 +462,9 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
                 con.execute(f"delete from {table} where {key} in (select day from staging.{days})")
                 con.execute(f"insert into {table} by name {sql}")
         timings[name] = round(time.perf_counter() - tm, 3)
+    tm = time.perf_counter()  # each interaction's created day by its id's hash, kept with the fact table
+    looked_up = lookup.refresh(con, full=full, before="_scope_before", after="_scope_after")
+    timings["interaction_lookup"] = round(time.perf_counter() - tm, 3)
     if not full:
         con.execute("drop table _scope_before")
         con.execute("drop table if exists _scope_after")
@@ -472,7 +475,7 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
             con.execute(f"drop table _{view}")
     _write_macros(con)
     info = {"full": full, "interactions": scope[0], "days": scope[1], "seconds": round(time.perf_counter() - t0, 3),
-            "models": timings, "faq_samples": samples, "repeat_contacts": repeats}
+            "models": timings, "faq_samples": samples, "repeat_contacts": repeats, "interaction_lookup": looked_up}
     log.info("marts refreshed: %s", info)
     return info
 
