@@ -558,7 +558,10 @@ STOPPED_NOTE = ("a batch not yet committed was rolled back and its staged files 
 
 
 def _stop(signum, frame):
+    from .model.warehouse import interrupt_writers
+
     _STOP_REQUESTED.append(signum)
+    interrupt_writers()  # a DuckDB statement ends now, not when it would have finished
     raise Stopped
 
 

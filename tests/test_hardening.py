@@ -233,17 +233,72 @@ def test_a_stopped_run_rolls_back_removes_its_staged_files_and_releases_the_lock
         assert json.loads(out)["status"] == "stopped" and batch.exists()
 
 
+WATCHDOG_FIRED: list[bool] = []  # _stop_in's statements the stop did not end
+
+
 def _stop_in(con) -> None:
-    """SIGTERM to this process while ``con`` runs a statement (about a second): DuckDB 2.0 notices the signal when
-    the statement ends and raises its own error ("Query interrupted") instead of the handler's exception."""
+    """SIGTERM to this process while ``con`` runs a statement that would take hours: the stop interrupts the
+    connection (warehouse.interrupt_writers) and DuckDB raises its own error ("Query interrupted") instead of the
+    handler's exception. Were the stop to leave the statement running, a watchdog would interrupt it after 120 s
+    and note it in ``WATCHDOG_FIRED``, which the tests assert empty."""
     import threading
 
+    def watchdog():
+        WATCHDOG_FIRED.append(True)
+        con.interrupt()
+
+    dog = threading.Timer(120, watchdog)
     threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGTERM)).start()
-    con.execute("select count(*) from range(4000000000)").fetchall()
+    dog.start()
+    try:
+        con.execute("select count(*) from range(10000000000000) where hash(range) = 0").fetchall()
+    finally:
+        dog.cancel()
+
+
+def test_a_stop_interrupts_the_statement_of_every_writer_connection_which_stays_usable(tmp_path):
+    """DuckDB 2.0 sees a signal only when the running statement ends, or sooner by chance (when the main thread
+    runs one of the statement's tasks): a stop interrupts the connections csqa opened to write
+    (``warehouse.interrupt_writers``, called by the handler), which end their statements at once and take the next
+    one (the rollback); an idle one is not affected."""
+    import threading
+
+    from csqa.pipeline.model import warehouse
+
+    writer = warehouse.connect(tmp_path / "w.duckdb")
+    idle = warehouse.connect(tmp_path / "w.duckdb")  # a second writer on the file, running nothing
+    outcome: list[str] = []
+
+    def endless():
+        try:
+            writer.execute("select count(*) from range(10000000000000) where hash(range) = 0").fetchall()
+            outcome.append("finished")
+        except duckdb.Error as e:
+            outcome.append(type(e).__name__)
+
+    t = threading.Thread(target=endless)
+    t.start()
+    deadline = time.monotonic() + 120  # were the writer not interrupted, the statement would run for hours
+    while t.is_alive() and time.monotonic() < deadline:
+        warehouse.interrupt_writers()  # again until it lands in the statement (one before it starts is a no-op)
+        t.join(0.2)
+    ended_by_the_stop = not t.is_alive()
+    if t.is_alive():  # not interrupted: end it here, and fail
+        writer.interrupt()
+        t.join()
+    assert ended_by_the_stop and outcome == ["InterruptException"]
+    assert writer.execute("select 42").fetchall() == [(42,)] == idle.execute("select 42").fetchall()
+    writer.close()
+    idle.close()
+    warehouse.interrupt_writers()  # closed connections are skipped
 
 
 def test_a_stop_inside_a_duckdb_statement_exits_143_and_rolls_the_batch_back(tmp_path, monkeypatch, capsys):
-    from csqa.pipeline.model import marts
+    from csqa.pipeline.model import marts, warehouse
+
+    interrupted = []
+    interrupt = warehouse.interrupt_writers
+    monkeypatch.setattr(warehouse, "interrupt_writers", lambda: (interrupted.append(1), interrupt()))
 
     db = tmp_path / "wh" / "c.duckdb"
     assert cli.main(["load", str(SAMPLE / "faq_articles.csv"), "--db", str(db)]) == 0
@@ -255,7 +310,9 @@ def test_a_stop_inside_a_duckdb_statement_exits_143_and_rolls_the_batch_back(tmp
 
     monkeypatch.setattr(marts, "refresh", stopped_refresh)
     capsys.readouterr()
+    WATCHDOG_FIRED.clear()
     assert cli.main(["load", str(SAMPLE / "interactions.csv"), "--db", str(db)]) == 128 + signal.SIGTERM
+    assert not WATCHDOG_FIRED and interrupted == [1]  # the stop ended the statement, interrupting the writer
     err = capsys.readouterr().err
     assert "stopped (SIGTERM)" in err and "internal error" not in err and "Traceback" not in err
     assert rows(db, "select count(*) from raw.interactions") == [(0,)]
@@ -278,7 +335,9 @@ def test_a_stop_after_the_commit_keeps_the_batch_and_the_next_run_publishes_it(t
 
     monkeypatch.setattr(compaction, "commit", stopped_after_commit)
     capsys.readouterr()
+    WATCHDOG_FIRED.clear()
     assert cli.main(["load", str(SAMPLE / "interactions.csv"), "--db", str(db)]) == 128 + signal.SIGTERM
+    assert not WATCHDOG_FIRED
     err = capsys.readouterr().err
     assert "stopped (SIGTERM)" in err and "committed before the stop is kept" in err and "Traceback" not in err
     stored = rows(db, "select count(*) from raw.interactions")[0][0]

@@ -33,7 +33,7 @@ import duckdb
 from ..config import Config
 from ..errors import InputFileError, UsageError, WarehouseError
 from ..model import compaction, marts
-from ..model.warehouse import connect, memory_hint, open_warehouse, prepare, writer_lock
+from ..model.warehouse import connect, interruptible, memory_hint, open_warehouse, prepare, writer_lock
 from ..ops.snapshots import publish, reader_path, snapshot_batch
 from .contract import KEYS, MODELS
 from .parallel import validated_chunks
@@ -568,7 +568,7 @@ def _dry_run_connection(db, config: Config, temp_dir: str) -> duckdb.DuckDBPyCon
     compared with them in the file (:func:`_stored_rows`), so the dry run's memory does not grow with the
     warehouse, and the file is held (read-only, which blocks a load) for a moment here and while the batch is
     compared, not while the files are read."""
-    con = duckdb.connect(config={"temp_directory": temp_dir})
+    con = interruptible(duckdb.connect(config={"temp_directory": temp_dir}))  # a stop ends its statements
     con.execute("set timezone = 'UTC'")
     prepare(con, "the dry run's in-memory warehouse", config.warehouse.memory_limit)
     try:

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import re
+import weakref
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -91,6 +92,26 @@ def writer_lock(db: str | os.PathLike):
         fh.close()
 
 
+# the connections this process opened to write (connect): a stop request interrupts their statements
+_WRITERS: weakref.WeakSet = weakref.WeakSet()
+
+
+def interruptible(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """``con``, among the connections ``interrupt_writers`` interrupts (every one ``connect`` opens to write)."""
+    _WRITERS.add(con)
+    return con
+
+
+def interrupt_writers() -> None:
+    """End the statement each open writer connection is running (a stop request: cli._stop). DuckDB 2.0 sees a
+    signal only when the running statement ends (one slice of a 10M build runs for seconds to minutes), unless the
+    connection is interrupted; it then raises at once, and stays usable for the rollback. An idle connection's
+    next statement is not affected."""
+    for con in list(_WRITERS):
+        with contextlib.suppress(duckdb.Error):  # closed since
+            con.interrupt()
+
+
 def connect(path: str | os.PathLike, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path = Path(path)
     if read_only and not path.exists():
@@ -102,7 +123,7 @@ def connect(path: str | os.PathLike, *, read_only: bool = False) -> duckdb.DuckD
         path.parent.mkdir(parents=True, exist_ok=True)
     con = _open(path, read_only=read_only)
     con.execute("set timezone = 'UTC'")
-    return con
+    return con if read_only else interruptible(con)
 
 
 def _open(path: Path, *, read_only: bool, config: dict | None = None) -> duckdb.DuckDBPyConnection:
