@@ -688,6 +688,8 @@ def _created_days(interaction_id: str) -> tuple[dt.date, dt.date] | None:
     shared by two interactions; pipeline/model/lookup.py): one scan of an integer column instead of every stored id.
     None where it holds none (an id not stored; a table written with another DuckDB's hash) or where there is no
     such table (a lake; a snapshot published before it): the caller then looks further."""
+    if lake_dir():  # a lake has no such table (csqa spark refresh does not write it)
+        return None
     try:
         found = query("""select min(created_day)::varchar as lo, max(created_day)::varchar as hi
                          from marts.interaction_lookup where id_hash = hash(?::varchar)""", [interaction_id])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -343,18 +344,26 @@ def _cmd_status(args) -> int:
 
 def _cmd_check(args) -> int:
     from .config import load_config
-    from .errors import CheckFailed
+    from .errors import CheckFailed, WarehouseError
     from .model.checks import run_checks
 
     config = load_config(args.config)
     results = run_checks(_db(args, config))
     failed = [r for r in results if r["failing_rows"]]
+    errors = [r for r in results if r["failing_rows"] is None]  # could not run (a table missing)
     if args.json:
-        print(json.dumps({"tests": len(results), "failed": len(failed), "results": results}))
+        print(json.dumps({"tests": len(results), "failed": len(failed), "errors": len(errors), "results": results}))
     else:
         for r in results:
-            print(f"{'FAIL' if r['failing_rows'] else 'ok  '}  {r['test']}  ({r['failing_rows']} rows)")
-        print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+            if r["failing_rows"] is None:
+                print(f"error {r['test']}  ({r['error']})")
+            else:
+                print(f"{'FAIL' if r['failing_rows'] else 'ok  '}  {r['test']}  ({r['failing_rows']} rows)")
+        print(f"{len(results) - len(failed) - len(errors)} passed, {len(failed)} failed"
+              + (f", {len(errors)} could not run" if errors else ""))
+    if errors:
+        raise WarehouseError(f"{len(errors)} data test(s) could not run: "
+                             + "; ".join(f"{r['test']}: {r['error']}" for r in errors))
     if failed:
         raise CheckFailed(f"{len(failed)} data test(s) failed: {', '.join(r['test'] for r in failed)}")
     return EXIT_OK
@@ -558,11 +567,56 @@ STOPPED_NOTE = ("a batch not yet committed was rolled back and its staged files 
 
 
 def _stop(signum, frame):
-    from .model.warehouse import interrupt_writers
-
     _STOP_REQUESTED.append(signum)
-    interrupt_writers()  # a DuckDB statement ends now, not when it would have finished
+    _interrupt_writers()
     raise Stopped
+
+
+def _interrupt_writers() -> None:
+    """End the DuckDB statements of the connections open to write (warehouse.interrupt_writers); none exists
+    before that module is loaded (a stop while it loads must not import it half-loaded)."""
+    warehouse = sys.modules.get(f"{__package__}.model.warehouse")
+    if warehouse is not None:
+        warehouse.interrupt_writers()
+
+
+def _watch_stops(read_fd: int) -> None:
+    """The stop watcher's thread: Python runs a signal handler on the main thread only between the tasks of a DuckDB
+    statement that thread runs itself, so the handler can wait for the statement's end (minutes into a 10M build).
+    The signal's number reaches this thread at once, through the wake-up file descriptor, and it interrupts the
+    writer connections then; the handler still ends the command. Returns when the descriptor's other end closes."""
+    import signal
+
+    while True:
+        try:
+            data = os.read(read_fd, 64)
+        except OSError:
+            return
+        if not data:
+            return
+        if signal.SIGTERM in data:
+            _STOP_REQUESTED.append(signal.SIGTERM)  # before DuckDB raises: the error is then the stop's
+            _interrupt_writers()
+
+
+def _start_stop_watch():
+    """Start ``_watch_stops`` on a pipe set as the signal wake-up descriptor; returns what undoes it."""
+    import signal
+    import threading
+
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    watcher = threading.Thread(target=_watch_stops, args=(read_fd,), name="csqa-stop-watch", daemon=True)
+    watcher.start()
+
+    def undo() -> None:
+        signal.set_wakeup_fd(previous)
+        os.close(write_fd)  # the watcher's read ends
+        watcher.join(timeout=5)
+        os.close(read_fd)
+
+    return undo
 
 
 def _stopped(command: str) -> int:
@@ -581,10 +635,12 @@ def main(argv: list[str] | None = None) -> int:
     # a stop unwinds the command as Ctrl-C does, so its clean-up runs: the batch's transaction is rolled back, its
     # staged files (<db>.stage/, a dry run's spill folder) are deleted, the writer lock is released
     # (not where the parent set SIGTERM to be ignored, nor off the main thread, where no handler can be set)
-    previous = None
+    previous = unwatch = None
     _STOP_REQUESTED.clear()
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
         previous = signal.signal(signal.SIGTERM, _stop)
+        if args.command in ("load", "nightly"):  # the commands that write the warehouse
+            unwatch = _start_stop_watch()
     try:
         code = COMMANDS[args.command](args)
     except Stopped:
@@ -608,6 +664,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_INTERNAL
     finally:
+        if unwatch is not None:
+            unwatch()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return code

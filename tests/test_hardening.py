@@ -1,6 +1,7 @@
 """Issue 13: analysts' SQL really read-only, no stale snapshot, one lock for every writer, failures cron hears,
 a lock message that names the reader. Real processes and real DuckDB files throughout."""
 
+import contextlib
 import csv
 import fcntl
 import json
@@ -238,19 +239,20 @@ WATCHDOG_FIRED: list[bool] = []  # _stop_in's statements the stop did not end
 
 def _stop_in(con) -> None:
     """SIGTERM to this process while ``con`` runs a statement that would take hours: the stop interrupts the
-    connection (warehouse.interrupt_writers) and DuckDB raises its own error ("Query interrupted") instead of the
-    handler's exception. Were the stop to leave the statement running, a watchdog would interrupt it after 120 s
-    and note it in ``WATCHDOG_FIRED``, which the tests assert empty."""
+    connection (cli._watch_stops, cli._stop) and DuckDB raises its own error ("Query interrupted" or "Interrupted!").
+    Were the statement left running, a watchdog would interrupt it after 120 s and note it in ``WATCHDOG_FIRED``,
+    which the tests assert empty."""
     import threading
 
     def watchdog():
         WATCHDOG_FIRED.append(True)
-        con.interrupt()
+        with contextlib.suppress(duckdb.Error):  # closed since
+            con.interrupt()
 
     dog = threading.Timer(120, watchdog)
-    threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGTERM)).start()
     dog.start()
-    try:
+    try:  # the stop can land anywhere from here on: the watchdog is always cancelled
+        threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGTERM)).start()
         con.execute("select count(*) from range(10000000000000) where hash(range) = 0").fetchall()
     finally:
         dog.cancel()
@@ -258,9 +260,9 @@ def _stop_in(con) -> None:
 
 def test_a_stop_interrupts_the_statement_of_every_writer_connection_which_stays_usable(tmp_path):
     """DuckDB 2.0 sees a signal only when the running statement ends, or sooner by chance (when the main thread
-    runs one of the statement's tasks): a stop interrupts the connections csqa opened to write
-    (``warehouse.interrupt_writers``, called by the handler), which end their statements at once and take the next
-    one (the rollback); an idle one is not affected."""
+    checks between the statement's tasks): a stop interrupts the connections csqa opened to write
+    (``warehouse.interrupt_writers``, called by the stop watcher), which end their statements at once and take the
+    next one (the rollback); an idle one is not affected."""
     import threading
 
     from csqa.pipeline.model import warehouse
@@ -293,12 +295,79 @@ def test_a_stop_interrupts_the_statement_of_every_writer_connection_which_stays_
     warehouse.interrupt_writers()  # closed connections are skipped
 
 
-def test_a_stop_inside_a_duckdb_statement_exits_143_and_rolls_the_batch_back(tmp_path, monkeypatch, capsys):
-    from csqa.pipeline.model import marts, warehouse
+def test_the_stop_watcher_interrupts_the_writers_when_the_signal_arrives_not_when_the_handler_runs(tmp_path):
+    """Python runs a signal handler only when the main thread next checks for one, which DuckDB may not let it do
+    until the statement it runs ends. The signal's number also reaches the stop watcher's thread through the
+    wake-up descriptor (signal.set_wakeup_fd), which notes the stop and interrupts the writer connections then:
+    here the byte is written by hand, with no handler involved. Another signal's byte is ignored, and closing the
+    descriptor ends the watcher."""
+    import threading
 
-    interrupted = []
-    interrupt = warehouse.interrupt_writers
-    monkeypatch.setattr(warehouse, "interrupt_writers", lambda: (interrupted.append(1), interrupt()))
+    from csqa.pipeline.model import warehouse
+
+    writer = warehouse.connect(tmp_path / "w.duckdb")
+    outcome: list[str] = []
+
+    def endless():
+        try:
+            writer.execute("select count(*) from range(10000000000000) where hash(range) = 0").fetchall()
+            outcome.append("finished")
+        except duckdb.Error as e:
+            outcome.append(type(e).__name__)
+
+    read_fd, write_fd = os.pipe()
+    watcher = threading.Thread(target=cli._watch_stops, args=(read_fd,))
+    watcher.start()
+    query = threading.Thread(target=endless)
+    cli._STOP_REQUESTED.clear()
+    try:
+        query.start()
+        time.sleep(0.5)
+        os.write(write_fd, bytes([signal.SIGINT]))  # not a stop
+        query.join(0.5)
+        assert query.is_alive() and not cli._STOP_REQUESTED
+        os.write(write_fd, bytes([signal.SIGTERM]))
+        query.join(120)
+        ended_by_the_stop = not query.is_alive()
+        assert cli._STOP_REQUESTED == [signal.SIGTERM]
+    finally:
+        if query.is_alive():  # not interrupted: end it here, and fail
+            writer.interrupt()
+            query.join()
+        os.close(write_fd)
+        watcher.join(10)
+        os.close(read_fd)
+        cli._STOP_REQUESTED.clear()
+    assert ended_by_the_stop and outcome == ["InterruptException"] and not watcher.is_alive()
+    writer.close()
+
+
+def test_a_load_watches_for_stops_and_puts_the_wakeup_descriptor_back(tmp_path, monkeypatch):
+    """While ``load`` runs, the signal wake-up descriptor is the stop watcher's pipe; after it, what it was."""
+    import stat
+
+    from csqa.pipeline.model import marts
+
+    seen = []
+    refresh = marts.refresh
+
+    def looking(con, *args, **kwargs):
+        fd = signal.set_wakeup_fd(-1)
+        signal.set_wakeup_fd(fd)
+        seen.append(fd >= 0 and stat.S_ISFIFO(os.fstat(fd).st_mode))
+        return refresh(con, *args, **kwargs)
+
+    monkeypatch.setattr(marts, "refresh", looking)
+    before = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(before)
+    assert cli.main(["load", str(SAMPLE / "faq_articles.csv"), "--db", str(tmp_path / "w.duckdb")]) == 0
+    after = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(after)
+    assert seen == [True] and after == before
+
+
+def test_a_stop_inside_a_duckdb_statement_exits_143_and_rolls_the_batch_back(tmp_path, monkeypatch, capsys):
+    from csqa.pipeline.model import marts
 
     db = tmp_path / "wh" / "c.duckdb"
     assert cli.main(["load", str(SAMPLE / "faq_articles.csv"), "--db", str(db)]) == 0
@@ -312,7 +381,7 @@ def test_a_stop_inside_a_duckdb_statement_exits_143_and_rolls_the_batch_back(tmp
     capsys.readouterr()
     WATCHDOG_FIRED.clear()
     assert cli.main(["load", str(SAMPLE / "interactions.csv"), "--db", str(db)]) == 128 + signal.SIGTERM
-    assert not WATCHDOG_FIRED and interrupted == [1]  # the stop ended the statement, interrupting the writer
+    assert not WATCHDOG_FIRED  # the stop ended the statement
     err = capsys.readouterr().err
     assert "stopped (SIGTERM)" in err and "internal error" not in err and "Traceback" not in err
     assert rows(db, "select count(*) from raw.interactions") == [(0,)]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import WarehouseError
 from .warehouse import connect, sql_files
 
 
@@ -16,19 +15,23 @@ def test_files() -> list[Traversable]:
 
 
 def run_checks(db: Path, con=None) -> list[dict]:
+    """Each data test's failing rows; a test that reads a table the warehouse does not hold has ``failing_rows``
+    None and an ``error`` (``csqa check`` reports it, after running the others)."""
     own = con is None
     con = con or connect(db, read_only=True)
     try:
         results = []
         for f in test_files():
             sql = f.read_text(encoding="utf-8").rstrip().rstrip(";")
+            name = f.name.removesuffix(".sql")
             try:
                 n = con.execute(f"select count(*) from ({sql})").fetchall()[0][0]
-            except duckdb.CatalogException as e:  # a table added by a newer csqa: its refresh writes it
-                raise WarehouseError(f"data test {f.name.removesuffix('.sql')} reads a table this warehouse does not "
-                                     f"hold yet (written by an older csqa); the next csqa load or nightly that loads "
-                                     f"a batch adds it: {e}") from e
-            results.append({"test": f.name.removesuffix(".sql"), "failing_rows": int(n)})
+            except duckdb.CatalogException as e:  # e.g. a table added by a newer csqa: its refresh writes it
+                results.append({"test": name, "failing_rows": None,
+                                "error": f"it reads a table this warehouse does not hold (a warehouse written by an "
+                                         f"older csqa gets it from the next load that writes a batch): {e}"})
+                continue
+            results.append({"test": name, "failing_rows": int(n)})
         return results
     finally:
         if own:

@@ -103,10 +103,10 @@ def interruptible(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def interrupt_writers() -> None:
-    """End the statement each open writer connection is running (a stop request: cli._stop). DuckDB 2.0 sees a
-    signal only when the running statement ends (one slice of a 10M build runs for seconds to minutes), unless the
-    connection is interrupted; it then raises at once, and stays usable for the rollback. An idle connection's
-    next statement is not affected."""
+    """End the statement each open writer connection is running (a stop request: cli._watch_stops, cli._stop).
+    DuckDB 2.0 often sees a signal only when the running statement ends (one slice of a 10M build runs for seconds
+    to minutes), unless the connection is interrupted; it then raises at once, and stays usable for the rollback.
+    An idle connection's next statement is not affected. Safe from any thread."""
     for con in list(_WRITERS):
         with contextlib.suppress(duckdb.Error):  # closed since
             con.interrupt()
