@@ -594,27 +594,40 @@ def _watch_stops(read_fd: int) -> None:
             return
         if not data:
             return
-        if signal.SIGTERM in data:
+        # only while the handler has not run: once it has, the main thread has left its statement, and an interrupt
+        # now would land in the rollback that follows (both sides run holding the GIL, so the check is exact)
+        if signal.SIGTERM in data and not _STOP_REQUESTED:
             _STOP_REQUESTED.append(signal.SIGTERM)  # before DuckDB raises: the error is then the stop's
             _interrupt_writers()
 
 
 def _start_stop_watch():
-    """Start ``_watch_stops`` on a pipe set as the signal wake-up descriptor; returns what undoes it."""
+    """Start ``_watch_stops`` on a pipe set as the signal wake-up descriptor; returns what undoes it. Call it before
+    the SIGTERM handler is installed: a stop cannot then interrupt it half-way."""
     import signal
     import threading
 
     read_fd, write_fd = os.pipe()
-    os.set_blocking(write_fd, False)
-    previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
-    watcher = threading.Thread(target=_watch_stops, args=(read_fd,), name="csqa-stop-watch", daemon=True)
-    watcher.start()
+    try:
+        os.set_blocking(write_fd, False)
+        previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        try:
+            watcher = threading.Thread(target=_watch_stops, args=(read_fd,), name="csqa-stop-watch", daemon=True)
+            watcher.start()
+        except BaseException:
+            signal.set_wakeup_fd(previous)
+            raise
+    except BaseException:
+        os.close(read_fd)
+        os.close(write_fd)
+        raise
 
     def undo() -> None:
         signal.set_wakeup_fd(previous)
         os.close(write_fd)  # the watcher's read ends
         watcher.join(timeout=5)
-        os.close(read_fd)
+        if not watcher.is_alive():  # else a forked child holds the write end: the read end is left open rather
+            os.close(read_fd)  # than closed under the watcher's read, which could then take a reused number's bytes
 
     return undo
 
@@ -638,9 +651,9 @@ def main(argv: list[str] | None = None) -> int:
     previous = unwatch = None
     _STOP_REQUESTED.clear()
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
-        previous = signal.signal(signal.SIGTERM, _stop)
         if args.command in ("load", "nightly"):  # the commands that write the warehouse
             unwatch = _start_stop_watch()
+        previous = signal.signal(signal.SIGTERM, _stop)
     try:
         code = COMMANDS[args.command](args)
     except Stopped:
@@ -664,10 +677,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_INTERNAL
     finally:
-        if unwatch is not None:
-            unwatch()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if unwatch is not None:
+            unwatch()
     return code
 
 

@@ -326,8 +326,15 @@ def test_the_stop_watcher_interrupts_the_writers_when_the_signal_arrives_not_whe
         os.write(write_fd, bytes([signal.SIGINT]))  # not a stop
         query.join(0.5)
         assert query.is_alive() and not cli._STOP_REQUESTED
+        cli._STOP_REQUESTED.append(signal.SIGTERM)  # the handler ran first: the main thread left its statement
         os.write(write_fd, bytes([signal.SIGTERM]))
-        query.join(120)
+        query.join(0.5)
+        assert query.is_alive() and cli._STOP_REQUESTED == [signal.SIGTERM]  # not interrupted (its rollback next)
+        deadline = time.monotonic() + 120  # were the writer not interrupted, the statement would run for hours
+        while query.is_alive() and time.monotonic() < deadline:
+            cli._STOP_REQUESTED.clear()  # again until it lands in the statement (one before it starts is a no-op)
+            os.write(write_fd, bytes([signal.SIGTERM]))
+            query.join(0.2)
         ended_by_the_stop = not query.is_alive()
         assert cli._STOP_REQUESTED == [signal.SIGTERM]
     finally:
@@ -338,13 +345,47 @@ def test_the_stop_watcher_interrupts_the_writers_when_the_signal_arrives_not_whe
         watcher.join(10)
         os.close(read_fd)
         cli._STOP_REQUESTED.clear()
+        writer.close()
     assert ended_by_the_stop and outcome == ["InterruptException"] and not watcher.is_alive()
-    writer.close()
+
+
+def test_a_rollback_the_stop_interrupted_is_run_again(tmp_path):
+    """The stop's interrupt can land in the batch's ROLLBACK (the handler and the watcher race for it): an
+    interrupted ROLLBACK may leave the transaction open, or have ended it and raise all the same. ``_rollback``
+    runs it again, and the batch's rows are gone either way."""
+    from csqa.pipeline.ingest.load import _rollback
+    from csqa.pipeline.model import warehouse
+
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    con.execute("create table t (i integer)")
+
+    class Interrupted:  # DuckDB's connection, its first ROLLBACK interrupted before (or after) it ran
+        def __init__(self, after: bool):
+            self.after, self.calls = after, 0
+
+        def execute(self, sql):
+            self.calls += 1
+            if self.calls == 1:
+                if self.after:
+                    con.execute(sql)
+                raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+            return con.execute(sql)
+
+    for after in (False, True):
+        con.execute("begin transaction")
+        con.execute("insert into t values (1)")
+        stand_in = Interrupted(after)
+        _rollback(stand_in)
+        assert stand_in.calls == 2 and con.execute("select count(*) from t").fetchall() == [(0,)]
+        with pytest.raises(duckdb.TransactionException):  # no transaction left open
+            con.execute("rollback")
+    con.close()
 
 
 def test_a_load_watches_for_stops_and_puts_the_wakeup_descriptor_back(tmp_path, monkeypatch):
     """While ``load`` runs, the signal wake-up descriptor is the stop watcher's pipe; after it, what it was."""
     import stat
+    import threading
 
     from csqa.pipeline.model import marts
 
@@ -364,6 +405,7 @@ def test_a_load_watches_for_stops_and_puts_the_wakeup_descriptor_back(tmp_path, 
     after = signal.set_wakeup_fd(-1)
     signal.set_wakeup_fd(after)
     assert seen == [True] and after == before
+    assert not [t for t in threading.enumerate() if t.name == "csqa-stop-watch"]  # the watcher ended
 
 
 def test_a_stop_inside_a_duckdb_statement_exits_143_and_rolls_the_batch_back(tmp_path, monkeypatch, capsys):

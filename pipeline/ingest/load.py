@@ -536,13 +536,24 @@ def _write_batch(con, stage: Stage, summary: LoadSummary, to_record: list[FileRe
         if committed:  # the checkpoint after the commit failed: the batch is stored (the log replays it on opening)
             raise WarehouseError(f"batch {batch_id} was committed, but the checkpoint after it failed: {e}"
                                  + memory_hint(e, config.warehouse.memory_limit)) from e
-        con.execute("rollback")
+        _rollback(con)
         raise WarehouseError(f"the batch could not be written and was rolled back: {e}"
                              + memory_hint(e, config.warehouse.memory_limit)) from e
     except BaseException:  # Ctrl-C, a stop (SIGTERM), a bug
         if not committed:
-            con.execute("rollback")
+            _rollback(con)
         raise
+
+
+def _rollback(con) -> None:
+    """Roll the batch's transaction back. A stop's interrupt (cli._watch_stops) can land in the ROLLBACK itself,
+    which then raises and may leave the transaction open: it is one-shot, so a second ROLLBACK runs (and finds no
+    transaction where the first had ended it before raising)."""
+    try:
+        con.execute("rollback")
+    except duckdb.InterruptException:
+        with contextlib.suppress(duckdb.TransactionException):
+            con.execute("rollback")
 
 
 # --- csqa load --dry-run --------------------------------------------------------------------------

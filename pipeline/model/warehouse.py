@@ -107,9 +107,11 @@ def interrupt_writers() -> None:
     DuckDB 2.0 often sees a signal only when the running statement ends (one slice of a 10M build runs for seconds
     to minutes), unless the connection is interrupted; it then raises at once, and stays usable for the rollback.
     An idle connection's next statement is not affected. Safe from any thread."""
-    for con in list(_WRITERS):
-        with contextlib.suppress(duckdb.Error):  # closed since
-            con.interrupt()
+    for ref in list(_WRITERS.data):  # one step under the GIL: the main thread may add a connection meanwhile
+        con = ref()
+        if con is not None:
+            with contextlib.suppress(duckdb.Error):  # closed since
+                con.interrupt()
 
 
 def connect(path: str | os.PathLike, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
