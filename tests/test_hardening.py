@@ -258,6 +258,21 @@ def _stop_in(con) -> None:
         dog.cancel()
 
 
+def _endless(con):
+    """A function that runs, on ``con``, a statement that would take hours, and the list it appends how that ended
+    to ("finished", or the DuckDB error's class name)."""
+    outcome: list[str] = []
+
+    def run():
+        try:
+            con.execute("select count(*) from range(10000000000000) where hash(range) = 0").fetchall()
+            outcome.append("finished")
+        except duckdb.Error as e:
+            outcome.append(type(e).__name__)
+
+    return run, outcome
+
+
 def test_a_stop_interrupts_the_statement_of_every_writer_connection_which_stays_usable(tmp_path):
     """DuckDB 2.0 sees a signal only when the running statement ends, or sooner by chance (when the main thread
     checks between the statement's tasks): a stop interrupts the connections csqa opened to write
@@ -269,15 +284,7 @@ def test_a_stop_interrupts_the_statement_of_every_writer_connection_which_stays_
 
     writer = warehouse.connect(tmp_path / "w.duckdb")
     idle = warehouse.connect(tmp_path / "w.duckdb")  # a second writer on the file, running nothing
-    outcome: list[str] = []
-
-    def endless():
-        try:
-            writer.execute("select count(*) from range(10000000000000) where hash(range) = 0").fetchall()
-            outcome.append("finished")
-        except duckdb.Error as e:
-            outcome.append(type(e).__name__)
-
+    endless, outcome = _endless(writer)
     t = threading.Thread(target=endless)
     t.start()
     deadline = time.monotonic() + 120  # were the writer not interrupted, the statement would run for hours
@@ -306,15 +313,7 @@ def test_the_stop_watcher_interrupts_the_writers_when_the_signal_arrives_not_whe
     from csqa.pipeline.model import warehouse
 
     writer = warehouse.connect(tmp_path / "w.duckdb")
-    outcome: list[str] = []
-
-    def endless():
-        try:
-            writer.execute("select count(*) from range(10000000000000) where hash(range) = 0").fetchall()
-            outcome.append("finished")
-        except duckdb.Error as e:
-            outcome.append(type(e).__name__)
-
+    endless, outcome = _endless(writer)
     read_fd, write_fd = os.pipe()
     watcher = threading.Thread(target=cli._watch_stops, args=(read_fd,))
     watcher.start()
