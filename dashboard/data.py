@@ -641,13 +641,13 @@ def conversation(interaction_id: str, near: tuple[dt.date, dt.date] | None = Non
     """One interaction's fact row, looked up within created days: DuckDB then reads only the row groups of those days
     (the fact table is written in created-day order, marts._build_in_slices) instead of comparing every stored id, a
     scan of the whole table when ids do not follow time. First within ``near``, the days of the view the link came
-    from (every link the app makes: 21-44 ms at 10M); where it is not there (a link typed by hand, a list by other
-    days), within the day ``marts.interaction_lookup`` gives (``_created_days``: a scan of one integer column,
-    ~60 ms in all at 10M); where that table is missing (a lake, an older snapshot) or gives no day that holds the
-    id, by the id alone (250-550 ms at 10M). The row carries
-    the send times that bound its messages and surveys (``event_bounds``) where the marts and the raw tables are
-    written in one transaction (the warehouse and its snapshots): every stored event was counted into the row. Not
-    from a lake, whose raw files a load may add without a refresh."""
+    from (every link the app makes: 29-34 ms at 10M, docs/BENCHMARKS.md); where it is not there (a link typed by
+    hand, a list by other days), within the day ``marts.interaction_lookup`` gives (``_created_days``: a scan of one
+    integer column, 54-68 ms in all); where that table is missing (a lake, an older snapshot) or gives no day that
+    holds the id, by the id alone (279-286 ms). The row carries the send times that bound its messages and surveys
+    (``event_bounds``) where the marts and the raw tables are written in one transaction (the warehouse and its
+    snapshots): every stored event was counted into the row. Not from a lake, whose raw files a load may add
+    without a refresh."""
     if lake_dir():  # a lake's raw files can be ahead of its marts (csqa spark load --no-refresh): not bounds there
         return _conversation(interaction_id, near, "")
     try:

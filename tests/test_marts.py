@@ -39,12 +39,12 @@ priority = { urgent = { first_response_minutes = 30 } }
 """
 
 MSG_HEAD = "message_id,interaction_id,sender_role,sent_at,is_public,text\n"
+SURVEY_HEAD = "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
 
 
 def kept_tables() -> list[str]:
     """The tables an incremental refresh keeps, which must equal a full build's: every mart and the look-up."""
     return [*(name for name, *_ in marts.mart_models()), "interaction_lookup"]
-SURVEY_HEAD = "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
 
 
 @pytest.fixture
