@@ -6,13 +6,19 @@ In one transaction that is rolled back (the warehouse is left as it was; it must
 1. the table written whole, as a full refresh (or the first one after an upgrade) writes it;
 2. a nightly's update: ``--scope`` stored interactions sampled as the scope (their fact rows before and after,
    unchanged), plus ``--new`` new interactions; then again with about 50 of the scope's created days moved by a day;
-Prints each time in seconds. The look-ups through the table, as the dashboard makes them on a published snapshot,
-are in ``bench_dashboard.py`` ("conversation (id alone: a typed link)", "… a link with other days").
+3. with ``--alternatives``, the designs not taken, in the same transaction: a look-up of 5 sampled ids' days in the
+   table as written (unsorted) and in a copy sorted by the hash (and the sort's time), and the fact row by the id
+   alone without and with DuckDB's own index on ``interaction_id`` (and the index's build time). Read inside the
+   transaction that wrote them, so a rough comparison of the designs, not the dashboard's figures.
+Prints each time in seconds (look-ups: the median in ms). The look-ups through the table, as the dashboard makes them
+on a published snapshot, are in ``bench_dashboard.py`` ("conversation (id alone: a typed link)", "… a link with
+other days").
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -36,6 +42,7 @@ def main() -> None:
     ap.add_argument("--scope", type=int, default=130_000)
     ap.add_argument("--new", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--alternatives", action="store_true", help="also time the designs not taken (step 3)")
     args = ap.parse_args()
     con = connect(args.db)
     con.execute(f"set memory_limit = '{load_config().warehouse.memory_limit}'")
@@ -57,9 +64,37 @@ def main() -> None:
                 print(f"nightly update, ~{moved:>2} days moved           {secs:8.3f} s")
                 # undo the update (the next round samples the original table)
                 lookup.rebuild(con)
+        if args.alternatives:
+            _alternatives(con)
     finally:
         con.execute("rollback")
         con.close()
+
+
+def _median_ms(con, sql: str, ids: list) -> float:
+    times = []
+    for i in ids:
+        t = time.perf_counter()
+        con.execute(sql, [i]).fetchall()
+        times.append(1000 * (time.perf_counter() - t))
+    return statistics.median(times)
+
+
+def _alternatives(con) -> None:
+    ids = [r[0] for r in con.execute("select interaction_id from marts.fct_interactions using sample 5 rows")
+           .fetchall()]
+    day = "select created_day from {} where id_hash = hash(?)"
+    print(f"an id's day, the table as written           {_median_ms(con, day.format(lookup.TABLE), ids):8.1f} ms")
+    secs = _timed(lambda: con.execute(f"create table marts._bench_sorted as select * from {lookup.TABLE} "
+                                      "order by id_hash"))
+    print(f"sorted by the hash: the sort                {secs:8.3f} s")
+    sorted_ms = _median_ms(con, day.format("marts._bench_sorted"), ids)
+    print(f"an id's day, sorted by the hash             {sorted_ms:8.1f} ms")
+    row = "select interaction_id from marts.fct_interactions where interaction_id = ?"
+    print(f"the fact row by the id alone                {_median_ms(con, row, ids):8.1f} ms")
+    secs = _timed(lambda: con.execute("create index _bench_id on marts.fct_interactions (interaction_id)"))
+    print(f"DuckDB's index on interaction_id: built in  {secs:8.3f} s")
+    print(f"the fact row by the id alone, indexed       {_median_ms(con, row, ids):8.1f} ms")
 
 
 if __name__ == "__main__":
