@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -423,7 +424,7 @@ def _cmd_nightly(args) -> int:
                                     rejected=args.rejected, max_quarantine_rate=args.max_quarantine_rate)
     except Exception as e:  # (a stop that reached a DuckDB statement comes as DuckDB's own error)
         return _nightly_stopped(args) if _STOP_REQUESTED else _nightly_failed(args, e)
-    except Stopped:  # stopped (systemd, cron's timeout): cron hears of it too
+    except (Stopped, KeyboardInterrupt):  # stopped (systemd, cron's timeout) or Ctrl-C: cron hears of it too
         return _nightly_stopped(args)
     print(json.dumps(summary, default=str, ensure_ascii=False))
     if code != EXIT_OK and args.on_failure:
@@ -434,10 +435,11 @@ def _cmd_nightly(args) -> int:
 def _nightly_stopped(args) -> int:
     from .ops.nightly import alert
 
-    summary = {"status": "stopped", "error": f"stopped by SIGTERM: {STOPPED_NOTE}",
-               "title": "csqa nightly was stopped.", "exit_code": EXIT_STOPPED}
+    how, code = _how_stopped()
+    summary = {"status": "stopped", "error": f"stopped by {how}: {STOPPED_NOTE}",
+               "title": "csqa nightly was stopped.", "exit_code": code}
     print(json.dumps(summary, default=str))
-    sys.stderr.write(f"csqa: stopped (SIGTERM); {STOPPED_NOTE}; files not loaded stay in the inbox\n")
+    sys.stderr.write(f"csqa: stopped ({how}); {STOPPED_NOTE}; files not loaded stay in the inbox\n")
     if args.on_failure:
         alert(args.on_failure, summary)
     return summary["exit_code"]
@@ -480,7 +482,8 @@ def _cmd_sql(args) -> int:
         return print_path(db)
     if args.query:
         return run_query(db, args.query, csv=args.csv, export_dir=args.export_dir, lake=lake)
-    return shell(db, export_dir=args.export_dir, lake=lake)
+    # Ctrl-C cancels the shell's running statement, not the shell: the shell reads and empties the watcher's notes
+    return shell(db, export_dir=args.export_dir, lake=lake, stops=_STOP_REQUESTED)
 
 
 def _lake_arg(args) -> Path | None:
@@ -561,32 +564,44 @@ class Stopped(BaseException):
 
 
 EXIT_STOPPED = 128 + 15  # a shell's code for a process ended by SIGTERM (15)
-_STOP_REQUESTED: list[int] = []  # the signal, once one came: DuckDB turns the raised Stopped into its own error
+EXIT_INTERRUPTED = 128 + 2  # ... by SIGINT (2): Ctrl-C
+# the signals that came (SIGTERM or SIGINT), the first deciding how the command ended: DuckDB turns the exception a
+# handler raises inside its statement (Stopped, KeyboardInterrupt) into its own error ("Query interrupted")
+_STOP_REQUESTED: list[int] = []
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 STOPPED_NOTE = ("a batch not yet committed was rolled back and its staged files removed; one committed before the "
                 "stop is kept and published by the next run (csqa status shows what is loaded)")
 
 
 def _stop(signum, frame):
+    """The handler of SIGTERM (raises Stopped) and of Ctrl-C (KeyboardInterrupt, as Python's own handler does)."""
     _STOP_REQUESTED.append(signum)
-    _interrupt_writers()
-    raise Stopped
+    _interrupt_statements()
+    raise KeyboardInterrupt if signum == signal.SIGINT else Stopped
 
 
-def _interrupt_writers() -> None:
-    """End the DuckDB statements of the connections open to write (warehouse.interrupt_writers); none exists
-    before that module is loaded (a stop while it loads must not import it half-loaded)."""
+def _how_stopped() -> tuple[str, int]:
+    """How the command was ended, and its exit code: by the first stop signal that came (Ctrl-C when none did:
+    a KeyboardInterrupt raised without csqa's handler)."""
+    if _STOP_REQUESTED and _STOP_REQUESTED[0] == signal.SIGTERM:
+        return "SIGTERM", EXIT_STOPPED
+    return "Ctrl-C", EXIT_INTERRUPTED
+
+
+def _interrupt_statements() -> None:
+    """End the DuckDB statements of the open connections (warehouse.interrupt_statements); none exists before that
+    module is loaded (a stop while it loads must not import it half-loaded)."""
     warehouse = sys.modules.get(f"{__package__}.model.warehouse")
     if warehouse is not None:
-        warehouse.interrupt_writers()
+        warehouse.interrupt_statements()
 
 
 def _watch_stops(read_fd: int) -> None:
     """The stop watcher's thread: Python runs a signal handler on the main thread only between the tasks of a DuckDB
     statement that thread runs itself, so the handler can wait for the statement's end (minutes into a 10M build).
-    The signal's number reaches this thread at once, through the wake-up file descriptor, and it interrupts the
-    writer connections then; the handler still ends the command. Returns when the descriptor's other end closes."""
-    import signal
-
+    The signal's number (SIGTERM, or SIGINT: Ctrl-C) reaches this thread at once, through the wake-up file
+    descriptor, and it interrupts the open connections then; the handler still ends the command (the sql shell's
+    own, the statement). Returns when the descriptor's other end closes."""
     while True:
         try:
             data = os.read(read_fd, 64)
@@ -596,15 +611,15 @@ def _watch_stops(read_fd: int) -> None:
             return
         # only while the handler has not run: once it has, the main thread has left its statement, and an interrupt
         # now would land in the rollback that follows (both sides run holding the GIL, so the check is exact)
-        if signal.SIGTERM in data and not _STOP_REQUESTED:
-            _STOP_REQUESTED.append(signal.SIGTERM)  # before DuckDB raises: the error is then the stop's
-            _interrupt_writers()
+        stop = next((n for n in data if n in _STOP_SIGNALS), None)
+        if stop is not None and not _STOP_REQUESTED:
+            _STOP_REQUESTED.append(stop)  # before DuckDB raises: the error is then the stop's
+            _interrupt_statements()
 
 
 def _start_stop_watch():
     """Start ``_watch_stops`` on a pipe set as the signal wake-up descriptor; returns what undoes it. Call it before
-    the SIGTERM handler is installed: a stop cannot then interrupt it half-way."""
-    import signal
+    the handlers are installed: a stop cannot then interrupt it half-way."""
     import threading
 
     read_fd, write_fd = os.pipe()
@@ -633,13 +648,13 @@ def _start_stop_watch():
 
 
 def _stopped(command: str) -> int:
+    how, code = _how_stopped()
     note = f"; {STOPPED_NOTE}" if command in ("load", "nightly") else ""
-    sys.stderr.write(f"csqa: stopped (SIGTERM){note}\n")
-    return EXIT_STOPPED
+    sys.stderr.write(f"csqa: {'stopped' if code == EXIT_STOPPED else 'interrupted'} ({how}){note}\n")
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
-    import signal
     import threading
 
     parser = build_parser()
@@ -648,15 +663,18 @@ def main(argv: list[str] | None = None) -> int:
     # a stop unwinds the command as Ctrl-C does, so its clean-up runs: the batch's transaction is rolled back, its
     # staged files (<db>.stage/, a dry run's spill folder) are deleted, the writer lock is released
     # (not where the parent set SIGTERM to be ignored, nor off the main thread, where no handler can be set)
-    previous = unwatch = None
+    # (Ctrl-C likewise, with its own exit code; a query it interrupts raises DuckDB's error, not KeyboardInterrupt)
+    previous: dict = {}
+    unwatch = None
     _STOP_REQUESTED.clear()
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
-        if args.command in ("load", "nightly"):  # the commands that write the warehouse
+    if threading.current_thread() is threading.main_thread():
+        handled = [s for s in _STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
+        if handled and args.command != "dashboard":  # (which becomes Streamlit's process)
             unwatch = _start_stop_watch()
-        previous = signal.signal(signal.SIGTERM, _stop)
+        previous = {s: signal.signal(s, _stop) for s in handled}
     try:
         code = COMMANDS[args.command](args)
-    except Stopped:
+    except (Stopped, KeyboardInterrupt):
         return _stopped(args.command)
     except CsqaError as e:
         if _STOP_REQUESTED:  # the stop reached a DuckDB statement, which reported it as its own error
@@ -665,9 +683,6 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "json", False):
             print(json.dumps({"error": str(e), "title": e.title, "exit_code": e.exit_code}))
         return e.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("csqa: interrupted; nothing was committed from the running batch\n")
-        return 130
     except Exception:
         if _STOP_REQUESTED:  # as above: DuckDB's "Query interrupted"
             return _stopped(args.command)
@@ -677,8 +692,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_INTERNAL
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
         if unwatch is not None:
             unwatch()
     return code

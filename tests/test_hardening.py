@@ -139,6 +139,70 @@ def test_the_sql_shell_is_locked_down_too(wh, tmp_path):
     assert "Permission Error" in r.stderr and "are locked for this session" in r.stderr
 
 
+ENDLESS = "select count(*) from range(10000000000000) where hash(range) = 0"  # hours
+
+
+def _reading(p: subprocess.Popen, path: Path, timeout: float = 120) -> None:
+    """Wait until the process ``p`` has ``path`` open (its signal handlers are installed by then)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and p.poll() is None:
+        with contextlib.suppress(OSError):
+            if any(fd.resolve() == path.resolve() for fd in Path(f"/proc/{p.pid}/fd").iterdir()):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{path} not opened by {p.args}")
+
+
+def test_ctrl_c_ends_a_query_of_csqa_sql_with_exit_130_not_a_traceback(wh, tmp_path):
+    """DuckDB raises its own error ("Query interrupted") for a Ctrl-C inside a statement, not KeyboardInterrupt:
+    csqa reported it as an internal error, with a traceback. And DuckDB 2.0 may notice the signal only when the
+    statement ends (hours here): the stop watcher interrupts the session's connection."""
+    p = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "sql", ENDLESS, "--db", str(wh)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _reading(p, reader_path(wh))
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 128 + signal.SIGINT and err == "csqa: interrupted (Ctrl-C)\n" and not out
+
+
+def test_ctrl_c_in_the_sql_shell_cancels_the_statement_not_the_shell(wh, tmp_path):
+    """Ctrl-C cancels the running statement, each time, and drops a statement being typed; the shell goes on."""
+    out_file, err_file = tmp_path / "out", tmp_path / "err"
+    with out_file.open("w") as out, err_file.open("w") as err:
+        p = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "sql", "--db", str(wh)], stdin=subprocess.PIPE,
+                             stdout=out, stderr=err, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        _reading(p, reader_path(wh))
+        for n in (1, 2):
+            p.stdin.write(ENDLESS + ";\n")
+            p.stdin.flush()
+            deadline = time.monotonic() + 120
+            while err_file.read_text().count("cancelled (Ctrl-C)") < n and time.monotonic() < deadline:
+                time.sleep(0.5)  # the statement read and running: it is cancelled (a Ctrl-C before it drops nothing)
+                p.send_signal(signal.SIGINT)
+            time.sleep(0.5)
+        p.stdin.write("select 40 + 2 as answer;\nselect 1 +\n")
+        p.stdin.flush()
+        deadline = time.monotonic() + 60
+        while "  ...> " not in out_file.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGINT)  # drops "select 1 +"
+        time.sleep(0.5)
+        p.stdin.write("select 7 as seven;\n")
+        p.stdin.close()
+        p.wait(60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    out, err = out_file.read_text(), err_file.read_text()
+    assert p.returncode == 0 and "Traceback" not in err and "error" not in err
+    assert err.count("cancelled (Ctrl-C)") == 2 and "42" in out and "seven" in out
+
+
 def test_the_dashboard_reads_through_the_same_locked_down_session(wh):
     from csqa.dashboard import data
 
@@ -199,8 +263,9 @@ def test_a_kill_between_commit_and_publish_is_published_by_the_next_run(tmp_path
     assert sorted(snapshot_dir(db).glob("c-*.duckdb")) == snaps
 
 
-@pytest.mark.parametrize("command", ["load", "nightly"])
-def test_a_stopped_run_rolls_back_removes_its_staged_files_and_releases_the_lock(tmp_path, command):
+@pytest.mark.parametrize(("command", "sig"), [("load", signal.SIGTERM), ("nightly", signal.SIGTERM),
+                                               ("nightly", signal.SIGINT)])
+def test_a_stopped_run_rolls_back_removes_its_staged_files_and_releases_the_lock(tmp_path, command, sig):
     from tests.conftest import INTERACTION_HEADER, interaction_row
 
     db = tmp_path / "wh" / "c.duckdb"
@@ -211,7 +276,10 @@ def test_a_stopped_run_rolls_back_removes_its_staged_files_and_releases_the_lock
         interaction_row(f"I{i:06d}", message=f"case {i}: " + "my withdrawal is still pending " * 13)
         for i in range(150_000)) + "\n", encoding="utf-8")
     stage = Path(str(db) + ".stage")
-    args = ["load", str(batch)] if command == "load" else ["nightly", "--inbox", str(batch.parent)]
+    alert = tmp_path / "alert.json"  # the nightly's --on-failure hears of the stop
+    args = ["load", str(batch)] if command == "load" else [
+        "nightly", "--inbox", str(batch.parent), "--on-failure",
+        f"{sys.executable} -c \"import sys; open({str(alert)!r}, 'w').write(sys.stdin.read())\""]
     p = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", *args, "--db", str(db)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -219,27 +287,29 @@ def test_a_stopped_run_rolls_back_removes_its_staged_files_and_releases_the_lock
         while not list(stage.glob("*.staged")) and p.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert p.poll() is None, p.communicate()  # still staging when stopped
-        p.send_signal(signal.SIGTERM)  # what systemd's stop and cron's `timeout` send
+        p.send_signal(sig)  # SIGTERM: what systemd's stop and cron's `timeout` send; SIGINT: Ctrl-C
         out, err = p.communicate(timeout=120)
     finally:
         if p.poll() is None:
             p.kill()
-    assert p.returncode == 128 + signal.SIGTERM and "Traceback" not in err
-    assert "stopped (SIGTERM)" in err
+    assert p.returncode == 128 + sig and "Traceback" not in err
+    assert f"stopped ({'SIGTERM' if sig == signal.SIGTERM else 'Ctrl-C'})" in err
     assert not stage.exists() or not list(stage.iterdir())  # the redacted staged rows are gone
     assert not lock_is_held(db.with_name("c.duckdb.lock"))
     assert rows(db, "select count(*) from raw.interactions") == [(0,)]  # the warehouse as it was
     assert rows(db, "select count(*) from audit.load_batches where status = 'loaded'") == [(1,)]
     if command == "nightly":  # cron's JSON line, and the file waits in the inbox for the next run
-        assert json.loads(out)["status"] == "stopped" and batch.exists()
+        assert json.loads(out)["status"] == "stopped" and json.loads(out)["exit_code"] == 128 + sig
+        assert json.loads(alert.read_text()) == json.loads(out) and batch.exists()
 
 
 WATCHDOG_FIRED: list[bool] = []  # _stop_in's statements the stop did not end
 
 
-def _stop_in(con) -> None:
-    """SIGTERM to this process while ``con`` runs a statement that would take hours: the stop interrupts the
-    connection (cli._watch_stops, cli._stop) and DuckDB raises its own error ("Query interrupted" or "Interrupted!").
+def _stop_in(con, sig: int = signal.SIGTERM) -> None:
+    """``sig`` (a stop, or Ctrl-C) to this process while ``con`` runs a statement that would take hours: the stop
+    interrupts the connection (cli._watch_stops, cli._stop) and DuckDB raises its own error ("Query interrupted" or
+    "Interrupted!").
     Were the statement left running, a watchdog would interrupt it after 120 s and note it in ``WATCHDOG_FIRED``,
     which the tests assert empty."""
     import threading
@@ -252,7 +322,7 @@ def _stop_in(con) -> None:
     dog = threading.Timer(120, watchdog)
     dog.start()
     try:  # the stop can land anywhere from here on: the watchdog is always cancelled
-        threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        threading.Timer(0.1, os.kill, (os.getpid(), sig)).start()
         con.execute("select count(*) from range(10000000000000) where hash(range) = 0").fetchall()
     finally:
         dog.cancel()
@@ -276,7 +346,7 @@ def _endless(con):
 def test_a_stop_interrupts_the_statement_of_every_writer_connection_which_stays_usable(tmp_path):
     """DuckDB 2.0 sees a signal only when the running statement ends, or sooner by chance (when the main thread
     checks between the statement's tasks): a stop interrupts the connections csqa opened to write
-    (``warehouse.interrupt_writers``, called by the stop watcher), which end their statements at once and take the
+    (``warehouse.interrupt_statements``, called by the stop watcher), which end their statements at once and take the
     next one (the rollback); an idle one is not affected."""
     import threading
 
@@ -289,7 +359,7 @@ def test_a_stop_interrupts_the_statement_of_every_writer_connection_which_stays_
     t.start()
     deadline = time.monotonic() + 120  # were the writer not interrupted, the statement would run for hours
     while t.is_alive() and time.monotonic() < deadline:
-        warehouse.interrupt_writers()  # again until it lands in the statement (one before it starts is a no-op)
+        warehouse.interrupt_statements()  # again until it lands in the statement (one before it starts is a no-op)
         t.join(0.2)
     ended_by_the_stop = not t.is_alive()
     if t.is_alive():  # not interrupted: end it here, and fail
@@ -299,15 +369,15 @@ def test_a_stop_interrupts_the_statement_of_every_writer_connection_which_stays_
     assert writer.execute("select 42").fetchall() == [(42,)] == idle.execute("select 42").fetchall()
     writer.close()
     idle.close()
-    warehouse.interrupt_writers()  # closed connections are skipped
+    warehouse.interrupt_statements()  # closed connections are skipped
 
 
 def test_the_stop_watcher_interrupts_the_writers_when_the_signal_arrives_not_when_the_handler_runs(tmp_path):
     """Python runs a signal handler only when the main thread next checks for one, which DuckDB may not let it do
     until the statement it runs ends. The signal's number also reaches the stop watcher's thread through the
     wake-up descriptor (signal.set_wakeup_fd), which notes the stop and interrupts the writer connections then:
-    here the byte is written by hand, with no handler involved. Another signal's byte is ignored, and closing the
-    descriptor ends the watcher."""
+    here the byte is written by hand, with no handler involved. SIGINT (Ctrl-C) is taken like SIGTERM; another
+    signal's byte is ignored, and closing the descriptor ends the watcher."""
     import threading
 
     from csqa.pipeline.model import warehouse
@@ -322,7 +392,7 @@ def test_the_stop_watcher_interrupts_the_writers_when_the_signal_arrives_not_whe
     try:
         query.start()
         time.sleep(0.5)
-        os.write(write_fd, bytes([signal.SIGINT]))  # not a stop
+        os.write(write_fd, bytes([signal.SIGWINCH]))  # not a stop
         query.join(0.5)
         assert query.is_alive() and not cli._STOP_REQUESTED
         cli._STOP_REQUESTED.append(signal.SIGTERM)  # the handler ran first: the main thread left its statement
@@ -336,6 +406,16 @@ def test_the_stop_watcher_interrupts_the_writers_when_the_signal_arrives_not_whe
             query.join(0.2)
         ended_by_the_stop = not query.is_alive()
         assert cli._STOP_REQUESTED == [signal.SIGTERM]
+        again, outcome_again = _endless(writer)  # and Ctrl-C, the next statement
+        query = threading.Thread(target=again)
+        query.start()
+        deadline = time.monotonic() + 120
+        while query.is_alive() and time.monotonic() < deadline:
+            cli._STOP_REQUESTED.clear()
+            os.write(write_fd, bytes([signal.SIGINT]))
+            query.join(0.2)
+        ended_by_ctrl_c = not query.is_alive()
+        assert cli._STOP_REQUESTED == [signal.SIGINT]
     finally:
         if query.is_alive():  # not interrupted: end it here, and fail
             writer.interrupt()
@@ -346,6 +426,7 @@ def test_the_stop_watcher_interrupts_the_writers_when_the_signal_arrives_not_whe
         cli._STOP_REQUESTED.clear()
         writer.close()
     assert ended_by_the_stop and outcome == ["InterruptException"] and not watcher.is_alive()
+    assert ended_by_ctrl_c and outcome_again == ["InterruptException"]
 
 
 def test_a_rollback_the_stop_interrupted_is_run_again(tmp_path):
@@ -407,7 +488,12 @@ def test_a_load_watches_for_stops_and_puts_the_wakeup_descriptor_back(tmp_path, 
     assert not [t for t in threading.enumerate() if t.name == "csqa-stop-watch"]  # the watcher ended
 
 
-def test_a_stop_inside_a_duckdb_statement_exits_143_and_rolls_the_batch_back(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize(("sig", "said"), [(signal.SIGTERM, "stopped (SIGTERM)"),
+                                           (signal.SIGINT, "interrupted (Ctrl-C)")])
+def test_a_stop_or_ctrl_c_inside_a_duckdb_statement_ends_the_load_and_rolls_the_batch_back(
+        tmp_path, monkeypatch, capsys, sig, said):
+    """SIGTERM, and Ctrl-C (exit 130: DuckDB raises its "Query interrupted", not KeyboardInterrupt, which was
+    reported as an internal error with a traceback)."""
     from csqa.pipeline.model import marts
 
     db = tmp_path / "wh" / "c.duckdb"
@@ -415,16 +501,16 @@ def test_a_stop_inside_a_duckdb_statement_exits_143_and_rolls_the_batch_back(tmp
     refresh = marts.refresh
 
     def stopped_refresh(con, *args, **kwargs):  # DuckDB reports the stop as its own error ("Query interrupted")
-        _stop_in(con)
+        _stop_in(con, sig)
         return refresh(con, *args, **kwargs)
 
     monkeypatch.setattr(marts, "refresh", stopped_refresh)
     capsys.readouterr()
     WATCHDOG_FIRED.clear()
-    assert cli.main(["load", str(SAMPLE / "interactions.csv"), "--db", str(db)]) == 128 + signal.SIGTERM
+    assert cli.main(["load", str(SAMPLE / "interactions.csv"), "--db", str(db)]) == 128 + sig
     assert not WATCHDOG_FIRED  # the stop ended the statement
     err = capsys.readouterr().err
-    assert "stopped (SIGTERM)" in err and "internal error" not in err and "Traceback" not in err
+    assert said in err and "internal error" not in err and "Traceback" not in err
     assert rows(db, "select count(*) from raw.interactions") == [(0,)]
     assert rows(db, "select count(*) from audit.load_batches where status = 'loaded'") == [(1,)]
     assert not list(Path(str(db) + ".stage").glob("*")) and not lock_is_held(db.with_name("c.duckdb.lock"))

@@ -92,22 +92,24 @@ def writer_lock(db: str | os.PathLike):
         fh.close()
 
 
-# the connections this process opened to write (connect): a stop request interrupts their statements
-_WRITERS: weakref.WeakSet = weakref.WeakSet()
+# the connections this process opened (connect, connect_reader, the lake's and the dry run's sessions): a stop
+# request, or Ctrl-C, interrupts their statements
+_INTERRUPTIBLE: weakref.WeakSet = weakref.WeakSet()
 
 
 def interruptible(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """``con``, among the connections ``interrupt_writers`` interrupts (every one ``connect`` opens to write)."""
-    _WRITERS.add(con)
+    """``con``, among the connections ``interrupt_statements`` interrupts."""
+    _INTERRUPTIBLE.add(con)
     return con
 
 
-def interrupt_writers() -> None:
-    """End the statement each open writer connection is running (a stop request: cli._watch_stops, cli._stop).
+def interrupt_statements() -> None:
+    """End the statement each open connection is running (a stop request or Ctrl-C: cli._watch_stops, cli._stop).
     DuckDB 2.0 often sees a signal only when the running statement ends (one slice of a 10M build runs for seconds
-    to minutes), unless the connection is interrupted; it then raises at once, and stays usable for the rollback.
-    An idle connection's next statement is not affected. Safe from any thread."""
-    for ref in list(_WRITERS.data):  # one step under the GIL: the main thread may add a connection meanwhile
+    to minutes), unless the connection is interrupted; it then raises at once, and stays usable (for the rollback,
+    or the sql shell's next statement). An idle connection's next statement is not affected. Safe from any
+    thread."""
+    for ref in list(_INTERRUPTIBLE.data):  # one step under the GIL: the main thread may add a connection meanwhile
         con = ref()
         if con is not None:
             with contextlib.suppress(duckdb.Error):  # closed since
@@ -125,7 +127,7 @@ def connect(path: str | os.PathLike, *, read_only: bool = False) -> duckdb.DuckD
         path.parent.mkdir(parents=True, exist_ok=True)
     con = _open(path, read_only=read_only)
     con.execute("set timezone = 'UTC'")
-    return con if read_only else interruptible(con)
+    return interruptible(con)
 
 
 def _open(path: Path, *, read_only: bool, config: dict | None = None) -> duckdb.DuckDBPyConnection:
@@ -196,7 +198,7 @@ def connect_reader(
             f"no warehouse at {path}; load data first: csqa load sample_data/",
             title="There is no warehouse yet.",
         )
-    con = _open(path, read_only=True, config=READER_CONFIG)
+    con = interruptible(_open(path, read_only=True, config=READER_CONFIG))
     try:
         lock_down(con, timezone or _reporting_timezone(con), [] if export_dir is None else [export_dir])
     except BaseException:

@@ -22,7 +22,7 @@ import duckdb
 from ..errors import UsageError, WarehouseError
 from ..ingest.contract import MODELS
 from ..ingest.privacy import key_path
-from ..model.warehouse import READER_CONFIG, connect_reader, lock_down
+from ..model.warehouse import READER_CONFIG, connect_reader, interruptible, lock_down
 
 # the day a raw row is filed under in the lake (csqa spark load and csqa export --lake)
 PARTITION_BY = {
@@ -78,7 +78,7 @@ def connect_lake(lake: str | os.PathLike, *, export_dir: Path | None = None,
                              title="The lake has no marts yet.")
     if export_dir is not None and (export_dir.resolve() == lake or lake in export_dir.resolve().parents):
         raise UsageError(f"--export-dir {export_dir} is inside the lake: choose a folder outside {lake}")
-    con = duckdb.connect(":memory:", config=READER_CONFIG)
+    con = interruptible(duckdb.connect(":memory:", config=READER_CONFIG))  # Ctrl-C ends its statements
     try:
         views = lake_views(lake)
         for schema in ("raw", "audit", "staging", "marts"):

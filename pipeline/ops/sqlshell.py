@@ -7,7 +7,11 @@ other databases, no extensions, and the configuration locked so none of it can b
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
+import types
 from pathlib import Path
 
 import duckdb
@@ -182,32 +186,76 @@ def print_path(db: Path) -> int:
     return EXIT_OK
 
 
-def shell(db: Path, *, export_dir: str | None = None, lake: Path | None = None) -> int:
+def shell(db: Path, *, export_dir: str | None = None, lake: Path | None = None, stops: list[int] | None = None
+          ) -> int:
+    """The interactive session. Ctrl-C cancels the running statement or drops the statement being typed; Ctrl-D
+    (end of input) quits. ``stops``: the stop signals the stop watcher noted (cli._watch_stops), which interrupts
+    the session's connection on Ctrl-C; emptied before each statement, so that it interrupts the next one too."""
+    stops = [] if stops is None else stops
     path = reader_path(db) if lake is None else Path(lake) / "marts"
     con, folder = _session(db, export_dir, lake)
     tz = con.execute("select current_setting('TimeZone')").fetchall()[0][0]
-    print(f"csqa sql: {path} (read-only, time zone {tz}). End statements with ';'. Ctrl-D to quit. "
-          "Try: show all tables;")
+    print(f"csqa sql: {path} (read-only, time zone {tz}). End statements with ';'. Ctrl-C cancels a statement, "
+          "Ctrl-D quits. Try: show all tables;")
     try:
         import readline  # noqa: F401  (line editing where available)
     except ImportError:  # pragma: no cover
         pass
     buf: list[str] = []
     try:
-        while True:
-            try:
-                line = input("csqa> " if not buf else "  ...> ")
-            except EOFError:
-                print()
-                break
-            buf.append(line)
-            if line.rstrip().endswith(";"):
+        with _ctrl_c() as ctrl_c:
+            while True:
+                try:
+                    ctrl_c.reading = True
+                    line = input("csqa> " if not buf else "  ...> ")
+                except EOFError:
+                    print()
+                    break
+                except KeyboardInterrupt:  # Ctrl-C while typing: the statement so far is dropped
+                    print()
+                    buf = []
+                    continue
+                finally:
+                    ctrl_c.reading = False
+                buf.append(line)
+                if not line.rstrip().endswith(";"):
+                    continue
                 sql = "\n".join(buf)
-                buf = []
+                buf, ctrl_c.pressed = [], False
+                stops.clear()
                 try:
                     _print(con, sql)
+                except (duckdb.InterruptException, RuntimeError):  # RuntimeError: DuckDB's "Query interrupted"
+                    if not (ctrl_c.pressed or stops == [signal.SIGINT]):  # a stop (SIGTERM), or a bug
+                        raise
                 except duckdb.Error as e:
                     print(f"error: {_refused(e, folder)}", file=sys.stderr)
+                if ctrl_c.pressed or stops == [signal.SIGINT]:
+                    print("cancelled (Ctrl-C)", file=sys.stderr)
     finally:
         con.close()
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _ctrl_c():
+    """While the shell runs, Ctrl-C raises KeyboardInterrupt only while it waits for input; during a statement it
+    is only noted (``pressed``, when the handler runs: Python runs it between DuckDB's tasks, or after the
+    statement): the watcher interrupts the statement, which ends with DuckDB's error, and an exception raised in
+    the middle of printing a result would end the shell instead. Python's own handling where
+    SIGINT cannot be handled here (off the main thread) or is ignored (a shell started in the background)."""
+    state = types.SimpleNamespace(reading=False, pressed=False)
+
+    def handler(signum, frame):
+        state.pressed = True
+        if state.reading:
+            raise KeyboardInterrupt
+
+    ours = (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN)
+    previous = signal.signal(signal.SIGINT, handler) if ours else None
+    try:
+        yield state
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, previous)
