@@ -439,7 +439,8 @@ def _nightly_stopped(args) -> int:
     summary = {"status": "stopped", "error": f"stopped by {how}: {STOPPED_NOTE}",
                "title": "csqa nightly was stopped.", "exit_code": code}
     print(json.dumps(summary, default=str))
-    sys.stderr.write(f"csqa: stopped ({how}); {STOPPED_NOTE}; files not loaded stay in the inbox\n")
+    sys.stderr.write(f"csqa: {'stopped' if code == EXIT_STOPPED else 'interrupted'} ({how}); {STOPPED_NOTE}; "
+                     "files not loaded stay in the inbox\n")
     if args.on_failure:
         alert(args.on_failure, summary)
     return summary["exit_code"]
@@ -482,8 +483,15 @@ def _cmd_sql(args) -> int:
         return print_path(db)
     if args.query:
         return run_query(db, args.query, csv=args.csv, export_dir=args.export_dir, lake=lake)
-    # Ctrl-C cancels the shell's running statement, not the shell: the shell reads and empties the watcher's notes
-    return shell(db, export_dir=args.export_dir, lake=lake, stops=_STOP_REQUESTED)
+    if not sys.stdin.isatty():  # a script piped in: Ctrl-C ends it (exit 130), as it ends a query
+        return shell(db, export_dir=args.export_dir, lake=lake)
+    # at a terminal, Ctrl-C cancels the shell's running statement, not the shell: the watcher interrupts it on every
+    # Ctrl-C, and the shell reads and empties the watcher's notes
+    _CANCELLING.append(True)
+    try:
+        return shell(db, export_dir=args.export_dir, lake=lake, stops=_STOP_REQUESTED)
+    finally:
+        _CANCELLING.clear()
 
 
 def _lake_arg(args) -> Path | None:
@@ -569,31 +577,39 @@ EXIT_INTERRUPTED = 128 + 2  # ... by SIGINT (2): Ctrl-C
 # handler raises inside its statement (Stopped, KeyboardInterrupt) into its own error ("Query interrupted")
 _STOP_REQUESTED: list[int] = []
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_UNWINDING: list[int] = []  # the stop signals _stop took; the first raised, the later ones are only noted
+_CANCELLING: list[bool] = []  # set by the interactive sql shell: the watcher interrupts on every Ctrl-C
 STOPPED_NOTE = ("a batch not yet committed was rolled back and its staged files removed; one committed before the "
                 "stop is kept and published by the next run (csqa status shows what is loaded)")
 
 
 def _stop(signum, frame):
-    """The handler of SIGTERM (raises Stopped) and of Ctrl-C (KeyboardInterrupt, as Python's own handler does)."""
+    """The handler of SIGTERM (raises Stopped) and of Ctrl-C (KeyboardInterrupt, as Python's own handler does).
+    Only the first raises: a second Ctrl-C, pressed while the first rolls the batch back and deletes its staged
+    files, would interrupt that clean-up half-way."""
     _STOP_REQUESTED.append(signum)
+    _UNWINDING.append(signum)
+    if len(_UNWINDING) > 1:
+        return
     _interrupt_statements()
     raise KeyboardInterrupt if signum == signal.SIGINT else Stopped
 
 
 def _how_stopped() -> tuple[str, int]:
-    """How the command was ended, and its exit code: by the first stop signal that came (Ctrl-C when none did:
+    """How the command was ended, and its exit code: SIGTERM if one came, else Ctrl-C (also when no signal came:
     a KeyboardInterrupt raised without csqa's handler)."""
-    if _STOP_REQUESTED and _STOP_REQUESTED[0] == signal.SIGTERM:
+    if signal.SIGTERM in _STOP_REQUESTED:
         return "SIGTERM", EXIT_STOPPED
     return "Ctrl-C", EXIT_INTERRUPTED
 
 
 def _interrupt_statements() -> None:
     """End the DuckDB statements of the open connections (warehouse.interrupt_statements); none exists before that
-    module is loaded (a stop while it loads must not import it half-loaded)."""
+    module is loaded (a stop while it loads must not use it half-loaded)."""
     warehouse = sys.modules.get(f"{__package__}.model.warehouse")
-    if warehouse is not None:
-        warehouse.interrupt_statements()
+    interrupt = getattr(warehouse, "interrupt_statements", None)  # (None while the module is still loading)
+    if interrupt is not None:
+        interrupt()
 
 
 def _watch_stops(read_fd: int) -> None:
@@ -611,10 +627,15 @@ def _watch_stops(read_fd: int) -> None:
             return
         # only while the handler has not run: once it has, the main thread has left its statement, and an interrupt
         # now would land in the rollback that follows (both sides run holding the GIL, so the check is exact)
+        # (in the interactive sql shell, every Ctrl-C: one that came just before a statement started found nothing
+        # to interrupt, and the next must still cancel it)
         stop = next((n for n in data if n in _STOP_SIGNALS), None)
-        if stop is not None and not _STOP_REQUESTED:
+        if stop is not None and (not _STOP_REQUESTED or (stop == signal.SIGINT and _CANCELLING)):
             _STOP_REQUESTED.append(stop)  # before DuckDB raises: the error is then the stop's
-            _interrupt_statements()
+            try:
+                _interrupt_statements()
+            except Exception:  # pragma: no cover  (the watcher must outlive any one failure)
+                log.debug("the stop watcher could not interrupt", exc_info=True)
 
 
 def _start_stop_watch():
@@ -667,6 +688,8 @@ def main(argv: list[str] | None = None) -> int:
     previous: dict = {}
     unwatch = None
     _STOP_REQUESTED.clear()
+    _UNWINDING.clear()
+    _CANCELLING.clear()
     if threading.current_thread() is threading.main_thread():
         handled = [s for s in _STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
         if handled and args.command != "dashboard":  # (which becomes Streamlit's process)

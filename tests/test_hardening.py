@@ -170,37 +170,71 @@ def test_ctrl_c_ends_a_query_of_csqa_sql_with_exit_130_not_a_traceback(wh, tmp_p
 
 
 def test_ctrl_c_in_the_sql_shell_cancels_the_statement_not_the_shell(wh, tmp_path):
-    """Ctrl-C cancels the running statement, each time, and drops a statement being typed; the shell goes on."""
+    """At a terminal, Ctrl-C cancels the running statement, each time, and drops a statement being typed; the shell
+    goes on. A SIGTERM after them still ends it as a stop (143, not Ctrl-C's 130)."""
+    import pty
+    import termios
+
     out_file, err_file = tmp_path / "out", tmp_path / "err"
+    master, terminal = pty.openpty()
+    attrs = termios.tcgetattr(terminal)
+    attrs[3] &= ~termios.ECHO  # what is typed is not echoed back into the pty, which nobody reads
+    termios.tcsetattr(terminal, termios.TCSANOW, attrs)
+
+    def type_in(text: str) -> None:
+        os.write(master, text.encode())
+
     with out_file.open("w") as out, err_file.open("w") as err:
-        p = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "sql", "--db", str(wh)], stdin=subprocess.PIPE,
-                             stdout=out, stderr=err, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        p = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "sql", "--db", str(wh)], stdin=terminal,
+                             stdout=out, stderr=err, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    os.close(terminal)
     try:
         _reading(p, reader_path(wh))
         for n in (1, 2):
-            p.stdin.write(ENDLESS + ";\n")
-            p.stdin.flush()
+            type_in(ENDLESS + ";\n")
             deadline = time.monotonic() + 120
             while err_file.read_text().count("cancelled (Ctrl-C)") < n and time.monotonic() < deadline:
                 time.sleep(0.5)  # the statement read and running: it is cancelled (a Ctrl-C before it drops nothing)
                 p.send_signal(signal.SIGINT)
             time.sleep(0.5)
-        p.stdin.write("select 40 + 2 as answer;\nselect 1 +\n")
-        p.stdin.flush()
+        type_in("select 40 + 2 as answer;\nselect 1 +\n")
         deadline = time.monotonic() + 60
         while "  ...> " not in out_file.read_text() and time.monotonic() < deadline:
             time.sleep(0.05)
         p.send_signal(signal.SIGINT)  # drops "select 1 +"
         time.sleep(0.5)
-        p.stdin.write("select 7 as seven;\n")
-        p.stdin.close()
+        type_in("select 7 as seven;\n")
+        deadline = time.monotonic() + 60
+        while "seven" not in out_file.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGTERM)
         p.wait(60)
     finally:
         if p.poll() is None:
             p.kill()
+        os.close(master)
     out, err = out_file.read_text(), err_file.read_text()
-    assert p.returncode == 0 and "Traceback" not in err and "error" not in err
-    assert err.count("cancelled (Ctrl-C)") == 2 and "42" in out and "seven" in out
+    assert p.returncode == 128 + signal.SIGTERM and "Traceback" not in err and "error" not in err
+    assert err.count("cancelled (Ctrl-C)") == 2 and "answer" in out and "seven" in out  # (the banner's path has digits)
+    assert err.endswith("csqa: stopped (SIGTERM)\n")
+
+
+def test_ctrl_c_ends_a_script_piped_into_the_sql_shell(wh, tmp_path):
+    """Piped in, the statements are a script: Ctrl-C ends it with 130, as it ends a query, not only the statement
+    that runs."""
+    p = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "sql", "--db", str(wh)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        p.stdin.write(ENDLESS + ";\nselect 40 + 2 as answer;\n")
+        p.stdin.flush()
+        _reading(p, reader_path(wh))
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 128 + signal.SIGINT and "answer" not in out and err.endswith("csqa: interrupted (Ctrl-C)\n")
 
 
 def test_the_dashboard_reads_through_the_same_locked_down_session(wh):
@@ -263,9 +297,11 @@ def test_a_kill_between_commit_and_publish_is_published_by_the_next_run(tmp_path
     assert sorted(snapshot_dir(db).glob("c-*.duckdb")) == snaps
 
 
-@pytest.mark.parametrize(("command", "sig"), [("load", signal.SIGTERM), ("nightly", signal.SIGTERM),
-                                               ("nightly", signal.SIGINT)])
-def test_a_stopped_run_rolls_back_removes_its_staged_files_and_releases_the_lock(tmp_path, command, sig):
+@pytest.mark.parametrize(("command", "sig", "presses"), [("load", signal.SIGTERM, 1), ("nightly", signal.SIGTERM, 1),
+                                                          ("nightly", signal.SIGINT, 1), ("load", signal.SIGINT, 5)])
+def test_a_stopped_run_rolls_back_removes_its_staged_files_and_releases_the_lock(tmp_path, command, sig, presses):
+    """Stopped while staging; Ctrl-C pressed five times is taken once, while the batch is written (the later presses
+    interrupted the rollback and the staged files' removal, which were left behind)."""
     from tests.conftest import INTERACTION_HEADER, interaction_row
 
     db = tmp_path / "wh" / "c.duckdb"
@@ -284,16 +320,19 @@ def test_a_stopped_run_rolls_back_removes_its_staged_files_and_releases_the_lock
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
-        while not list(stage.glob("*.staged")) and p.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert p.poll() is None, p.communicate()  # still staging when stopped
-        p.send_signal(sig)  # SIGTERM: what systemd's stop and cron's `timeout` send; SIGINT: Ctrl-C
+        when = "winners-*.staged" if presses > 1 else "*.staged"  # (the winners: written by the upsert)
+        while not list(stage.glob(when)) and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert p.poll() is None, p.communicate()  # still staging (or writing) when stopped
+        for _ in range(presses):
+            p.send_signal(sig)  # SIGTERM: what systemd's stop and cron's `timeout` send; SIGINT: Ctrl-C
+            time.sleep(0.03)
         out, err = p.communicate(timeout=120)
     finally:
         if p.poll() is None:
             p.kill()
     assert p.returncode == 128 + sig and "Traceback" not in err
-    assert f"stopped ({'SIGTERM' if sig == signal.SIGTERM else 'Ctrl-C'})" in err
+    assert ("stopped (SIGTERM)" if sig == signal.SIGTERM else "interrupted (Ctrl-C)") in err
     assert not stage.exists() or not list(stage.iterdir())  # the redacted staged rows are gone
     assert not lock_is_held(db.with_name("c.duckdb.lock"))
     assert rows(db, "select count(*) from raw.interactions") == [(0,)]  # the warehouse as it was
@@ -462,7 +501,7 @@ def test_a_rollback_the_stop_interrupted_is_run_again(tmp_path):
     con.close()
 
 
-def test_a_load_watches_for_stops_and_puts_the_wakeup_descriptor_back(tmp_path, monkeypatch):
+def test_a_load_watches_for_stops_and_puts_the_wakeup_descriptor_and_the_handlers_back(tmp_path, monkeypatch):
     """While ``load`` runs, the signal wake-up descriptor is the stop watcher's pipe; after it, what it was."""
     import stat
     import threading
@@ -481,10 +520,12 @@ def test_a_load_watches_for_stops_and_puts_the_wakeup_descriptor_back(tmp_path, 
     monkeypatch.setattr(marts, "refresh", looking)
     before = signal.set_wakeup_fd(-1)
     signal.set_wakeup_fd(before)
+    handlers = [signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)]
     assert cli.main(["load", str(SAMPLE / "faq_articles.csv"), "--db", str(tmp_path / "w.duckdb")]) == 0
     after = signal.set_wakeup_fd(-1)
     signal.set_wakeup_fd(after)
     assert seen == [True] and after == before
+    assert [signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)] == handlers  # the caller's handlers back
     assert not [t for t in threading.enumerate() if t.name == "csqa-stop-watch"]  # the watcher ended
 
 

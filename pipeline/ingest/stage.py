@@ -177,18 +177,20 @@ class Stage:
 
     def close(self) -> None:
         """Forget the staged files and delete them (the connection may be gone already)."""
-        for entity in MODELS:
-            self.parts[entity] = []
-            try:
-                self.con.execute(f"drop view if exists stage_{entity}")
-            except duckdb.Error:  # the connection is closed
-                pass
         try:
-            _empty(self.folder)
-            if not self.folder.is_symlink():
-                self.folder.rmdir()  # not when it holds something else: only the staged files are the load's
-        except OSError:
-            pass  # nothing the load can do now; the next load removes what is left
+            for entity in MODELS:
+                self.parts[entity] = []
+                try:
+                    self.con.execute(f"drop view if exists stage_{entity}")
+                except duckdb.Error:  # the connection is closed
+                    pass
+        finally:  # the files go even when that is interrupted (DuckDB's "Query interrupted" is no duckdb.Error)
+            try:
+                _empty(self.folder)
+                if not self.folder.is_symlink():
+                    self.folder.rmdir()  # not when it holds something else: only the staged files are the load's
+            except OSError:
+                pass  # nothing the load can do now; the next load removes what is left
 
 
 _KINDS = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view), (pa.types.is_integer,), \

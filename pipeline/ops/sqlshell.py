@@ -188,22 +188,22 @@ def print_path(db: Path) -> int:
 
 def shell(db: Path, *, export_dir: str | None = None, lake: Path | None = None, stops: list[int] | None = None
           ) -> int:
-    """The interactive session. Ctrl-C cancels the running statement or drops the statement being typed; Ctrl-D
-    (end of input) quits. ``stops``: the stop signals the stop watcher noted (cli._watch_stops), which interrupts
-    the session's connection on Ctrl-C; emptied before each statement, so that it interrupts the next one too."""
-    stops = [] if stops is None else stops
+    """The interactive session; Ctrl-D (end of input) quits. ``stops`` (given at a terminal): the stop signals the
+    stop watcher noted (cli._watch_stops), which interrupts the session's connection on every Ctrl-C; Ctrl-C then
+    cancels the running statement, or drops the statement being typed, and ``stops`` is emptied after it, so that a
+    later SIGTERM is told apart. Without it (a script piped in), Ctrl-C ends the shell as it ends any command."""
     path = reader_path(db) if lake is None else Path(lake) / "marts"
     con, folder = _session(db, export_dir, lake)
     tz = con.execute("select current_setting('TimeZone')").fetchall()[0][0]
-    print(f"csqa sql: {path} (read-only, time zone {tz}). End statements with ';'. Ctrl-C cancels a statement, "
-          "Ctrl-D quits. Try: show all tables;")
+    print(f"csqa sql: {path} (read-only, time zone {tz}). End statements with ';'. "
+          + ("Ctrl-C cancels a statement, " if stops is not None else "") + "Ctrl-D quits. Try: show all tables;")
     try:
         import readline  # noqa: F401  (line editing where available)
     except ImportError:  # pragma: no cover
         pass
     buf: list[str] = []
     try:
-        with _ctrl_c() as ctrl_c:
+        with _ctrl_c(stops is not None) as ctrl_c:
             while True:
                 try:
                     ctrl_c.reading = True
@@ -212,8 +212,11 @@ def shell(db: Path, *, export_dir: str | None = None, lake: Path | None = None, 
                     print()
                     break
                 except KeyboardInterrupt:  # Ctrl-C while typing: the statement so far is dropped
+                    if stops is None:
+                        raise
                     print()
                     buf = []
+                    stops.clear()
                     continue
                 finally:
                     ctrl_c.reading = False
@@ -222,28 +225,36 @@ def shell(db: Path, *, export_dir: str | None = None, lake: Path | None = None, 
                     continue
                 sql = "\n".join(buf)
                 buf, ctrl_c.pressed = [], False
-                stops.clear()
+                if stops is not None:
+                    stops.clear()
                 try:
                     _print(con, sql)
                 except (duckdb.InterruptException, RuntimeError):  # RuntimeError: DuckDB's "Query interrupted"
-                    if not (ctrl_c.pressed or stops == [signal.SIGINT]):  # a stop (SIGTERM), or a bug
+                    if not _cancelled(ctrl_c, stops):  # a stop (SIGTERM), a script's Ctrl-C, or a bug
                         raise
                 except duckdb.Error as e:
                     print(f"error: {_refused(e, folder)}", file=sys.stderr)
-                if ctrl_c.pressed or stops == [signal.SIGINT]:
+                if _cancelled(ctrl_c, stops):
                     print("cancelled (Ctrl-C)", file=sys.stderr)
+                    stops.clear()
     finally:
         con.close()
     return EXIT_OK
 
 
+def _cancelled(ctrl_c, stops: list[int] | None) -> bool:
+    """Whether a Ctrl-C cancelled the statement (never when a SIGTERM came too: that ends the shell)."""
+    return stops is not None and signal.SIGTERM not in stops and (ctrl_c.pressed or signal.SIGINT in stops)
+
+
 @contextlib.contextmanager
-def _ctrl_c():
-    """While the shell runs, Ctrl-C raises KeyboardInterrupt only while it waits for input; during a statement it
-    is only noted (``pressed``, when the handler runs: Python runs it between DuckDB's tasks, or after the
-    statement): the watcher interrupts the statement, which ends with DuckDB's error, and an exception raised in
-    the middle of printing a result would end the shell instead. Python's own handling where
-    SIGINT cannot be handled here (off the main thread) or is ignored (a shell started in the background)."""
+def _ctrl_c(cancels: bool):
+    """While the shell runs at a terminal (``cancels``), Ctrl-C raises KeyboardInterrupt only while it waits for
+    input; during a statement it is only noted (``pressed``, when the handler runs: Python runs it between DuckDB's
+    tasks, or after the statement): the watcher interrupts the statement, which ends with DuckDB's error, and an
+    exception raised in the middle of printing a result would end the shell instead. The handler before it
+    otherwise (csqa's own: Ctrl-C ends the command), or where SIGINT cannot be handled here (off the main thread) or
+    is ignored (a shell started in the background)."""
     state = types.SimpleNamespace(reading=False, pressed=False)
 
     def handler(signum, frame):
@@ -251,7 +262,7 @@ def _ctrl_c():
         if state.reading:
             raise KeyboardInterrupt
 
-    ours = (threading.current_thread() is threading.main_thread()
+    ours = (cancels and threading.current_thread() is threading.main_thread()
             and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN)
     previous = signal.signal(signal.SIGINT, handler) if ours else None
     try:
