@@ -579,6 +579,7 @@ _STOP_REQUESTED: list[int] = []
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _UNWINDING: list[int] = []  # the stop signals _stop took; the first raised, the later ones are only noted
 _CANCELLING: list[bool] = []  # set by the interactive sql shell: the watcher interrupts on every Ctrl-C
+_REPORTED: list[bool] = []  # the stop's message was written
 STOPPED_NOTE = ("a batch not yet committed was rolled back and its staged files removed; one committed before the "
                 "stop is kept and published by the next run (csqa status shows what is loaded)")
 
@@ -672,6 +673,7 @@ def _stopped(command: str) -> int:
     how, code = _how_stopped()
     note = f"; {STOPPED_NOTE}" if command in ("load", "nightly") else ""
     sys.stderr.write(f"csqa: {'stopped' if code == EXIT_STOPPED else 'interrupted'} ({how}){note}\n")
+    _REPORTED.append(True)  # (after it: a late handler's stop in between writes it twice rather than never)
     return code
 
 
@@ -690,13 +692,35 @@ def main(argv: list[str] | None = None) -> int:
     _STOP_REQUESTED.clear()
     _UNWINDING.clear()
     _CANCELLING.clear()
+    _REPORTED.clear()
     if threading.current_thread() is threading.main_thread():
         handled = [s for s in _STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
         if handled and args.command != "dashboard":  # (which becomes Streamlit's process)
             unwatch = _start_stop_watch()
         previous = {s: signal.signal(s, _stop) for s in handled}
     try:
-        code = COMMANDS[args.command](args)
+        return _run(args)
+    except (Stopped, KeyboardInterrupt):  # the stop's handler ran late, while _run reported how the command ended
+        return _stopped(args.command) if not _REPORTED else _how_stopped()[1]
+    finally:
+        # a stop that comes from here on is only noted (appending is no Python call, so no handler can run before
+        # it); one pending already (the watcher ended the statement first) runs in _noted, a Python call
+        _UNWINDING.append(0)
+        _noted()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if unwatch is not None:
+            unwatch()
+
+
+def _noted() -> None:
+    """Nothing: Python runs a pending signal's handler when a Python function starts."""
+
+
+def _run(args) -> int:
+    """The command, and how it ended: its code, or the exit code of the error or stop that ended it."""
+    try:
+        return COMMANDS[args.command](args)
     except (Stopped, KeyboardInterrupt):
         return _stopped(args.command)
     except CsqaError as e:
@@ -714,12 +738,6 @@ def main(argv: list[str] | None = None) -> int:
             + traceback.format_exc(limit=-3)
         )
         return EXIT_INTERNAL
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        if unwatch is not None:
-            unwatch()
-    return code
 
 
 if __name__ == "__main__":

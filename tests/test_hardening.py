@@ -142,6 +142,20 @@ def test_the_sql_shell_is_locked_down_too(wh, tmp_path):
 ENDLESS = "select count(*) from range(10000000000000) where hash(range) = 0"  # hours
 
 
+def _ctrl_c_reaches() -> None:
+    """A child's SIGINT as at a terminal (Popen's preexec_fn): a shell starts a background job, as CI may run these
+    tests, with SIGINT ignored, and a process that inherits that never sees Ctrl-C (csqa leaves it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def ctrl_c_reaches_this_process():
+    """The in-process counterpart of ``_ctrl_c_reaches``: Python's own SIGINT handler for the test's duration."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _reading(p: subprocess.Popen, path: Path, timeout: float = 120) -> None:
     """Wait until the process ``p`` has ``path`` open (its signal handlers are installed by then)."""
     deadline = time.monotonic() + timeout
@@ -158,7 +172,7 @@ def test_ctrl_c_ends_a_query_of_csqa_sql_with_exit_130_not_a_traceback(wh, tmp_p
     csqa reported it as an internal error, with a traceback. And DuckDB 2.0 may notice the signal only when the
     statement ends (hours here): the stop watcher interrupts the session's connection."""
     p = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "sql", ENDLESS, "--db", str(wh)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_reaches)
     try:
         _reading(p, reader_path(wh))
         p.send_signal(signal.SIGINT)
@@ -186,7 +200,8 @@ def test_ctrl_c_in_the_sql_shell_cancels_the_statement_not_the_shell(wh, tmp_pat
 
     with out_file.open("w") as out, err_file.open("w") as err:
         p = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "sql", "--db", str(wh)], stdin=terminal,
-                             stdout=out, stderr=err, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                             stdout=out, stderr=err, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                             preexec_fn=_ctrl_c_reaches)
     os.close(terminal)
     try:
         _reading(p, reader_path(wh))
@@ -223,7 +238,7 @@ def test_ctrl_c_ends_a_script_piped_into_the_sql_shell(wh, tmp_path):
     """Piped in, the statements are a script: Ctrl-C ends it with 130, as it ends a query, not only the statement
     that runs."""
     p = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "sql", "--db", str(wh)], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_reaches)
     try:
         p.stdin.write(ENDLESS + ";\nselect 40 + 2 as answer;\n")
         p.stdin.flush()
@@ -317,7 +332,7 @@ def test_a_stopped_run_rolls_back_removes_its_staged_files_and_releases_the_lock
         "nightly", "--inbox", str(batch.parent), "--on-failure",
         f"{sys.executable} -c \"import sys; open({str(alert)!r}, 'w').write(sys.stdin.read())\""]
     p = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", *args, "--db", str(db)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_reaches)
     try:
         deadline = time.monotonic() + 120
         when = "winners-*.staged" if presses > 1 else "*.staged"  # (the winners: written by the upsert)
@@ -532,7 +547,7 @@ def test_a_load_watches_for_stops_and_puts_the_wakeup_descriptor_and_the_handler
 @pytest.mark.parametrize(("sig", "said"), [(signal.SIGTERM, "stopped (SIGTERM)"),
                                            (signal.SIGINT, "interrupted (Ctrl-C)")])
 def test_a_stop_or_ctrl_c_inside_a_duckdb_statement_ends_the_load_and_rolls_the_batch_back(
-        tmp_path, monkeypatch, capsys, sig, said):
+        tmp_path, monkeypatch, capsys, sig, said, ctrl_c_reaches_this_process):
     """SIGTERM, and Ctrl-C (exit 130: DuckDB raises its "Query interrupted", not KeyboardInterrupt, which was
     reported as an internal error with a traceback)."""
     from csqa.pipeline.model import marts
