@@ -435,12 +435,11 @@ def _cmd_nightly(args) -> int:
 def _nightly_stopped(args) -> int:
     from .ops.nightly import alert
 
-    how, code = _how_stopped()
+    said, how, code = _how_stopped()
     summary = {"status": "stopped", "error": f"stopped by {how}: {STOPPED_NOTE}",
                "title": "csqa nightly was stopped.", "exit_code": code}
     print(json.dumps(summary, default=str))
-    sys.stderr.write(f"csqa: {'stopped' if code == EXIT_STOPPED else 'interrupted'} ({how}); {STOPPED_NOTE}; "
-                     "files not loaded stay in the inbox\n")
+    sys.stderr.write(f"csqa: {said}; {STOPPED_NOTE}; files not loaded stay in the inbox\n")
     if args.on_failure:
         alert(args.on_failure, summary)
     return summary["exit_code"]
@@ -596,12 +595,12 @@ def _stop(signum, frame):
     raise KeyboardInterrupt if signum == signal.SIGINT else Stopped
 
 
-def _how_stopped() -> tuple[str, int]:
-    """How the command was ended, and its exit code: SIGTERM if one came, else Ctrl-C (also when no signal came:
-    a KeyboardInterrupt raised without csqa's handler)."""
+def _how_stopped() -> tuple[str, str, int]:
+    """What ended the command, as said to the user and in the nightly's JSON line, and its exit code: SIGTERM if one
+    came, else Ctrl-C (also when no signal came: a KeyboardInterrupt raised without csqa's handler)."""
     if signal.SIGTERM in _STOP_REQUESTED:
-        return "SIGTERM", EXIT_STOPPED
-    return "Ctrl-C", EXIT_INTERRUPTED
+        return "stopped (SIGTERM)", "SIGTERM", EXIT_STOPPED
+    return "interrupted (Ctrl-C)", "Ctrl-C", EXIT_INTERRUPTED
 
 
 def _interrupt_statements() -> None:
@@ -670,9 +669,9 @@ def _start_stop_watch():
 
 
 def _stopped(command: str) -> int:
-    how, code = _how_stopped()
+    said, _, code = _how_stopped()
     note = f"; {STOPPED_NOTE}" if command in ("load", "nightly") else ""
-    sys.stderr.write(f"csqa: {'stopped' if code == EXIT_STOPPED else 'interrupted'} ({how}){note}\n")
+    sys.stderr.write(f"csqa: {said}{note}\n")
     _REPORTED.append(True)  # (after it: a late handler's stop in between writes it twice rather than never)
     return code
 
@@ -701,7 +700,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except (Stopped, KeyboardInterrupt):  # the stop's handler ran late, while _run reported how the command ended
-        return _stopped(args.command) if not _REPORTED else _how_stopped()[1]
+        return _stopped(args.command) if not _REPORTED else _how_stopped()[2]
     finally:
         # a stop that comes from here on is only noted (appending is no Python call, so no handler can run before
         # it); one pending already (the watcher ended the statement first) runs in _noted, a Python call
