@@ -131,6 +131,69 @@ def test_sql_writes_only_into_the_export_dir_and_csv_still_works(wh, tmp_path, c
     assert code == 0 and out.splitlines() == ["n", str(n)]
 
 
+def _exports_left(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".export-" in p.name)
+
+
+def test_an_export_that_fails_half_way_leaves_no_partial_lake_and_the_next_one_runs(sample_wh, tmp_path):
+    """``csqa export --lake`` is all or nothing: a failure after the raw tables were written (here a warehouse
+    whose quarantine table is gone: a DuckDB error once the raw tables are out) leaves neither a half lake (which
+    refused every later export: "already holds a lake") nor its working folder."""
+    from csqa.pipeline.errors import WarehouseError
+    from csqa.pipeline.ops.lake import export_lake
+
+    broken = tmp_path / "broken.duckdb"
+    shutil.copyfile(sample_wh, broken)
+    con = duckdb.connect(str(broken))
+    con.execute("drop table audit.quarantine")
+    con.close()
+    lake = tmp_path / "lake"
+    with pytest.raises(WarehouseError, match="nothing was written there"):
+        export_lake(broken, None, lake)
+    assert not lake.exists() and _exports_left(tmp_path) == []
+    lake.mkdir()  # an empty folder made for it: taken as it is
+    counts = export_lake(reader_path(sample_wh), None, lake)
+    assert counts["interactions"] == rows(reader_path(sample_wh), "select count(*) from raw.interactions")[0][0] > 0
+    assert (lake / "raw" / "interactions").is_dir() and _exports_left(tmp_path) == []
+
+
+def test_an_export_stopped_by_ctrl_c_leaves_no_partial_lake(sample_wh, tmp_path, monkeypatch):
+    """A Ctrl-C (KeyboardInterrupt) at the export's last step, the key file's copy, once every table is written:
+    nothing at the lake's path, the working folder removed, and a second export writes the whole lake."""
+    import csqa.pipeline.ops.lake as lake_module
+
+    key = tmp_path / "csqa.duckdb.key"
+    key.write_text("THE-KEY")
+    lake = tmp_path / "lake"
+
+    def ctrl_c(*_a, **_k):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as mp:
+        mp.setattr(lake_module.shutil, "copyfile", ctrl_c)
+        with pytest.raises(KeyboardInterrupt):
+            lake_module.export_lake(reader_path(sample_wh), key, lake)
+    assert not lake.exists() and _exports_left(tmp_path) == []
+    lake_module.export_lake(reader_path(sample_wh), key, lake)
+    assert (lake / "lake.key").read_text() == "THE-KEY" and (lake / "audit" / "load_batches").is_dir()
+
+
+def test_an_export_killed_before_it_cleaned_up_is_cleared_by_the_next(sample_wh, tmp_path):
+    """kill -9 leaves the working folder (``.<lake>.export-<pid>``); the next export to that lake removes it when
+    its process is gone, and leaves a running export's folder alone."""
+    from csqa.pipeline.ops.lake import export_lake
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / f".lake.export-{int(gone.stdout)}"
+    (dead / "raw" / "interactions").mkdir(parents=True)
+    (dead / "raw" / "interactions" / "part.parquet").write_bytes(b"half")
+    running = tmp_path / f".lake.export-{os.getppid()}"  # a process that is alive: not ours to remove
+    running.mkdir()
+    export_lake(reader_path(sample_wh), None, tmp_path / "lake")
+    assert not dead.exists() and running.is_dir()
+    assert (tmp_path / "lake" / "raw" / "interactions").is_dir()
+
+
 def test_the_sql_shell_is_locked_down_too(wh, tmp_path):
     r = csqa("sql", "--db", wh, input="select * from read_csv('/etc/passwd');\nset enable_external_access=true;\n"
                                       "select 40 + 2 as answer;\n", timeout=60)

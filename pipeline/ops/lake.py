@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from glob import escape as glob_escape
 from pathlib import Path
 
 import duckdb
@@ -101,11 +102,70 @@ def export_lake(reader: Path, db_key: Path | None, lake: str | os.PathLike) -> d
     """Write a warehouse's raw tables, load audit and quarantine into an empty lake, in ``csqa spark load``'s
     layout (day partitions, microsecond UTC timestamps, 64-bit integers); copy the pseudonym key file so
     later Spark loads hash customer ids as the warehouse did. ``reader``: the snapshot (or warehouse) to
-    read; ``db_key``: the warehouse's ``<db>.key`` file, if any. Returns the rows written per table."""
+    read; ``db_key``: the warehouse's ``<db>.key`` file, if any. Returns the rows written per table.
+
+    All or nothing: the lake is written in a hidden folder beside it (``.<name>.export-<pid>``) and moved into
+    place when complete, so an export that fails or is stopped (Ctrl-C, SIGTERM) leaves no partial lake behind
+    to block the next one; a folder left by an export that was killed (its process gone) is removed by the next."""
     lake = Path(lake)
+    if lake.exists() and not lake.is_dir():
+        raise UsageError(f"{lake} is a file: export into a new or empty folder")
     if (lake / "raw").exists() or (lake / "audit").exists():
         raise UsageError(f"{lake} already holds a lake: export into a new or empty folder")
-    (lake / "raw").mkdir(parents=True)
+    target = lake.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_exports(target)
+    work = target.parent / f"{_EXPORTING.format(name=target.name)}{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        (work / "raw").mkdir(parents=True)
+        try:
+            counts = _export_into(reader, work)
+        except duckdb.Error as e:
+            raise WarehouseError(f"export to {lake} failed (nothing was written there): {e}") from e
+        if db_key is not None and db_key.is_file() and not key_path(lake / "lake").exists():
+            shutil.copyfile(db_key, key_path(work / "lake"))  # where csqa spark load looks for it
+            key_path(work / "lake").chmod(0o600)
+        _move_into_place(work, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return counts
+
+
+_EXPORTING = ".{name}.export-"  # + the exporting process's id
+
+
+def _remove_abandoned_exports(lake: Path) -> None:
+    """Remove the folders of earlier exports to ``lake`` whose process is gone (killed before it could clean up)."""
+    prefix = _EXPORTING.format(name=lake.name)
+    for folder in lake.parent.glob(f"{glob_escape(prefix)}*"):
+        pid = folder.name.removeprefix(prefix)
+        if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _move_into_place(work: Path, lake: Path) -> None:
+    """Rename the complete export to ``lake``: in one step where ``lake`` does not exist; into a folder that exists
+    (empty, or holding other files), entry by entry, the raw tables last (what marks a lake as taken)."""
+    if not lake.exists():
+        work.rename(lake)
+        return
+    for entry in sorted(work.iterdir(), key=lambda p: p.name == "raw"):
+        entry.rename(lake / entry.name)
+
+
+def _export_into(reader: Path, lake: Path) -> dict[str, int]:
+    """``export_lake``'s writing, into the folder ``lake`` (holding an empty ``raw``). Raises duckdb.Error."""
     con = connect_reader(reader, export_dir=lake.resolve(), timezone="UTC")
     counts = {}
     try:
@@ -135,12 +195,6 @@ def export_lake(reader: Path, db_key: Path | None, lake: str | os.PathLike) -> d
             con.execute(f"""copy (select batch_id, source_file, entity, row_number, column_name, check_name,
                                          failing_value, raw_row from audit.quarantine)
                             to '{(lake / 'quarantine').resolve()}' (format parquet, partition_by (batch_id))""")
-    except duckdb.Error as e:
-        raise WarehouseError(f"export to {lake} failed: {e}") from e
     finally:
         con.close()
-    lake_key = key_path(lake / "lake")  # where csqa spark load looks for it
-    if db_key is not None and db_key.is_file() and not lake_key.exists():
-        shutil.copyfile(db_key, lake_key)
-        lake_key.chmod(0o600)
     return counts
