@@ -18,25 +18,40 @@ def machine() -> str:
 
 
 def csqa(*args: str, env: dict | None = None) -> tuple[float, int, dict]:
-    secs, rss, out = run_tracked([sys.executable, "-m", "csqa.pipeline.cli", *args, "--json"], env=env)
-    return secs, rss, json.loads(out.strip().splitlines()[-1])
+    secs, rss, _cpu, summary = csqa_measured(*args, env=env)
+    return secs, rss, summary
+
+
+def csqa_measured(*args: str, env: dict | None = None) -> tuple[float, int, float, dict]:
+    """``csqa``'s figures and its CPU seconds: wall seconds, peak RSS in MiB, CPU seconds, the --json summary."""
+    secs, rss, cpu, out = run_measured([sys.executable, "-m", "csqa.pipeline.cli", *args, "--json"], env=env)
+    return secs, rss, cpu, json.loads(out.strip().splitlines()[-1])
 
 
 def run_tracked(args: list[str], env: dict | None = None) -> tuple[float, int, str]:
     """Like run(), with the child's own peak RSS (via a tiny wrapper that reports getrusage of its child)."""
+    secs, rss, _cpu, out = run_measured(args, env)
+    return secs, rss, out
+
+
+def run_measured(args: list[str], env: dict | None = None) -> tuple[float, int, float, str]:
+    """``run_tracked``'s figures and the child's CPU seconds (user and system, every thread): wall seconds, peak
+    RSS in MiB, CPU seconds, stdout."""
     wrapper = ("import resource,subprocess,sys,time;t=time.perf_counter();"
                "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
                "sys.stdout.write(p.stdout);sys.stderr.write(p.stderr);"
-               "sys.stderr.write('\\nRSS_KB=%d SECONDS=%f\\n'%(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
-               "time.perf_counter()-t));sys.exit(p.returncode)")
+               "u=resource.getrusage(resource.RUSAGE_CHILDREN);"
+               "sys.stderr.write('\\nRSS_KB=%d SECONDS=%f CPU=%f\\n'%(u.ru_maxrss,"
+               "time.perf_counter()-t,u.ru_utime+u.ru_stime));sys.exit(p.returncode)")
     proc = subprocess.run([sys.executable, "-c", wrapper, *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, cwd=ROOT)
     if proc.returncode not in (0, 3):
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
     tail = proc.stderr.strip().splitlines()[-1]
     rss_kb = int(tail.split("RSS_KB=")[1].split()[0])
-    secs = float(tail.split("SECONDS=")[1])
-    return secs, rss_kb // 1024, proc.stdout
+    secs = float(tail.split("SECONDS=")[1].split()[0])
+    cpu = float(tail.split("CPU=")[1])
+    return secs, rss_kb // 1024, cpu, proc.stdout
 
 
 def generate(out: Path, n: int, seed: int, days: int = 365, end: str = "2026-11-24", messages: bool = False) -> Path:
