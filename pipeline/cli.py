@@ -36,6 +36,7 @@ EPILOG = """exit codes:
   5  a data test failed (csqa check)
   6  another writer holds the lock (csqa load / nightly): nothing was touched
   7  loaded, but the share of quarantined rows passed --max-quarantine-rate (csqa nightly)
+  130  interrupted (Ctrl-C); 143  stopped (SIGTERM): a batch not yet committed is rolled back
 
 environment: CSQA_DB (warehouse path), CSQA_CONFIG (config file), CSQA_PSEUDONYM_KEY (HMAC key)"""
 
@@ -668,9 +669,10 @@ def _start_stop_watch():
     return undo
 
 
-def _stopped(command: str) -> int:
+def _stopped(args) -> int:
     said, _, code = _how_stopped()
-    note = f"; {STOPPED_NOTE}" if command in ("load", "nightly") else ""
+    note = ("; nothing was written (a dry run)" if getattr(args, "dry_run", False)
+            else f"; {STOPPED_NOTE}" if args.command in ("load", "nightly") else "")
     sys.stderr.write(f"csqa: {said}{note}\n")
     _REPORTED.append(True)  # (after it: a late handler's stop in between writes it twice rather than never)
     return code
@@ -700,7 +702,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except (Stopped, KeyboardInterrupt):  # the stop's handler ran late, while _run reported how the command ended
-        return _stopped(args.command) if not _REPORTED else _how_stopped()[2]
+        return _stopped(args) if not _REPORTED else _how_stopped()[2]
     finally:
         # a stop that comes from here on is only noted (appending is no Python call, so no handler can run before
         # it); one pending already (the watcher ended the statement first) runs in _noted, a Python call
@@ -721,17 +723,17 @@ def _run(args) -> int:
     try:
         return COMMANDS[args.command](args)
     except (Stopped, KeyboardInterrupt):
-        return _stopped(args.command)
+        return _stopped(args)
     except CsqaError as e:
         if _STOP_REQUESTED:  # the stop reached a DuckDB statement, which reported it as its own error
-            return _stopped(args.command)
+            return _stopped(args)
         sys.stderr.write(f"csqa: {e.title}\n{e}\n")
         if getattr(args, "json", False):
             print(json.dumps({"error": str(e), "title": e.title, "exit_code": e.exit_code}))
         return e.exit_code
     except Exception:
         if _STOP_REQUESTED:  # as above: DuckDB's "Query interrupted"
-            return _stopped(args.command)
+            return _stopped(args)
         sys.stderr.write(
             "csqa: internal error (a bug in csqa; please report it with the lines below)\n"
             + traceback.format_exc(limit=-3)

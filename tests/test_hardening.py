@@ -420,6 +420,34 @@ def test_a_stopped_run_rolls_back_removes_its_staged_files_and_releases_the_lock
         assert json.loads(alert.read_text()) == json.loads(out) and batch.exists()
 
 
+def test_a_stopped_dry_run_says_nothing_was_written(tmp_path):
+    """A dry run stopped while it reads: exit 143, and its message does not speak of a batch rolled back (a dry run
+    writes none); its temporary folder is gone."""
+    from tests.conftest import INTERACTION_HEADER, interaction_row
+
+    db = tmp_path / "wh" / "c.duckdb"
+    assert csqa("load", SAMPLE / "faq_articles.csv", "--db", db).returncode == 0
+    batch = tmp_path / "interactions.csv"
+    batch.write_text(INTERACTION_HEADER + "\n" + "\n".join(
+        interaction_row(f"I{i:06d}", message=f"case {i}: " + "my withdrawal is still pending " * 13)
+        for i in range(150_000)) + "\n", encoding="utf-8")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    p = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", "load", str(batch), "--dry-run", "--db", str(db)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "TMPDIR": str(temp)})
+    try:
+        _reading(p, batch)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 143 and "Traceback" not in err, err
+    assert "stopped (SIGTERM); nothing was written (a dry run)" in err and "rolled back" not in err
+    assert list(temp.iterdir()) == []
+
+
 WATCHDOG_FIRED: list[bool] = []  # _stop_in's statements the stop did not end
 
 
