@@ -227,15 +227,18 @@ def shell(db: Path, *, export_dir: str | None = None, lake: Path | None = None, 
                 buf, ctrl_c.pressed = [], False
                 if stops is not None:
                     stops.clear()
+                interrupted = False
                 try:
                     _print(con, sql)
                 except (duckdb.InterruptException, RuntimeError):  # RuntimeError: DuckDB's "Query interrupted"
                     if not _cancelled(ctrl_c, stops):  # a stop (SIGTERM), a script's Ctrl-C, or a bug
                         raise
+                    interrupted = True
                 except duckdb.Error as e:
                     print(f"error: {_refused(e, folder)}", file=sys.stderr)
                 if _cancelled(ctrl_c, stops):
-                    print("cancelled (Ctrl-C)", file=sys.stderr)
+                    if interrupted:  # (a Ctrl-C once the result was complete, while it printed, cancels nothing)
+                        print("cancelled (Ctrl-C)", file=sys.stderr)
                     stops.clear()
     finally:
         con.close()
