@@ -13,13 +13,16 @@ import sys
 import threading
 import types
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from ..errors import EXIT_OK, UsageError
 from ..model.warehouse import check_export_dir, connect_reader
 from .snapshots import reader_path, stable_path
+
+if TYPE_CHECKING:  # pandas is imported by DuckDB when a result is asked for as a frame: a query starts without it
+    import pandas as pd
 
 MAX_WIDTH = 200
 
