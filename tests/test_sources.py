@@ -81,7 +81,7 @@ def test_intercom_conversations_unix_times_and_states(db):
 def _independent_first_responses(path: Path) -> dict[str, float | None]:
     """From the raw tweet log, without csqa: thread by in_response_to_tweet_id to the first tweet of the
     chain; the clock starts at the thread's first inbound tweet and stops at the first outbound tweet
-    from then on."""
+    from then on (a thread without an inbound tweet has none)."""
     with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     by_id = {r["tweet_id"]: r for r in rows}
@@ -100,7 +100,7 @@ def _independent_first_responses(path: Path) -> dict[str, float | None]:
         inbound = [w for w, i in tweets if i]
         start = min(inbound) if inbound else min(w for w, _ in tweets)
         replies = [w for w, i in tweets if not i and w >= start]
-        out[tid] = (min(replies) - start).total_seconds() if replies else None
+        out[tid] = (min(replies) - start).total_seconds() if replies and inbound else None  # no customer: no clock
     return out
 
 
@@ -125,6 +125,38 @@ def test_chat_log_threads_by_conversation_id(db):
     assert (s["rows_read"], s["rows_loaded"], s["rows_quarantined"]) == (6, 6, 0)
     # the bot's message at 09:00:05 does not stop the clock (first_response.count_bot_replies = false)
     assert facts(db, "first_response_seconds, channel") == {"c1": (120.0, "web_chat"), "c2": (600.0, "web_chat")}
+
+
+def test_a_thread_without_a_customer_message_starts_no_first_response_clock(tmp_path, db):
+    """A company reply to a tweet that is not in the log opens a thread of agent tweets only: it used to count as a
+    0-second first response that met its target (halving the channel's mean, SLA 0 % -> 50 %). Now it has none
+    and its first-response SLA is not applicable; the other thread keeps its 30 minutes, breached."""
+    header = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
+    log = write(tmp_path / "twcs_part.csv", header + """\
+100,AppleSupport,False,Tue Oct 31 22:10:47 +0000 2017,@115712 We'd like to help. DM us.,,99
+101,115713,True,Tue Oct 31 21:00:00 +0000 2017,@AppleSupport my phone died,102,
+102,AppleSupport,False,Tue Oct 31 21:30:00 +0000 2017,@115713 Sorry to hear that,,101
+""")
+    csqa("load", "--source", "tweets", log, "--db", db)
+    assert facts(db, "first_response_seconds, first_response_sla_status") == {
+        "100": (None, "not_applicable"), "101": (1800.0, "breached")}
+    assert query(db, "select count_first_responses, sum_first_response_seconds from marts.channel_response_times"
+                 ) == [(1, 1800.0)]
+
+
+def test_a_chat_whose_customer_message_is_quarantined_keeps_the_customer_out_of_the_quarantine(tmp_path, db):
+    """chat_log: the customer's message is quarantined (a time without a zone), so the thread holds the operator's
+    reply alone: no first response is made up from it, and the quarantined row keeps the customer's author id
+    hashed, as customer_id is, not the e-mail address it was (nor any other personal data of the row)."""
+    log = write(tmp_path / "chat.csv", "message_id,conversation_id,author_type,author_id,sent_at,text\r\n"
+                "q1,z1,user,alice.smith@example.com,2026-11-02 09:00:00,hello call me on +44 7700 900123\r\n"
+                "q2,z1,operator,op-1,2026-11-02T09:01:00Z,hi\r\n")
+    r = csqa("load", "--source", "chat_log", log, "--db", db, "--json")
+    assert json.loads(r.stdout)["rows_quarantined"] == 1
+    (raw_row, value), = query(db, "select raw_row, failing_value from audit.quarantine")
+    assert "alice" not in raw_row and "example.com" not in raw_row and "7700" not in raw_row
+    assert json.loads(raw_row)["author_id"].startswith("c_") and value == "2026-11-02 09:00:00"
+    assert facts(db, "first_response_seconds, first_response_sla_status")["z1"] == (None, "not_applicable")
 
 
 def test_unknown_preset_is_a_usage_error_listing_the_presets(tmp_path):

@@ -225,6 +225,10 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
     timings["blank"] = time.perf_counter() - t
     t = time.perf_counter()
     text = protect(entity, text, config, key)
+    thread = spec.source.thread if spec.source is not None else None
+    if thread is not None and key is not None:  # a thread's customer column names a customer, as customer_id does:
+        # hashed before anything keeps it (the interactions' customer_id, and a quarantined row's raw_row)
+        text[EXTRA + thread.customer] = pseudonymise_series(text[EXTRA + thread.customer], key)
     timings["privacy"] = time.perf_counter() - t
     t = time.perf_counter()
     n = len(text)
@@ -278,11 +282,8 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
         comment = spec.source.survey.comment  # type: ignore[union-attr]
         good["_survey_comment"] = (redact_series(text[EXTRA + comment]).to_numpy()[good_mask] if comment
                                    else pd.Series(None, index=text.index, dtype="str").to_numpy()[good_mask])
-    if spec.source is not None and spec.source.thread is not None:  # for thread_interactions
-        cust = text[EXTRA + spec.source.thread.customer]
-        if key is not None:
-            cust = pseudonymise_series(cust, key)
-        good["_thread_customer"] = cust.to_numpy()[good_mask]
+    if thread is not None:  # for thread_interactions (hashed above)
+        good["_thread_customer"] = text[EXTRA + thread.customer].to_numpy()[good_mask]
     failures = _failure_frame(records, chunk, text, spec, key)
     return Validated(
         good=good.reset_index(drop=True),
@@ -479,15 +480,22 @@ def _show(v) -> str:
 
 
 def _failure_frame(records, chunk: RawChunk, text: pd.DataFrame, spec: FileSpec, key: bytes | None) -> pd.DataFrame:
+    """The quarantine rows of a chunk. The columns a source reads beyond the contract (``EXTRA``: a thread's
+    author, a survey's comment, a rule's inputs) were not redacted with the free text: their values are redacted
+    here, where a failing row keeps them (a thread's customer column is already hashed: validate_chunk)."""
+    def shown(col: str | None, v) -> str:
+        v = _show(v)
+        return redact_text(v) if v and col is not None and (col.startswith(EXTRA) or "," in col) else v
+
     rows = []
     cache: dict[int, str] = {}
     for pos, col, check, value in records:
         if pos not in cache:
             cache[pos] = json.dumps(
-                {c.removeprefix(EXTRA): _show(text[c].iloc[pos]) or None for c in text.columns}, ensure_ascii=False
+                {c.removeprefix(EXTRA): shown(c, text[c].iloc[pos]) or None for c in text.columns}, ensure_ascii=False
             )
         label = col if col is None or "," in col else spec.label(col)  # cross checks are labelled already
-        rows.append((int(chunk.row_numbers[pos]), label, check, _show(value) or None, cache[pos]))
+        rows.append((int(chunk.row_numbers[pos]), label, check, shown(col, value) or None, cache[pos]))
     for number, check, line in chunk.malformed:
         rows.append((int(number), None, check, None, json.dumps(protect_line(line, spec, key), ensure_ascii=False)))
     return pd.DataFrame(rows, columns=QUARANTINE_COLUMNS).astype(
@@ -499,11 +507,12 @@ def thread_interactions(spec: FileSpec, messages: pd.DataFrame, config: Config) 
     """The interactions of a threaded message log (``[sources.X.thread]``), one per interaction_id.
 
     created_at: the first customer message (else the first message); first_response_at: the first agent
-    message from then on; customer_id: the customer column of the message that opened the thread;
-    first_message: its (redacted) text; updated_at: the last message. With ``resolve_after_hours``, a
-    thread quiet that long before the log's last message is resolved at its last message (the first status
-    of class resolved/closed); otherwise it is open. Other columns come from ``thread.interaction``.
-    Raises InputFileError when the result breaks the contract (a constant that is not configured)."""
+    message from then on (none in a thread without a customer message); customer_id: the customer column of
+    the message that opened the thread; first_message: its (redacted) text; updated_at: the last message.
+    With ``resolve_after_hours``, a thread quiet that long before the log's last message is resolved at its
+    last message (the first status of class resolved/closed); otherwise it is open. Other columns come from
+    ``thread.interaction``. Raises InputFileError when the result breaks the contract (a constant that is not
+    configured)."""
     from ..errors import InputFileError
 
     th = spec.source.thread  # type: ignore[union-attr]
@@ -516,7 +525,9 @@ def thread_interactions(spec: FileSpec, messages: pd.DataFrame, config: Config) 
     out["created_at"] = cust_first.sent_at.reindex(out.index).fillna(first.sent_at)
     agents = m[m.sender_role == "agent"].merge(out["created_at"], left_on="interaction_id", right_index=True)
     agents = agents[agents.sent_at >= agents.created_at]
-    out["first_response_at"] = agents.groupby("interaction_id").sent_at.min().reindex(out.index)
+    # a thread with no customer message (its opening tweet not in the log) starts no clock: no first response
+    out["first_response_at"] = agents.groupby("interaction_id").sent_at.min().reindex(out.index).where(
+        out.index.isin(cust_first.index))
     last = g.sent_at.max()
     out["updated_at"] = last
     opener = first["_thread_customer"].where(first.sender_role == "customer")

@@ -71,7 +71,7 @@ instants as (
         i.interaction_id,
         i.created_at,
         case
-            when ms.interaction_id is not null then ms.first_reply_at
+            when ms.count_customer_messages > 0 then ms.first_reply_at
             else i.reported_first_response_at
         end as first_response_at,
         i.resolved_at,
@@ -104,12 +104,15 @@ scheduled_clocks as (
 timed as (
     select
         i.*,
-        -- message events, when the interaction has any, decide the first response
+        -- message events decide the first response when the interaction has any from the customer; events with
+        -- none (only agents wrote: a thread whose customer message is not in the log, an outbound ticket) start
+        -- no clock, and the interaction's own first response (if reported) stands (docs/METRICS.md)
         case
-            when ms.interaction_id is not null then ms.first_reply_at
+            when ms.count_customer_messages > 0 then ms.first_reply_at
             else i.reported_first_response_at
         end as first_response_at,
-        case when ms.interaction_id is not null then 'messages' else 'interaction' end as first_response_source,
+        case when ms.count_customer_messages > 0 then 'messages' else 'interaction' end as first_response_source,
+        ms.count_customer_messages,
         ms.count_agent_replies,
         ms.count_messages,
         ms.first_message_sent_at,
@@ -211,6 +214,8 @@ final as (
                     else 'breached'
                 end
             when d.is_resolved then 'not_applicable'
+            -- message events, none from the customer: nobody waits for a first response
+            when d.count_customer_messages = 0 then 'not_applicable'
             when d.open_business_seconds is null then 'unknown'
             when d.open_business_seconds > d.first_response_target_seconds then 'breached'
             else 'open'
