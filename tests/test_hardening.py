@@ -131,6 +131,20 @@ def test_sql_writes_only_into_the_export_dir_and_csv_still_works(wh, tmp_path, c
     assert code == 0 and out.splitlines() == ["n", str(n)]
 
 
+def test_a_db_path_naming_a_file_that_is_not_duckdb_is_refused_and_left_as_it_was(tmp_path):
+    """DuckDB 2 opens a CSV file as a read-only database of one table: `--db export.csv` reported rows loaded,
+    stored nothing and wrote snapshots of the CSV beside it. Now every command refuses it (exit 4, one line)."""
+    target = tmp_path / "target.csv"
+    shutil.copyfile(SAMPLE / "faq_articles.csv", target)
+    before = target.read_bytes()
+    for args in (["load", SAMPLE / "faq_articles.csv"], ["status"], ["sql", "select 1"], ["check"]):
+        r = csqa(*args, "--db", target)
+        assert r.returncode == 4 and "is not a DuckDB database" in r.stderr, (args, r.stderr)
+        assert "Traceback" not in r.stderr
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) in (["target.csv"], ["target.csv", "target.csv.lock"])
+
+
 def _exports_left(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if ".export-" in p.name)
 

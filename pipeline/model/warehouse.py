@@ -131,6 +131,7 @@ def connect(path: str | os.PathLike, *, read_only: bool = False) -> duckdb.DuckD
 
 
 def _open(path: Path, *, read_only: bool, config: dict | None = None) -> duckdb.DuckDBPyConnection:
+    _check_is_duckdb(path)
     try:
         return duckdb.connect(str(path), read_only=read_only, config=config or {})
     except duckdb.IOException as e:
@@ -140,6 +141,24 @@ def _open(path: Path, *, read_only: bool, config: dict | None = None) -> duckdb.
         raise WarehouseError(f"cannot open {path}: {msg}") from e
     except duckdb.Error as e:
         raise WarehouseError(f"cannot open {path} as a DuckDB database: {e}") from e
+
+
+def _check_is_duckdb(path: Path) -> None:
+    """Refuse an existing file that is not a DuckDB database: DuckDB 2 opens a CSV, Parquet or JSON file as a
+    read-only database of one table, so a load given ``--db export.csv`` reported rows loaded into it, stored
+    nothing and left a key and snapshots beside it. A DuckDB file carries ``DUCK`` at byte 8; an empty file is
+    left to DuckDB (it makes a new database there)."""
+    try:
+        with Path(path).open("rb") as fh:
+            head = fh.read(12)
+    except OSError:  # none there (a new database), a folder, no permission: DuckDB's own error follows
+        return
+    if head and head[8:12] != b"DUCK":
+        raise WarehouseError(
+            f"{path} is not a DuckDB database (a warehouse file starts with DuckDB's header; this one does not: "
+            "an export, or another program's file?). Name a new file or an existing warehouse with --db, "
+            "e.g. --db data/csqa.duckdb; nothing was written.",
+            title="That file is not a warehouse.")
 
 
 def _lock_message(path: Path, msg: str, read_only: bool) -> str:
