@@ -718,6 +718,26 @@ def _noted() -> None:
     """Nothing: Python runs a pending signal's handler when a Python function starts."""
 
 
+def _os_error(args, e: OSError) -> int:
+    """One line for an error of the file system: exit 4 where the disk failed or is full (the warehouse's
+    state: the batch was rolled back), else 2 (a path given that cannot be used); -v adds the traceback."""
+    import errno
+
+    from .errors import EXIT_WAREHOUSE
+
+    code = EXIT_WAREHOUSE if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS) else EXIT_USAGE
+    where = f": {e.filename}" if e.filename else ""
+    if isinstance(e, (FileExistsError, NotADirectoryError)) and e.filename:
+        e = OSError(e.errno, "a file is in the way where a folder is needed (in the path)", e.filename)
+    title = "The disk could not be written." if code == EXIT_WAREHOUSE else "A file or folder could not be used."
+    sys.stderr.write(f"csqa: {title}\n{e.strerror or e}{where}\n")
+    if getattr(args, "verbose", False):
+        sys.stderr.write(traceback.format_exc(limit=-3))
+    if getattr(args, "json", False):
+        print(json.dumps({"error": f"{e.strerror or e}{where}", "title": title, "exit_code": code}))
+    return code
+
+
 def _run(args) -> int:
     """The command, and how it ended: its code, or the exit code of the error or stop that ended it."""
     try:
@@ -731,6 +751,10 @@ def _run(args) -> int:
         if getattr(args, "json", False):
             print(json.dumps({"error": str(e), "title": e.title, "exit_code": e.exit_code}))
         return e.exit_code
+    except OSError as e:  # a path csqa was given that cannot be used (no such folder, a file in the way, denied)
+        if _STOP_REQUESTED:
+            return _stopped(args)
+        return _os_error(args, e)
     except Exception:
         if _STOP_REQUESTED:  # as above: DuckDB's "Query interrupted"
             return _stopped(args)

@@ -145,6 +145,21 @@ def test_a_db_path_naming_a_file_that_is_not_duckdb_is_refused_and_left_as_it_wa
     assert sorted(p.name for p in tmp_path.iterdir()) in (["target.csv"], ["target.csv", "target.csv.lock"])
 
 
+def test_a_path_that_cannot_be_used_is_one_line_and_exit_2_not_a_traceback(wh, tmp_path):
+    """Ordinary mistakes with paths ended in "internal error" and a traceback (exit 1): a --db under a file, a
+    --db where nothing may be created, faq-gaps --out into a folder that does not exist."""
+    (tmp_path / "o1").write_text("a file, not a folder")
+    cases = [
+        (["load", SAMPLE / "faq_articles.csv", "--db", tmp_path / "o1" / "wh.duckdb"], "a file is in the way"),
+        (["load", SAMPLE / "faq_articles.csv", "--db", "/proc/csqa-test.duckdb"], "/proc/csqa-test.duckdb"),
+        (["faq-gaps", "--db", wh, "--out", tmp_path / "missing" / "gaps.csv"], "non-existent directory"),
+    ]
+    for args, said in cases:
+        r = csqa(*args)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and said in r.stderr, (args, r.stderr)
+        assert r.stderr.startswith("csqa: A file or folder could not be used.\n") and r.stderr.count("\n") == 2
+
+
 def _exports_left(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if ".export-" in p.name)
 
