@@ -299,7 +299,7 @@ class Source(_Strict):
     match: str = "*"
     entity: Literal["interactions", "messages", "csat_surveys", "faq_articles"] | None = None
     timezone: str | None = None
-    encoding: Literal["auto", "utf-8", "gb18030"] = "auto"
+    encoding: Literal["auto", "utf-8", "gb18030", "windows-1252"] = "auto"
     delimiter: Literal["auto", ",", ";", "\t", "|"] = "auto"
     # file column -> contract column
     columns: dict[str, str] = Field(default_factory=dict)

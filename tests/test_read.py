@@ -27,6 +27,25 @@ def test_chinese_text_survives_each_encoding(tmp_path, db, config, encoding):
     assert query(db, "select interaction_id from raw.interactions")[0][0] == "Z1"  # no BOM in the first key
 
 
+def test_a_windows_1252_export_is_refused_not_read_as_chinese_and_loads_when_configured(tmp_path, db, config):
+    """An "Excel CSV" (Windows-1252) export decodes as GB18030 too: it used to load with exit 0 as 'J黵gen M黮ler'
+    and '躡erweisung fehlt'. Auto-detection now refuses it, naming the setting; with encoding = "windows-1252"
+    it loads as written. (Chinese GB18030 files still load: test_chinese_text_survives_each_encoding.)"""
+    rows = [interaction_row("W1", agent="Jürgen Müller", message="Überweisung fehlt, bitte prüfen"),
+            interaction_row("W2", agent="Jürgen Müller", message="Karte gesperrt, Straße geändert")]
+    text = f"{INTERACTION_HEADER}\n" + "\n".join(rows) + "\n"
+    path = write(tmp_path / "interactions.csv", text, "windows-1252")
+    f = _load_one(path, db, config)
+    assert f.status == "rejected" and "Windows-1252" in f.error and 'encoding = "windows-1252"' in f.error, f.error
+    assert not db.exists() or query(db, "select count(*) from raw.interactions") == [(0,)]
+    cfg = write(tmp_path / "csqa.toml", '[sources.excel]\nmatch = "interactions*.csv"\nencoding = "windows-1252"\n')
+    f = _load_one(path, db, load_config(cfg))
+    assert f.status == "loaded" and f.rows_loaded == 2 and "read as Windows-1252" in f.notes, f
+    got = {r[0]: r[1:] for r in query(db, "select interaction_id, first_message, agent_id from raw.interactions")}
+    assert got == {"W1": ("Überweisung fehlt, bitte prüfen", "Jürgen Müller"),
+                   "W2": ("Karte gesperrt, Straße geändert", "Jürgen Müller")}
+
+
 @pytest.mark.parametrize("delimiter", [";", "\t", "|"])
 def test_delimiter_is_detected(tmp_path, db, config, delimiter):
     text = f"{INTERACTION_HEADER}\n{interaction_row('D1')}\n".replace(",", delimiter)

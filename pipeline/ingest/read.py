@@ -110,7 +110,10 @@ def detect_format(path: Path, head: bytes) -> str:
 
 
 def detect_encoding(path: Path, head: bytes, configured: str) -> str:
-    """UTF-8 (with or without BOM) or GB18030; anything else is refused with the reason."""
+    """UTF-8 (with or without BOM) or GB18030, or the source's configured encoding; anything else is refused
+    with the reason. A Western European export (Windows-1252, "Excel CSV") often decodes as GB18030 too, each
+    accented letter and the letter after it read as one Chinese character (``Jürgen`` -> ``J黵gen``): when the
+    text looks like that rather than Chinese, it is refused, naming the setting that reads it."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputFileError(f"{path.name}: the file is UTF-16; export it again as UTF-8 (or GB18030)")
     if b"\x00" in head:
@@ -121,13 +124,35 @@ def detect_encoding(path: Path, head: bytes, configured: str) -> str:
     for enc in candidates:
         try:
             codecs.getincrementaldecoder(enc)().decode(head, final=False)
-            return enc
         except UnicodeDecodeError:
             continue
+        if configured == "auto" and enc == "gb18030" and _latin_not_chinese(head):
+            example = _LATIN_IN_WORD.search(head)
+            word = head[max(0, example.start() - 8):example.end() + 8].decode("windows-1252", "replace").split()
+            raise InputFileError(
+                f"{path.name}: the text is not UTF-8, and read as Chinese GB18030 it turns Latin words into Chinese "
+                f"characters: it looks like a Windows-1252 (Western European, \"Excel CSV\") export "
+                f"({' '.join(word)!r}). Export it again as UTF-8, or read it so: encoding = \"windows-1252\" in "
+                "the file's [sources.<name>] (docs/SOURCES.md)")
+        return enc
     raise InputFileError(
         f"{path.name}: the text is neither {' nor '.join(c.upper() for c in candidates)}; "
         "export it again as UTF-8"
     )
+
+
+# an 8-bit byte between two ASCII letters (``J\xfcrgen``): an accented letter inside a Latin word; in Chinese
+# GB18030 text a character's bytes almost never sit between two ASCII letters
+_LATIN_IN_WORD = re.compile(rb"[A-Za-z][\x80-\xff][A-Za-z]")
+# a GB2312 character (both bytes 0xA1-0xFE): the common Chinese characters
+_GB2312_CHAR = re.compile(rb"[\xa1-\xf7][\xa1-\xfe]")
+
+
+def _latin_not_chinese(head: bytes) -> bool:
+    """Whether bytes that decode as GB18030 read better as a Latin 8-bit encoding: more accented letters inside
+    Latin words than common Chinese characters."""
+    latin = len(_LATIN_IN_WORD.findall(head))
+    return latin > 0 and latin >= len(_GB2312_CHAR.findall(head))
 
 
 def _normalise(name: str) -> str:
@@ -272,6 +297,8 @@ def inspect(path: Path, config: Config) -> FileSpec:
             notes.append("UTF-8 with BOM")
         elif encoding == "gb18030":
             notes.append("read as GB18030")
+        elif encoding == "windows-1252":
+            notes.append("read as Windows-1252")
         if fmt == "csv":
             delimiter, header = _sniff_csv_header(path, text, source)
             if delimiter != ",":
