@@ -168,7 +168,7 @@ def test_an_export_that_fails_half_way_leaves_no_partial_lake_and_the_next_one_r
     """``csqa export --lake`` is all or nothing: a failure after the raw tables were written (here a warehouse
     whose quarantine table is gone: a DuckDB error once the raw tables are out) leaves neither a half lake (which
     refused every later export: "already holds a lake") nor its working folder."""
-    from csqa.pipeline.errors import WarehouseError
+    from csqa.pipeline.errors import UsageError, WarehouseError
     from csqa.pipeline.ops.lake import export_lake
 
     broken = tmp_path / "broken.duckdb"
@@ -180,7 +180,12 @@ def test_an_export_that_fails_half_way_leaves_no_partial_lake_and_the_next_one_r
     with pytest.raises(WarehouseError, match="nothing was written there"):
         export_lake(broken, None, lake)
     assert not lake.exists() and _exports_left(tmp_path) == []
-    lake.mkdir()  # an empty folder made for it: taken as it is
+    lake.mkdir()  # a folder made for it: refused while it holds anything, taken when empty
+    (lake / "readme.txt").write_text("mine")
+    with pytest.raises(UsageError, match="is not empty"):
+        export_lake(reader_path(sample_wh), None, lake)
+    assert sorted(p.name for p in lake.iterdir()) == ["readme.txt"]
+    (lake / "readme.txt").unlink()
     counts = export_lake(reader_path(sample_wh), None, lake)
     assert counts["interactions"] == rows(reader_path(sample_wh), "select count(*) from raw.interactions")[0][0] > 0
     assert (lake / "raw" / "interactions").is_dir() and _exports_left(tmp_path) == []

@@ -112,6 +112,10 @@ def export_lake(reader: Path, db_key: Path | None, lake: str | os.PathLike) -> d
         raise UsageError(f"{lake} is a file: export into a new or empty folder")
     if (lake / "raw").exists() or (lake / "audit").exists():
         raise UsageError(f"{lake} already holds a lake: export into a new or empty folder")
+    if lake.is_dir() and any(lake.iterdir()):
+        held = sorted(p.name for p in lake.iterdir())
+        raise UsageError(f"{lake} is not empty (it holds {', '.join(held[:5])}{' ...' if len(held) > 5 else ''}): "
+                         "export into a new or empty folder")
     target = lake.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_exports(target)
@@ -155,13 +159,8 @@ def _alive(pid: int) -> bool:
 
 
 def _move_into_place(work: Path, lake: Path) -> None:
-    """Rename the complete export to ``lake``: in one step where ``lake`` does not exist; into a folder that exists
-    (empty, or holding other files), entry by entry, the raw tables last (what marks a lake as taken)."""
-    if not lake.exists():
-        work.rename(lake)
-        return
-    for entry in sorted(work.iterdir(), key=lambda p: p.name == "raw"):
-        entry.rename(lake / entry.name)
+    """Rename the complete export to ``lake`` in one step (``rename`` replaces an empty folder)."""
+    work.rename(lake)
 
 
 def _export_into(reader: Path, lake: Path) -> dict[str, int]:
