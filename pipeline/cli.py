@@ -541,7 +541,10 @@ def _cmd_export(args) -> int:
     config = load_config(args.config)
     db = _db(args, config)
     if not reader_path(db).exists():
-        raise _usage(f"no warehouse at {db}; load data first: csqa load sample_data/")
+        from .errors import WarehouseError
+
+        raise WarehouseError(f"no warehouse at {db}; load data first: csqa load sample_data/",
+                             title="There is no warehouse yet.")
     key = key_path(db)
     counts = export_lake(reader_path(db), key if key.is_file() else None, args.lake)
     if args.json:

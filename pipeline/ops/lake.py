@@ -109,13 +109,15 @@ def export_lake(reader: Path, db_key: Path | None, lake: str | os.PathLike) -> d
     to block the next one; a folder left by an export that was killed (its process gone) is removed by the next."""
     lake = Path(lake)
     if lake.exists() and not lake.is_dir():
-        raise UsageError(f"{lake} is a file: export into a new or empty folder")
+        raise UsageError(f"{lake} is a file: export into a new or empty folder",
+                         title="That folder cannot take the export.")
     if (lake / "raw").exists() or (lake / "audit").exists():
-        raise UsageError(f"{lake} already holds a lake: export into a new or empty folder")
+        raise UsageError(f"{lake} already holds a lake: export into a new or empty folder",
+                         title="That folder cannot take the export.")
     if lake.is_dir() and any(lake.iterdir()):
         held = sorted(p.name for p in lake.iterdir())
         raise UsageError(f"{lake} is not empty (it holds {', '.join(held[:5])}{' ...' if len(held) > 5 else ''}): "
-                         "export into a new or empty folder")
+                         "export into a new or empty folder", title="That folder cannot take the export.")
     target = lake.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_exports(target)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from ..errors import EXIT_OK, UsageError
+from ..errors import EXIT_OK, UsageError, WarehouseError
 from ..model.warehouse import check_export_dir, connect_reader
 from .snapshots import reader_path, stable_path
 
@@ -184,7 +184,8 @@ def print_path(db: Path) -> int:
     if not path.exists():
         path = reader_path(db)
     if not path.exists():
-        raise UsageError(f"no warehouse at {db}; load data first: csqa load sample_data/")
+        raise WarehouseError(f"no warehouse at {db}; load data first: csqa load sample_data/",
+                             title="There is no warehouse yet.")
     print(path.resolve(strict=False) if not path.is_symlink() else path.absolute())
     return EXIT_OK
 
