@@ -160,6 +160,14 @@ def test_a_path_that_cannot_be_used_is_one_line_and_exit_2_not_a_traceback(wh, t
         assert r.stderr.startswith("csqa: A file or folder could not be used.\n") and r.stderr.count("\n") == 2
 
 
+def test_no_warehouse_is_exit_4_with_the_same_words_for_every_command(tmp_path):
+    missing = tmp_path / "missing.duckdb"
+    for args in (["status"], ["check"], ["faq-gaps"], ["sql", "--print-path"], ["export", "--lake", tmp_path / "l"]):
+        r = csqa(*args, "--db", missing)
+        assert r.returncode == 4 and r.stderr.startswith("csqa: There is no warehouse yet.\n"), (args, r.stderr)
+    assert not missing.exists() and not (tmp_path / "l").exists()
+
+
 def _exports_left(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if ".export-" in p.name)
 
