@@ -38,6 +38,11 @@ def test_load_sample_data_then_status(tmp_path):
     st = csqa("status", "--db", db)
     assert st.returncode == 0
     assert "raw.interactions" in st.stdout and "quarantined rows by check" in st.stdout
+    # the list is cut to the largest ten, and says so with the whole count (it did not: 10 of 12 shown silently)
+    checks = query(db, "select count(*), sum(n) from (select count(*) n from audit.quarantine group by "
+                       "entity, column_name, check_name)")[0]
+    assert checks[0] > 10
+    assert f"(the 10 largest of {checks[0]} checks; {checks[1]:,} rows in all" in st.stdout
     again = json.loads(csqa("load", SAMPLE, "--db", db, "--json").stdout)
     assert again["files_skipped"] == 5 and again["rows_loaded"] == 0
     again = csqa("load", SAMPLE, "--db", db).stdout.splitlines()  # as a person reads it: no "batch None"
