@@ -151,3 +151,15 @@ def test_two_generated_sets_load_into_one_warehouse_without_losing_a_message(tmp
         msgs = next(f for f in json.loads(r.stdout)["files"] if f["entity"] == "messages")
         assert msgs["rows_duplicate"] == 0 and msgs["rows_loaded"] == msgs["rows_read"]
     assert query(db, "select count(*) from raw.messages")[0][0] == total
+
+
+def test_check_on_a_warehouse_with_no_batch_yet_says_so_in_one_line(tmp_path):
+    """A warehouse made by a first run stopped before its batch was written holds no marts: every data test used
+    to print DuckDB's catalog error (about 60 lines, each blaming "an older csqa")."""
+    from csqa.pipeline.model.warehouse import open_warehouse
+
+    db = tmp_path / "w.duckdb"
+    open_warehouse(db).close()
+    r = csqa("check", "--db", db)
+    assert r.returncode == 4 and r.stdout == "" and "Traceback" not in r.stderr
+    assert r.stderr.startswith("csqa: There is nothing to check yet.\n") and r.stderr.count("\n") == 2
