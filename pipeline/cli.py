@@ -406,7 +406,8 @@ def _cmd_faq_gaps(args) -> int:
     except duckdb.Error as e:  # a warehouse without marts yet
         from .errors import WarehouseError
 
-        raise WarehouseError(f"no FAQ gap mart in this warehouse ({e}); load data first") from e
+        raise WarehouseError(f"no FAQ gap mart in this warehouse ({str(e).strip().splitlines()[0]}); load data first",
+                             title="There is nothing to show yet.") from e
     finally:
         con.close()
     if args.out:

@@ -163,3 +163,5 @@ def test_check_on_a_warehouse_with_no_batch_yet_says_so_in_one_line(tmp_path):
     r = csqa("check", "--db", db)
     assert r.returncode == 4 and r.stdout == "" and "Traceback" not in r.stderr
     assert r.stderr.startswith("csqa: There is nothing to check yet.\n") and r.stderr.count("\n") == 2
+    r = csqa("faq-gaps", "--db", db)
+    assert r.returncode == 4 and "no FAQ gap mart" in r.stderr and r.stderr.count("\n") == 2
