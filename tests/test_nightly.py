@@ -74,6 +74,29 @@ def test_nightly_archives_rejects_and_prints_one_json_line(inbox, tmp_path):
     assert r2.returncode == 0 and json.loads(r2.stdout)["status"] == "nothing_to_do"
 
 
+def test_a_file_of_a_type_csqa_does_not_read_is_rejected_with_its_reason_not_left_in_the_inbox(inbox, tmp_path):
+    """A PDF or an Excel workbook in the inbox was skipped without a word, night after night; csqa load of the
+    folder skipped it silently too, and read a dot-file (an export still being written under a temporary name)."""
+    (inbox / "report.pdf").write_bytes(b"%PDF-1.4 not a table")
+    (inbox / "faq.xlsx").write_bytes(b"PK\x03\x04 a workbook")
+    (inbox / ".partial.csv").write_text("interaction_id,chan")  # being written: left for the next run
+    r = csqa("load", inbox, "--db", tmp_path / "dry" / "c.duckdb")
+    assert r.returncode == 0 and "ignored 2 file(s) of a type csqa does not read" in r.stderr, r.stderr
+    assert ".partial.csv" not in r.stdout + r.stderr
+    r = csqa("nightly", "--inbox", inbox, "--db", tmp_path / "wh" / "c.duckdb")
+    s = json.loads(r.stdout)
+    assert r.returncode == 3 and s["status"] == "input_rejected" and s["files_loaded"] == 3, s
+    assert s["files_rejected"] == 2 and s["files"] == 5 and len(s["rejected"]) == 2
+    assert sorted(p.name for p in inbox.iterdir()) == [".partial.csv"]
+    rej = next((tmp_path / "rejected").iterdir())
+    assert sorted(p.name for p in rej.iterdir()) == ["faq.xlsx", "faq.xlsx.reason.txt", "report.pdf",
+                                                     "report.pdf.reason.txt"]
+    assert 'save it as "CSV UTF-8"' in (rej / "faq.xlsx.reason.txt").read_text()
+    (inbox / "notes.docx").write_bytes(b"PK")  # alone in the inbox: rejected too, nothing loaded
+    r = csqa("nightly", "--inbox", inbox, "--db", tmp_path / "wh" / "c.duckdb")
+    assert r.returncode == 3 and json.loads(r.stdout)["rejected"][0].endswith("notes.docx")
+
+
 def test_quarantine_above_threshold_exits_7(tmp_path):
     box = tmp_path / "inbox"
     box.mkdir()

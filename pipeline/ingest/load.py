@@ -70,6 +70,7 @@ class LoadSummary:
     marts: dict = field(default_factory=dict)
     snapshot: str = ""
     steps: dict = field(default_factory=dict)  # seconds spent in each step of the load
+    ignored: list[str] = field(default_factory=list)  # files of the folders given that are not a type csqa reads
     # CPU seconds of every thread of the process (DuckDB's too) in each phase: reading to staging, upsert, marts,
     # commit, snapshot (what a benchmark compares with the wall time: how busy the cores were)
     cpu: dict = field(default_factory=dict)
@@ -94,6 +95,7 @@ class LoadSummary:
             "marts_models": self.marts.get("models", {}),
             "snapshot": self.snapshot,
             "steps": {k: round(v, 3) for k, v in self.steps.items()},
+            "ignored_files": self.ignored,
             "cpu_seconds": {k: round(v, 3) for k, v in self.cpu.items()},
             "files": [
                 {k: v for k, v in asdict(f).items() if k not in ("started_at", "finished_at")}
@@ -102,12 +104,30 @@ class LoadSummary:
         }
 
 
+def _in_folder(folder: Path) -> list[Path]:
+    """A folder's files, recursively, but hidden ones and those in hidden folders (``.name``: a file being written
+    under a temporary name, a Mac's ``._`` companion files), sorted by path."""
+    return sorted(f for f in folder.rglob("*")
+                  if f.is_file() and not any(part.startswith(".") for part in f.relative_to(folder).parts))
+
+
+def unsupported_in(paths: list[str | Path]) -> list[Path]:
+    """The files of the folders among ``paths`` that a load leaves out for their type (a PDF, an Excel workbook)."""
+    return [f for p in map(Path, paths) if p.is_dir() for f in _in_folder(p)
+            if f.suffix.lower() not in SUPPORTED_SUFFIXES]
+
+
+UNSUPPORTED = ("not a file type csqa reads (.csv, .tsv, .txt, .jsonl, .ndjson, .json, .parquet); an Excel workbook: "
+               "save it as \"CSV UTF-8\" and deliver that")
+
+
 def expand_paths(paths: list[str | Path]) -> list[Path]:
-    """Files as given; folders expand to their supported files (recursively), sorted by path."""
+    """Files as given; folders expand to their supported files (recursively, hidden ones left out), sorted by
+    path."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES))
+            out.extend(f for f in _in_folder(p) if f.suffix.lower() in SUPPORTED_SUFFIXES)
         elif p.is_file():
             out.append(p)
         else:
@@ -378,8 +398,11 @@ def _upsert(con, stage: Stage, entity: str, batch_id: int, force: bool, dry_run:
 def load(paths: list[str | Path], db: str | Path, config: Config, *, force: bool = False) -> LoadSummary:
     t0 = time.perf_counter()
     files = expand_paths(paths)
+    ignored = [str(f) for f in unsupported_in(paths)]
     if not files:
-        raise UsageError(f"no input files found in {', '.join(map(str, paths))}")
+        raise UsageError(f"no input files found in {', '.join(map(str, paths))}"
+                         + (f" ({len(ignored)} of a type csqa does not read: {', '.join(ignored[:5])})"
+                            if ignored else ""))
     with writer_lock(db):  # one writer at a time: a second load or nightly exits with EXIT_LOCKED
         con = open_warehouse(db, memory_limit=config.warehouse.memory_limit)
         try:
@@ -396,6 +419,7 @@ def load(paths: list[str | Path], db: str | Path, config: Config, *, force: bool
             summary.steps["snapshot"] = time.perf_counter() - t
             summary.cpu["snapshot"] = time.process_time() - c
     summary.seconds = time.perf_counter() - t0
+    summary.ignored = ignored
     return summary
 
 

@@ -31,7 +31,7 @@ from ..errors import (  # noqa: F401  (EXIT_LOCKED, Locked: re-exported, documen
     Locked,
     UsageError,
 )
-from ..ingest.load import expand_paths, load, publish_if_behind
+from ..ingest.load import UNSUPPORTED, expand_paths, load, publish_if_behind, unsupported_in
 from ..model.warehouse import lock_path, writer_lock  # noqa: F401  (lock_path: re-exported)
 
 log = logging.getLogger(__name__)
@@ -61,15 +61,28 @@ def run_nightly(inbox: Path, db: Path, config: Config, *, archive: Path | None =
     rejected = Path(rejected) if rejected else inbox.parent / "rejected"
     today = dt.datetime.now(dt.UTC).date().isoformat()
     with writer_lock(db):
-        files = [f for f in expand_paths([inbox]) if not f.name.startswith(".")]
-        summary: dict = {"inbox": str(inbox), "db": str(db), "files": len(files)}
+        files = expand_paths([inbox])  # (dot-files: exports still being written, left for the next run)
+        # a file of a type csqa does not read (a PDF, an Excel workbook) is rejected as a bad file is, with its
+        # reason, rather than left in the inbox night after night
+        unreadable = []
+        for f in unsupported_in([inbox]):
+            dst = _move(f, rejected / today)
+            dst.with_name(dst.name + ".reason.txt").write_text(
+                f"{f.name}: {UNSUPPORTED}\n{dt.datetime.now(dt.UTC).isoformat()}\n", encoding="utf-8")
+            unreadable.append(str(dst))
+        summary: dict = {"inbox": str(inbox), "db": str(db), "files": len(files) + len(unreadable)}
+        if not files and unreadable:
+            summary["snapshot"] = publish_if_behind(db, config)
+            summary.update({"status": "input_rejected", "files_rejected": len(unreadable), "rejected": unreadable,
+                            "exit_code": EXIT_INPUT_REJECTED, "seconds": round(time.perf_counter() - t0, 3)})
+            return EXIT_INPUT_REJECTED, summary
         if not files:
             summary["snapshot"] = publish_if_behind(db, config)  # a run killed before its publish
             summary.update({"status": "nothing_to_do", "exit_code": EXIT_OK,
                             "seconds": round(time.perf_counter() - t0, 3)})
             return EXIT_OK, summary
         result = load(files, db, config)
-        moved, rejects = [], []
+        moved, rejects = [], list(unreadable)
         for f in result.files:
             src = Path(f.source_file)
             if not src.exists():
@@ -83,6 +96,7 @@ def run_nightly(inbox: Path, db: Path, config: Config, *, archive: Path | None =
                 moved.append(str(_move(src, archive / today)))
         data = result.as_dict()
         rate = data["rows_quarantined"] / data["rows_read"] if data["rows_read"] else 0.0
+        data["files_rejected"] += len(unreadable)
         code = EXIT_INPUT_REJECTED if data["files_rejected"] else EXIT_OK
         if code == EXIT_OK and rate > max_quarantine_rate:
             code = EXIT_QUARANTINE_HIGH
