@@ -159,6 +159,28 @@ def test_a_chat_whose_customer_message_is_quarantined_keeps_the_customer_out_of_
     assert facts(db, "first_response_seconds, first_response_sla_status")["z1"] == (None, "not_applicable")
 
 
+def test_a_fault_is_reported_once_and_a_derived_value_is_shown(tmp_path, db):
+    """Zendesk tickets: 2006's `Solved at` is an Excel-style date (a parse failure); it was also reported as
+    `resolved_status_has_resolution_time` (a resolved ticket "without" the time it shows). 2005's first reply,
+    derived from `Created at` + minutes, falls after its solve time: the quarantine showed the derived value empty."""
+    header = (FIXTURES / "zendesk" / "tickets_export.csv").read_text().splitlines()[0]
+    assert header.startswith("Id,Requester,Requester id,")
+    rows = ["2005,Ann,1,Agent Li,Accounts,Late,x,Solved,Normal,Email,Question,2026-11-02 08:00:00,"
+            "2026-11-02 09:00:00,2026-11-02 09:00:00,0,1,65,60",
+            "2006,Bob,2,Agent Li,Accounts,Excel date,x,Solved,Normal,Email,Question,2026-11-02 08:00:00,"
+            "2026-11-02 09:00:00,02/11/2026 09:00,0,1,5,60"]
+    path = write(tmp_path / "tickets_export.csv", header + "\n" + "\n".join(rows) + "\n")
+    r = csqa("load", "--source", "zendesk", path, "--db", db, "--json")
+    assert json.loads(r.stdout)["rows_quarantined"] == 2
+    got = query(db, "select json_extract_string(raw_row, '$.interaction_id'), column_name, check_name, failing_value "
+                    "from audit.quarantine order by 1, 3")
+    assert got == [
+        ("2005", "Created at + First reply time in minutes,Solved at", "resolution_not_before_first_response",
+         "Created at + First reply time in minutes=2026-11-02T09:05:00+00:00; Solved at=2026-11-02 09:00:00"),
+        ("2006", "Solved at", "parse_timestamp_iso8601", "02/11/2026 09:00"),
+    ], got
+
+
 def test_unknown_preset_is_a_usage_error_listing_the_presets(tmp_path):
     r = csqa("load", "--source", "zendeks", tmp_path, check=False)
     assert r.returncode == 2

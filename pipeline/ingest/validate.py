@@ -268,7 +268,7 @@ def validate_chunk(spec: FileSpec, chunk: RawChunk, config: Config, key: bytes |
     except pa.errors.SchemaErrors as err:
         # a value that failed to parse is null in the typed frame: don't report it twice
         records.extend(
-            r for r in _pandera_records(err.failure_cases, text, spec)
+            r for r in _pandera_records(err.failure_cases, text, spec, df, parsed_bad)
             if not (r[2] == "not_nullable" and (r[0], r[1]) in parsed_bad)
         )
     timings["pandera"] = time.perf_counter() - t
@@ -428,7 +428,11 @@ def derive_missing(entity: str, spec: FileSpec, df: pd.DataFrame) -> pd.DataFram
     return df
 
 
-def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame, spec: FileSpec):
+def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame, spec: FileSpec, typed: pd.DataFrame,
+                     parsed_bad: set):
+    """pandera's failure cases as quarantine records. A cross-column check is one record per row, left out where
+    one of its columns failed to parse in that row (reported once: as the parse failure); its value shows each
+    column as read, or as derived where the file has no such column (a start plus minutes)."""
     fc = fc[fc["index"].notna()]
     for row in fc.itertuples(index=False):
         pos = int(row.index)
@@ -443,8 +447,27 @@ def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame, spec: FileSpec):
     cross = fc[(fc.schema_context == "DataFrameSchema") & fc.check.isin(list(CROSS_CHECK_COLUMNS))]
     for (pos, check), _ in cross.groupby(["index", "check"], sort=True):
         cols = CROSS_CHECK_COLUMNS[check]
-        value = "; ".join(f"{spec.label(c)}={_show(text[c].iloc[int(pos)])}" for c in cols)
-        yield int(pos), ",".join(spec.label(c) for c in cols), str(check), value
+        pos = int(pos)
+        if any((pos, c) in parsed_bad or (pos, EXTRA + c) in parsed_bad for c in cols) or any(
+                (pos, EXTRA + i) in parsed_bad or (pos, i) in parsed_bad for c in cols for i in _rule_inputs(spec, c)):
+            continue
+        value = "; ".join(f"{spec.label(c)}={_shown_value(text, typed, c, pos)}" for c in cols)
+        yield pos, ",".join(spec.label(c) for c in cols), str(check), value
+
+
+def _rule_inputs(spec: FileSpec, col: str) -> list[str]:
+    """The file columns a source's rule derives ``col`` from (none: the file's own column)."""
+    rule = spec.source.derive.get(col) if spec.source is not None else None
+    return rule.inputs if rule is not None else []
+
+
+def _shown_value(text: pd.DataFrame, typed: pd.DataFrame, col: str, pos: int) -> str:
+    """A column's value in a row as read, else as parsed or derived (ISO 8601 for an instant)."""
+    shown = _show(text[col].iloc[pos]) if col in text.columns else ""
+    if shown or col not in typed.columns:
+        return shown
+    v = typed[col].iloc[pos]
+    return v.isoformat() if hasattr(v, "isoformat") and not pd.isna(v) else _show(v)
 
 
 def protect_line(line: str, spec: FileSpec, key: bytes | None) -> dict:
