@@ -86,6 +86,34 @@ def test_first_response_from_messages_ignores_bots_and_internal_notes(tmp_path, 
         240.0, "interaction", "met")
 
 
+def test_events_without_a_customer_message_still_decide_unless_an_agent_opened_the_conversation(tmp_path, db, cfg):
+    """Many ticket exports keep the customer's opening text in the interaction, and only agents' and bots' events:
+    those events decide the first response as before (M: 7 min, not the desk's 30 s bot; P: 20 min; Q, open,
+    unanswered: breached). Only where an agent's message opened the conversation (a counted reply at the creation
+    instant, no customer message: an outbound ticket, a tweet thread without its customer tweet) is there no
+    first response, and nobody waits for one (O)."""
+    build(tmp_path, db, cfg, [
+        interaction_row("M", created="2026-11-02T10:00:00Z", first="2026-11-02T10:00:30Z",
+                        resolved="2026-11-02T10:30:00Z"),
+        interaction_row("P", created="2026-11-02T10:00:00Z", first="", resolved="2026-11-02T10:30:00Z"),
+        interaction_row("Q", created="2026-11-02T10:00:00Z", first="", resolved="", status="open"),
+        interaction_row("O", created="2026-11-02T10:00:00Z", first="", resolved="", status="open"),
+    ], messages=(
+        "1,M,bot,2026-11-02T10:00:30Z,true,[auto] hello\n"
+        "2,M,agent,2026-11-02T10:02:00Z,false,internal note\n"
+        "3,M,agent,2026-11-02T10:07:00Z,true,Hi - checking\n"
+        "4,P,agent,2026-11-02T10:20:00Z,true,Hello\n"
+        "5,Q,bot,2026-11-02T10:00:05Z,true,[auto] we got your message\n"
+        "6,O,agent,2026-11-02T10:00:00Z,true,Your card is on its way\n"
+        "7,O,agent,2026-11-02T10:30:00Z,true,Tracking number follows\n"
+    ))
+    cols = ("first_response_seconds", "first_response_source", "first_response_sla_status")
+    assert fact(db, "M", *cols) == (420.0, "messages", "breached")
+    assert fact(db, "P", *cols) == (1200.0, "messages", "breached")
+    assert fact(db, "Q", *cols) == (None, "messages", "breached")
+    assert fact(db, "O", *cols) == (None, "messages", "not_applicable")
+
+
 def test_counting_bot_replies_is_configurable(tmp_path, db):
     cfg = load_config(write(tmp_path / "c.toml", CONFIG + "[first_response]\ncount_bot_replies = true\n"))
     build(tmp_path, db, cfg, [interaction_row("M", created="2026-11-02T10:00:00Z", first="2026-11-02T10:07:00Z",

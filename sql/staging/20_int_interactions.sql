@@ -71,8 +71,10 @@ instants as (
         i.interaction_id,
         i.created_at,
         case
-            when ms.count_customer_messages > 0 then ms.first_reply_at
-            else i.reported_first_response_at
+            when ms.interaction_id is null then i.reported_first_response_at
+            -- the opening message, an agent's, is no response (see timed below)
+            when ms.count_customer_messages = 0 and ms.first_reply_at = i.created_at then null
+            else ms.first_reply_at
         end as first_response_at,
         i.resolved_at,
         t.schedule,
@@ -104,15 +106,17 @@ scheduled_clocks as (
 timed as (
     select
         i.*,
-        -- message events decide the first response when the interaction has any from the customer; events with
-        -- none (only agents wrote: a thread whose customer message is not in the log, an outbound ticket) start
-        -- no clock, and the interaction's own first response (if reported) stands (docs/METRICS.md)
+        -- message events, when the interaction has any, decide the first response; but where no customer wrote
+        -- and an agent's message opened the conversation (a counted reply at the creation instant: an outbound
+        -- ticket, a tweet thread whose customer tweet is not in the log, whose creation is its first message),
+        -- that message is no response and nobody waits for one (docs/METRICS.md)
+        coalesce(ms.count_customer_messages = 0 and ms.first_reply_at = i.created_at, false) as is_opened_by_agent,
         case
-            when ms.count_customer_messages > 0 then ms.first_reply_at
-            else i.reported_first_response_at
+            when ms.interaction_id is null then i.reported_first_response_at
+            when ms.count_customer_messages = 0 and ms.first_reply_at = i.created_at then null
+            else ms.first_reply_at
         end as first_response_at,
-        case when ms.count_customer_messages > 0 then 'messages' else 'interaction' end as first_response_source,
-        ms.count_customer_messages,
+        case when ms.interaction_id is not null then 'messages' else 'interaction' end as first_response_source,
         ms.count_agent_replies,
         ms.count_messages,
         ms.first_message_sent_at,
@@ -214,8 +218,8 @@ final as (
                     else 'breached'
                 end
             when d.is_resolved then 'not_applicable'
-            -- message events, none from the customer: nobody waits for a first response
-            when d.count_customer_messages = 0 then 'not_applicable'
+            -- opened by an agent's message, no customer message: nobody waits for a first response
+            when d.is_opened_by_agent then 'not_applicable'
             when d.open_business_seconds is null then 'unknown'
             when d.open_business_seconds > d.first_response_target_seconds then 'breached'
             else 'open'
