@@ -169,7 +169,7 @@ def test_no_warehouse_is_exit_4_with_the_same_words_for_every_command(tmp_path):
 
 
 def _exports_left(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if ".export-" in p.name)
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".export-"))
 
 
 def test_an_export_that_fails_half_way_leaves_no_partial_lake_and_the_next_one_runs(sample_wh, tmp_path):
@@ -187,7 +187,7 @@ def test_an_export_that_fails_half_way_leaves_no_partial_lake_and_the_next_one_r
     lake = tmp_path / "lake"
     with pytest.raises(WarehouseError, match="nothing was written there"):
         export_lake(broken, None, lake)
-    assert not lake.exists() and _exports_left(tmp_path) == []
+    assert not lake.exists()  # made by the export, removed with what it wrote
     lake.mkdir()  # a folder made for it: refused while it holds anything, taken when empty
     (lake / "readme.txt").write_text("mine")
     with pytest.raises(UsageError, match="is not empty"):
@@ -196,7 +196,7 @@ def test_an_export_that_fails_half_way_leaves_no_partial_lake_and_the_next_one_r
     (lake / "readme.txt").unlink()
     counts = export_lake(reader_path(sample_wh), None, lake)
     assert counts["interactions"] == rows(reader_path(sample_wh), "select count(*) from raw.interactions")[0][0] > 0
-    assert (lake / "raw" / "interactions").is_dir() and _exports_left(tmp_path) == []
+    assert (lake / "raw" / "interactions").is_dir() and _exports_left(lake) == []
 
 
 def test_an_export_stopped_by_ctrl_c_leaves_no_partial_lake(sample_wh, tmp_path, monkeypatch):
@@ -215,26 +215,45 @@ def test_an_export_stopped_by_ctrl_c_leaves_no_partial_lake(sample_wh, tmp_path,
         mp.setattr(lake_module.shutil, "copyfile", ctrl_c)
         with pytest.raises(KeyboardInterrupt):
             lake_module.export_lake(reader_path(sample_wh), key, lake)
-    assert not lake.exists() and _exports_left(tmp_path) == []
+    assert not lake.exists()
     lake_module.export_lake(reader_path(sample_wh), key, lake)
     assert (lake / "lake.key").read_text() == "THE-KEY" and (lake / "audit" / "load_batches").is_dir()
 
 
 def test_an_export_killed_before_it_cleaned_up_is_cleared_by_the_next(sample_wh, tmp_path):
-    """kill -9 leaves the working folder (``.<lake>.export-<pid>``); the next export to that lake removes it when
-    its process is gone, and leaves a running export's folder alone."""
+    """kill -9 leaves the working folder (``<lake>/.export-<pid>``); the next export into that lake removes it when
+    its process is gone, and refuses while a running export's folder is there."""
+    from csqa.pipeline.errors import UsageError
     from csqa.pipeline.ops.lake import export_lake
 
+    lake = tmp_path / "lake"
+    running = lake / f".export-{os.getppid()}"  # a process that is alive: not ours to remove
+    running.mkdir(parents=True)
+    with pytest.raises(UsageError, match="being written by another export"):
+        export_lake(reader_path(sample_wh), None, lake)
+    running.rmdir()
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead = tmp_path / f".lake.export-{int(gone.stdout)}"
+    dead = lake / f".export-{int(gone.stdout)}"
     (dead / "raw" / "interactions").mkdir(parents=True)
     (dead / "raw" / "interactions" / "part.parquet").write_bytes(b"half")
-    running = tmp_path / f".lake.export-{os.getppid()}"  # a process that is alive: not ours to remove
-    running.mkdir()
-    export_lake(reader_path(sample_wh), None, tmp_path / "lake")
-    assert not dead.exists() and running.is_dir()
-    assert (tmp_path / "lake" / "raw" / "interactions").is_dir()
+    export_lake(reader_path(sample_wh), None, lake)
+    assert not dead.exists() and (lake / "raw" / "interactions").is_dir()
+    assert sorted(p.name for p in lake.iterdir()) == ["audit", "quarantine", "raw"]
 
+
+def test_an_export_goes_into_the_folder_given_as_it_is(sample_wh, tmp_path, monkeypatch):
+    """Into ".", an empty folder with its own permissions: the folder stays the same folder (the working folder
+    is inside it, so a mount point or a folder whose parent is not writable works too)."""
+    from csqa.pipeline.ops.lake import export_lake
+
+    lake = tmp_path / "prepared"
+    lake.mkdir()
+    lake.chmod(0o2770)
+    inode = lake.stat().st_ino
+    monkeypatch.chdir(lake)
+    export_lake(reader_path(sample_wh), None, ".")
+    assert lake.stat().st_ino == inode and (lake.stat().st_mode & 0o7777) == 0o2770
+    assert Path("raw/interactions").is_dir() and Path("audit/load_batches").is_dir()
 
 def test_the_sql_shell_is_locked_down_too(wh, tmp_path):
     r = csqa("sql", "--db", wh, input="select * from read_csv('/etc/passwd');\nset enable_external_access=true;\n"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from glob import escape as glob_escape
 from pathlib import Path
 
 import duckdb
@@ -104,48 +103,64 @@ def export_lake(reader: Path, db_key: Path | None, lake: str | os.PathLike) -> d
     later Spark loads hash customer ids as the warehouse did. ``reader``: the snapshot (or warehouse) to
     read; ``db_key``: the warehouse's ``<db>.key`` file, if any. Returns the rows written per table.
 
-    All or nothing: the lake is written in a hidden folder beside it (``.<name>.export-<pid>``) and moved into
-    place when complete, so an export that fails or is stopped (Ctrl-C, SIGTERM) leaves no partial lake behind
-    to block the next one; a folder left by an export that was killed (its process gone) is removed by the next."""
+    All or nothing: the tables are written into a hidden folder inside the lake's (``.export-<pid>``: on the lake's
+    own disk, under the folder's own permissions) and renamed into place when every one is complete, the raw tables
+    last (what marks a folder as a lake); an export that fails or is stopped (Ctrl-C, SIGTERM) removes what it
+    wrote, so no half lake blocks the next one, and a folder left by an export that was killed (its process gone)
+    is removed by the next."""
     lake = Path(lake)
+    taken = "That folder cannot take the export."
     if lake.exists() and not lake.is_dir():
-        raise UsageError(f"{lake} is a file: export into a new or empty folder",
-                         title="That folder cannot take the export.")
+        raise UsageError(f"{lake} is a file: export into a new or empty folder", title=taken)
     if (lake / "raw").exists() or (lake / "audit").exists():
-        raise UsageError(f"{lake} already holds a lake: export into a new or empty folder",
-                         title="That folder cannot take the export.")
-    if lake.is_dir() and any(lake.iterdir()):
-        held = sorted(p.name for p in lake.iterdir())
-        raise UsageError(f"{lake} is not empty (it holds {', '.join(held[:5])}{' ...' if len(held) > 5 else ''}): "
-                         "export into a new or empty folder", title="That folder cannot take the export.")
-    target = lake.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned_exports(target)
-    work = target.parent / f"{_EXPORTING.format(name=target.name)}{os.getpid()}"
-    shutil.rmtree(work, ignore_errors=True)
+        raise UsageError(f"{lake} already holds a lake: export into a new or empty folder", title=taken)
+    made = not lake.exists()
+    lake.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_exports(lake)
+    held = sorted(p.name for p in lake.iterdir())
+    if held:
+        running = [n for n in held if n.startswith(_EXPORTING)]
+        raise UsageError(
+            f"{lake} is being written by another export (process {running[0].removeprefix(_EXPORTING)})"
+            if running else
+            f"{lake} is not empty (it holds {', '.join(held[:5])}{' ...' if len(held) > 5 else ''}): "
+            "export into a new or empty folder", title=taken)
+    work = lake / f"{_EXPORTING}{os.getpid()}"
+    moved: list[Path] = []
     try:
         (work / "raw").mkdir(parents=True)
         try:
             counts = _export_into(reader, work)
         except duckdb.Error as e:
             raise WarehouseError(f"export to {lake} failed (nothing was written there): {e}") from e
-        if db_key is not None and db_key.is_file() and not key_path(lake / "lake").exists():
+        if db_key is not None and db_key.is_file():
             shutil.copyfile(db_key, key_path(work / "lake"))  # where csqa spark load looks for it
             key_path(work / "lake").chmod(0o600)
-        _move_into_place(work, target)
+        for entry in sorted(work.iterdir(), key=lambda p: p.name == "raw"):
+            moved.append(lake / entry.name)
+            entry.rename(lake / entry.name)
+    except BaseException:
+        for path in moved:  # (the folder held nothing else: checked above)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if made and not any(lake.iterdir()):
+            lake.rmdir()
     return counts
 
 
-_EXPORTING = ".{name}.export-"  # + the exporting process's id
+_EXPORTING = ".export-"  # + the exporting process's id: the working folder inside the lake's
 
 
 def _remove_abandoned_exports(lake: Path) -> None:
-    """Remove the folders of earlier exports to ``lake`` whose process is gone (killed before it could clean up)."""
-    prefix = _EXPORTING.format(name=lake.name)
-    for folder in lake.parent.glob(f"{glob_escape(prefix)}*"):
-        pid = folder.name.removeprefix(prefix)
+    """Remove the working folders of earlier exports into ``lake`` whose process is gone (killed before it could
+    clean up)."""
+    for folder in lake.glob(f"{_EXPORTING}*"):
+        pid = folder.name.removeprefix(_EXPORTING)
         if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -158,11 +173,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # another user's process
         return True
     return True
-
-
-def _move_into_place(work: Path, lake: Path) -> None:
-    """Rename the complete export to ``lake`` in one step (``rename`` replaces an empty folder)."""
-    work.rename(lake)
 
 
 def _export_into(reader: Path, lake: Path) -> dict[str, int]:
