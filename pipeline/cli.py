@@ -279,8 +279,8 @@ def _print_summary(summary, as_json: bool, extra: dict | None = None) -> int:
         for key, value in (extra or {}).items():
             print(f"{key}: {value}")
         if data.get("ignored_files"):
-            print(f"ignored {len(data['ignored_files'])} file(s) of a type csqa does not read (.csv, .tsv, .txt, "
-                  f".jsonl, .ndjson, .json, .parquet): {', '.join(data['ignored_files'][:10])}"
+            print(f"ignored {len(data['ignored_files'])} file(s) of a type csqa does not read (a spreadsheet: save "
+                  f"it as CSV UTF-8): {', '.join(data['ignored_files'][:10])}"
                   + (" ..." if len(data["ignored_files"]) > 10 else ""), file=sys.stderr)
     return EXIT_INPUT_REJECTED if data["files_rejected"] else EXIT_OK
 

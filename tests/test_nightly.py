@@ -80,18 +80,21 @@ def test_a_file_of_a_type_csqa_does_not_read_is_rejected_with_its_reason_not_lef
     (inbox / "report.pdf").write_bytes(b"%PDF-1.4 not a table")
     (inbox / "faq.xlsx").write_bytes(b"PK\x03\x04 a workbook")
     (inbox / ".partial.csv").write_text("interaction_id,chan")  # being written: left for the next run
+    (inbox / "messages.csv.filepart").write_text("message_id,")  # WinSCP's name while it uploads: left too
+    (inbox / "Thumbs.db").write_bytes(b"\x00")  # a system's file: passed over
     r = csqa("load", inbox, "--db", tmp_path / "dry" / "c.duckdb")
     assert r.returncode == 0 and "ignored 2 file(s) of a type csqa does not read" in r.stderr, r.stderr
-    assert ".partial.csv" not in r.stdout + r.stderr
+    assert ".partial.csv" not in r.stdout + r.stderr and "filepart" not in r.stderr and "Thumbs" not in r.stderr
     r = csqa("nightly", "--inbox", inbox, "--db", tmp_path / "wh" / "c.duckdb")
     s = json.loads(r.stdout)
     assert r.returncode == 3 and s["status"] == "input_rejected" and s["files_loaded"] == 3, s
     assert s["files_rejected"] == 2 and s["files"] == 5 and len(s["rejected"]) == 2
-    assert sorted(p.name for p in inbox.iterdir()) == [".partial.csv"]
+    assert sorted(p.name for p in inbox.iterdir()) == [".partial.csv", "Thumbs.db", "messages.csv.filepart"]
     rej = next((tmp_path / "rejected").iterdir())
     assert sorted(p.name for p in rej.iterdir()) == ["faq.xlsx", "faq.xlsx.reason.txt", "report.pdf",
                                                      "report.pdf.reason.txt"]
     assert 'save it as "CSV UTF-8"' in (rej / "faq.xlsx.reason.txt").read_text()
+    assert "a document" in (rej / "report.pdf.reason.txt").read_text()
     (inbox / "notes.docx").write_bytes(b"PK")  # alone in the inbox: rejected too, nothing loaded
     r = csqa("nightly", "--inbox", inbox, "--db", tmp_path / "wh" / "c.duckdb")
     assert r.returncode == 3 and json.loads(r.stdout)["rejected"][0].endswith("notes.docx")

@@ -111,14 +111,26 @@ def _in_folder(folder: Path) -> list[Path]:
                   if f.is_file() and not any(part.startswith(".") for part in f.relative_to(folder).parts))
 
 
+# files delivered in a type csqa does not read, and what to do instead: a nightly rejects them with the reason, a
+# load of their folder names them; any other file it does not read (a README, a file still being uploaded under
+# a temporary suffix such as ``.filepart``, ``Thumbs.db``) is passed over without a word, as before
+WRONG_TYPES = {
+    **dict.fromkeys((".xlsx", ".xls", ".xlsm", ".xlsb", ".ods", ".numbers"),
+                    'a spreadsheet, which csqa does not read: save it as "CSV UTF-8" and deliver that'),
+    **dict.fromkeys((".pdf", ".doc", ".docx", ".rtf"), "a document, not a table csqa can read"),
+    **dict.fromkeys((".zip", ".gz", ".tgz", ".7z", ".rar", ".tar"), "an archive: unpack it and deliver its files"),
+    **dict.fromkeys((".xml", ".html", ".htm"), "markup, not a table csqa can read: export CSV, JSONL or Parquet"),
+}
+
+
 def unsupported_in(paths: list[str | Path]) -> list[Path]:
-    """The files of the folders among ``paths`` that a load leaves out for their type (a PDF, an Excel workbook)."""
-    return [f for p in map(Path, paths) if p.is_dir() for f in _in_folder(p)
-            if f.suffix.lower() not in SUPPORTED_SUFFIXES]
+    """The files of the folders among ``paths`` delivered in a type csqa does not read (``WRONG_TYPES``)."""
+    return [f for p in map(Path, paths) if p.is_dir() for f in _in_folder(p) if f.suffix.lower() in WRONG_TYPES]
 
 
-UNSUPPORTED = ("not a file type csqa reads (.csv, .tsv, .txt, .jsonl, .ndjson, .json, .parquet); an Excel workbook: "
-               "save it as \"CSV UTF-8\" and deliver that")
+def wrong_type_reason(path: Path) -> str:
+    return f"{path.name}: {WRONG_TYPES[path.suffix.lower()]} (csqa reads .csv, .tsv, .txt, .jsonl, .ndjson, .json " \
+           "and .parquet)"
 
 
 def expand_paths(paths: list[str | Path]) -> list[Path]:

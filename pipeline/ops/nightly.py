@@ -31,7 +31,7 @@ from ..errors import (  # noqa: F401  (EXIT_LOCKED, Locked: re-exported, documen
     Locked,
     UsageError,
 )
-from ..ingest.load import UNSUPPORTED, expand_paths, load, publish_if_behind, unsupported_in
+from ..ingest.load import expand_paths, load, publish_if_behind, unsupported_in, wrong_type_reason
 from ..model.warehouse import lock_path, writer_lock  # noqa: F401  (lock_path: re-exported)
 
 log = logging.getLogger(__name__)
@@ -62,13 +62,13 @@ def run_nightly(inbox: Path, db: Path, config: Config, *, archive: Path | None =
     today = dt.datetime.now(dt.UTC).date().isoformat()
     with writer_lock(db):
         files = expand_paths([inbox])  # (dot-files: exports still being written, left for the next run)
-        # a file of a type csqa does not read (a PDF, an Excel workbook) is rejected as a bad file is, with its
-        # reason, rather than left in the inbox night after night
+        # a file delivered in a type csqa does not read (a PDF, an Excel workbook: load.WRONG_TYPES) is rejected as
+        # a bad file is, with its reason, rather than left in the inbox night after night
         unreadable = []
         for f in unsupported_in([inbox]):
             dst = _move(f, rejected / today)
             dst.with_name(dst.name + ".reason.txt").write_text(
-                f"{f.name}: {UNSUPPORTED}\n{dt.datetime.now(dt.UTC).isoformat()}\n", encoding="utf-8")
+                f"{wrong_type_reason(f)}\n{dt.datetime.now(dt.UTC).isoformat()}\n", encoding="utf-8")
             unreadable.append(str(dst))
         summary: dict = {"inbox": str(inbox), "db": str(db), "files": len(files) + len(unreadable)}
         if not files and unreadable:
