@@ -150,12 +150,15 @@ def test_a_chat_whose_customer_message_is_quarantined_keeps_the_customer_out_of_
     hashed, as customer_id is, not the e-mail address it was (nor any other personal data of the row)."""
     log = write(tmp_path / "chat.csv", "message_id,conversation_id,author_type,author_id,sent_at,text\r\n"
                 "q1,z1,user,alice.smith@example.com,2026-11-02 09:00:00,hello call me on +44 7700 900123\r\n"
-                "q2,z1,operator,op-1,2026-11-02T09:01:00Z,hi\r\n")
+                "q2,z1,operator,op-1,2026-11-02T09:01:00Z,hi\r\n"
+                "q3,z2,user,bob_jones77,2026-11-02T09:05:00Z,one,field,too many\r\n")
     r = csqa("load", "--source", "chat_log", log, "--db", db, "--json")
-    assert json.loads(r.stdout)["rows_quarantined"] == 1
-    (raw_row, value), = query(db, "select raw_row, failing_value from audit.quarantine")
+    assert json.loads(r.stdout)["rows_quarantined"] == 2
+    (raw_row, value), (line, _) = query(db, "select raw_row, failing_value from audit.quarantine order by row_number")
     assert "alice" not in raw_row and "example.com" not in raw_row and "7700" not in raw_row
     assert json.loads(raw_row)["author_id"].startswith("c_") and value == "2026-11-02 09:00:00"
+    # a record that does not split into the header's fields: its customer column hashed there too
+    assert "bob_jones77" not in line and json.loads(line)["_fields"][3].startswith("c_")
     assert facts(db, "first_response_seconds, first_response_sla_status")["z1"] == (None, "not_applicable")
 
 

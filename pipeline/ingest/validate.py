@@ -477,21 +477,25 @@ def protect_line(line: str, spec: FileSpec, key: bytes | None) -> dict:
     def pseudo(v: str) -> str:
         return pseudonymise_series(pd.Series([v], dtype="str"), key).iloc[0] if key else v
 
-    source_col = next((src for src, dst in spec.mapping.items() if dst == "customer_id"), None)
+    # the file columns that name the customer: customer_id's, and a threaded source's customer column
+    customer_cols = [src for src, dst in spec.mapping.items() if dst == "customer_id" and spec.entity == "interactions"]
+    if spec.source is not None and spec.source.thread is not None:
+        customer_cols.append(spec.source.thread.customer)
     if spec.fmt == "csv":
         try:
             fields = next(csv.reader([line], delimiter=spec.delimiter or ","))
         except (csv.Error, StopIteration):
             return {"_line": redact_text(line)}
         fields = [redact_text(f) for f in fields]
-        if spec.entity == "interactions" and source_col in spec.header:
-            i = spec.header.index(source_col)
-            if i < len(fields) and fields[i]:
-                fields[i] = pseudo(fields[i])
+        for col in customer_cols:
+            if col in spec.header:
+                i = spec.header.index(col)
+                if i < len(fields) and fields[i]:
+                    fields[i] = pseudo(fields[i])
         return {"_fields": fields}
     text = redact_text(line)
-    if spec.entity == "interactions" and source_col:
-        text = re.sub(rf'("{re.escape(source_col)}"\s*:\s*")([^"]*)(")',
+    for col in customer_cols:
+        text = re.sub(rf'("{re.escape(col)}"\s*:\s*")([^"]*)(")',
                       lambda m: m.group(1) + pseudo(m.group(2)) + m.group(3), text)
     return {"_line": text}
 
