@@ -46,6 +46,30 @@ def test_a_windows_1252_export_is_refused_not_read_as_chinese_and_loads_when_con
                    "W2": ("Karte gesperrt, Straße geändert", "Jürgen Müller")}
 
 
+@pytest.mark.parametrize(("agents", "encoding", "refused"), [
+    ("Ángel|Óscar|Élodie|Álvaro|Úrsula", "windows-1252", True),  # accents only at the start of words
+    ("Amy珺|Leo昇|Tom瑄", "gb18030", False),  # Chinese names outside GB2312, next to Latin letters
+    ("王磊|李娜|Lei Wang", "gb18030", False),
+])
+def test_the_windows_1252_guess_on_names(tmp_path, db, config, agents, encoding, refused):
+    rows = [interaction_row(f"N{i}", agent=a, message="hello") for i, a in enumerate(agents.split("|"))]
+    path = write(tmp_path / "interactions.csv", f"{INTERACTION_HEADER}\n" + "\n".join(rows) + "\n", encoding)
+    f = _load_one(path, db, config)
+    if refused:
+        assert f.status == "rejected" and 'encoding = "windows-1252"' in f.error and "gb18030" in f.error, f.error
+    else:
+        assert f.status == "loaded", f.error
+        assert sorted(r[0] for r in query(db, "select agent_id from raw.interactions")) == sorted(agents.split("|"))
+
+
+def test_a_latin_file_that_is_not_gb18030_either_is_told_about_windows_1252(tmp_path, db, config):
+    path = write(tmp_path / "interactions.csv",
+                 f"{INTERACTION_HEADER}\n{interaction_row('F1', agent='André René', message='à bientôt')}\n",
+                 "windows-1252")
+    f = _load_one(path, db, config)
+    assert f.status == "rejected" and "neither UTF-8 nor GB18030" in f.error and "windows-1252" in f.error, f.error
+
+
 @pytest.mark.parametrize("delimiter", [";", "\t", "|"])
 def test_delimiter_is_detected(tmp_path, db, config, delimiter):
     text = f"{INTERACTION_HEADER}\n{interaction_row('D1')}\n".replace(",", delimiter)

@@ -132,18 +132,23 @@ def detect_encoding(path: Path, head: bytes, configured: str) -> str:
             raise InputFileError(
                 f"{path.name}: the text is not UTF-8, and read as Chinese GB18030 it turns Latin words into Chinese "
                 f"characters: it looks like a Windows-1252 (Western European, \"Excel CSV\") export "
-                f"({' '.join(word)!r}). Export it again as UTF-8, or read it so: encoding = \"windows-1252\" in "
-                "the file's [sources.<name>] (docs/SOURCES.md)")
+                f"({' '.join(word)!r}). Export it again as UTF-8, or say how to read it in the file's "
+                "[sources.<name>] (docs/SOURCES.md): encoding = \"windows-1252\", or encoding = \"gb18030\" if it "
+                "is Chinese after all")
         return enc
     raise InputFileError(
         f"{path.name}: the text is neither {' nor '.join(c.upper() for c in candidates)}; "
         "export it again as UTF-8"
+        + (" (a Western European export, Windows-1252 or \"Excel CSV\", is read with encoding = \"windows-1252\" "
+           "in the file's [sources.<name>]: docs/SOURCES.md)" if configured == "auto" else "")
     )
 
 
-# an 8-bit byte between two ASCII letters (``J\xfcrgen``): an accented letter inside a Latin word; in Chinese
-# GB18030 text a character's bytes almost never sit between two ASCII letters
-_LATIN_IN_WORD = re.compile(rb"[A-Za-z][\x80-\xff][A-Za-z]")
+# a Windows-1252 accented letter inside a Latin word (``J\xfcrgen``), or an upper-case one starting a word
+# (``\xc1ngel``): in Chinese GB18030 text a character's first byte almost never sits between two ASCII letters, nor
+# after a space with an ASCII letter as its second byte (bytes that are no letter in Windows-1252, such as the
+# 0xAC of ``Amy珺``, are left out: a name that mixes both scripts is no sign)
+_LATIN_IN_WORD = re.compile(rb"[A-Za-z][\xc0-\xd6\xd8-\xf6\xf8-\xff][A-Za-z]|(?:^|[\s,;\"'(])[\xc0-\xd6\xd8-\xde][a-z]")
 # a GB2312 character (both bytes 0xA1-0xFE): the common Chinese characters
 _GB2312_CHAR = re.compile(rb"[\xa1-\xf7][\xa1-\xfe]")
 
