@@ -775,6 +775,10 @@ def _run(args) -> int:
         if getattr(args, "json", False):
             print(json.dumps({"error": str(e), "title": e.title, "exit_code": e.exit_code}))
         return e.exit_code
+    except BrokenPipeError:  # the reader of our output stopped reading (`| head`): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # (Python's own flush at exit would fail on the closed pipe again)
+        return EXIT_OK
     except OSError as e:  # a path csqa was given that cannot be used (no such folder, a file in the way, denied)
         if _STOP_REQUESTED:
             return _stopped(args)

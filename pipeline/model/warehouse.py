@@ -67,6 +67,7 @@ def writer_lock(db: str | os.PathLike):
         finally:
             _held[path] -= 1
         return
+    _check_is_duckdb(Path(db))  # (before the lock file is made beside a file that is no warehouse)
     path.parent.mkdir(parents=True, exist_ok=True)
     fh = path.open("a+")
     try:
