@@ -64,7 +64,8 @@ def main() -> None:
     walls = {"read to stage": sum(steps.get(k, 0) for k in ("read", "validate", "stage")),
              **{k: steps.get(k, 0) for k in ("upsert", "marts", "commit", "snapshot")}}
     rest_wall, rest_cpu = secs - sum(walls.values()), cpu - sum(phase_cpu.values())
-    print("\nphase (the rest: start-up, sha256, cross-file checks, audit, exit)\n                            wall s    CPU s   cores busy")
+    print("\nphase (the rest: start-up, sha256, cross-file checks, audit, exit)")
+    print("                            wall s    CPU s   cores busy")
     for k, w in [*walls.items(), ("the rest", rest_wall)]:
         c = phase_cpu.get(k, rest_cpu if k == "the rest" else 0)
         print(f"  {k:<26}{w:8.2f} {c:8.2f}   {c / w if w else 0:5.2f}")
