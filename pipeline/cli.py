@@ -279,9 +279,10 @@ def _print_summary(summary, as_json: bool, extra: dict | None = None) -> int:
         for key, value in (extra or {}).items():
             print(f"{key}: {value}")
         if data.get("ignored_files"):
-            print(f"ignored {len(data['ignored_files'])} file(s) of a type csqa does not read (a spreadsheet: save "
-                  f"it as CSV UTF-8): {', '.join(data['ignored_files'][:10])}"
-                  + (" ..." if len(data["ignored_files"]) > 10 else ""), file=sys.stderr)
+            from .ingest.load import wrong_type_reason
+
+            for name in data["ignored_files"]:
+                print(f"ignored {wrong_type_reason(Path(name))}", file=sys.stderr)
     return EXIT_INPUT_REJECTED if data["files_rejected"] else EXIT_OK
 
 
@@ -352,13 +353,21 @@ def _cmd_check(args) -> int:
     from .config import load_config
     from .errors import CheckFailed, WarehouseError
     from .model.checks import run_checks
+    from .model.warehouse import connect
 
     config = load_config(args.config)
-    if not _has_marts(_db(args, config)):  # a warehouse made by a run stopped before its first batch was written
+    con = connect(_db(args, config), read_only=True)
+    try:
+        # a warehouse made by a run stopped before its first batch was written holds no marts to test
+        marts = con.execute("select count(*) from information_schema.tables where table_schema = 'marts'"
+                            ).fetchall()[0][0]
+        results = run_checks(None, con) if marts else None
+    finally:
+        con.close()
+    if results is None:
         raise WarehouseError("the warehouse holds no marts yet (no batch was written to it), so there is nothing "
                              "to test: load data first (csqa load FILES, or the next csqa nightly)",
                              title="There is nothing to check yet.")
-    results = run_checks(_db(args, config))
     failed = [r for r in results if r["failing_rows"]]
     errors = [r for r in results if r["failing_rows"] is None]  # could not run (a table missing)
     if args.json:
@@ -380,17 +389,6 @@ def _cmd_check(args) -> int:
     return EXIT_OK
 
 
-def _has_marts(db) -> bool:
-    from .model.warehouse import connect
-
-    con = connect(db, read_only=True)
-    try:
-        return bool(con.execute("select count(*) from information_schema.tables where table_schema = 'marts'"
-                                ).fetchall()[0][0])
-    finally:
-        con.close()
-
-
 def _cmd_faq_gaps(args) -> int:
     import duckdb
 
@@ -408,9 +406,9 @@ def _cmd_faq_gaps(args) -> int:
                from marts.faq_gaps order by priority_rank"""
         ).df()
     except duckdb.Error as e:  # a warehouse without marts yet
-        from .errors import WarehouseError
+        from .errors import WarehouseError, first_line
 
-        raise WarehouseError(f"no FAQ gap mart in this warehouse ({str(e).strip().splitlines()[0]}); load data first",
+        raise WarehouseError(f"no FAQ gap mart in this warehouse ({first_line(e)}); load data first",
                              title="There is nothing to show yet.") from e
     finally:
         con.close()

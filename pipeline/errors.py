@@ -72,3 +72,8 @@ class Locked(CsqaError):
 
     exit_code = EXIT_LOCKED
     title = "Another csqa run holds the lock."
+
+
+def first_line(e: BaseException) -> str:
+    """An error's first line (DuckDB's say what is missing there, and add the query and a caret below)."""
+    return (str(e).strip().splitlines() or [""])[0]

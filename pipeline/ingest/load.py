@@ -124,23 +124,24 @@ WRONG_TYPES = {
 }
 
 
-def unsupported_in(paths: list[str | Path]) -> list[Path]:
-    """The files of the folders among ``paths`` delivered in a type csqa does not read (``WRONG_TYPES``)."""
-    return [f for p in map(Path, paths) if p.is_dir() for f in _in_folder(p) if f.suffix.lower() in WRONG_TYPES]
-
-
 def wrong_type_reason(path: Path) -> str:
-    return f"{path.name}: {WRONG_TYPES[path.suffix.lower()]} (csqa reads .csv, .tsv, .txt, .jsonl, .ndjson, .json " \
-           "and .parquet)"
+    return (f"{path}: {WRONG_TYPES[path.suffix.lower()]} (csqa reads "
+            f"{', '.join(sorted(SUPPORTED_SUFFIXES))})")
 
 
-def expand_paths(paths: list[str | Path]) -> list[Path]:
+def expand_paths(paths: list[str | Path], wrong_type: list[Path] | None = None) -> list[Path]:
     """Files as given; folders expand to their supported files (recursively, hidden ones left out), sorted by
-    path."""
+    path. ``wrong_type``: a list to which the folders' files delivered in a type csqa does not read
+    (``WRONG_TYPES``) are added, from the same walk."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(f for f in _in_folder(p) if f.suffix.lower() in SUPPORTED_SUFFIXES)
+            for f in _in_folder(p):
+                suffix = f.suffix.lower()
+                if suffix in SUPPORTED_SUFFIXES:
+                    out.append(f)
+                elif wrong_type is not None and suffix in WRONG_TYPES:
+                    wrong_type.append(f)
         elif p.is_file():
             out.append(p)
         else:
@@ -417,8 +418,9 @@ def _upsert(con, stage: Stage, entity: str, batch_id: int, force: bool, dry_run:
 
 def load(paths: list[str | Path], db: str | Path, config: Config, *, force: bool = False) -> LoadSummary:
     t0 = time.perf_counter()
-    files = expand_paths(paths)
-    ignored = [str(f) for f in unsupported_in(paths)]
+    wrong_type: list[Path] = []
+    files = expand_paths(paths, wrong_type)
+    ignored = [str(f) for f in wrong_type]
     if not files:
         raise UsageError(f"no input files found in {', '.join(map(str, paths))}"
                          + (f" ({len(ignored)} of a type csqa does not read: {', '.join(ignored[:5])})"

@@ -448,8 +448,8 @@ def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame, spec: FileSpec, typed
     for (pos, check), _ in cross.groupby(["index", "check"], sort=True):
         cols = CROSS_CHECK_COLUMNS[check]
         pos = int(pos)
-        if any((pos, c) in parsed_bad or (pos, EXTRA + c) in parsed_bad for c in cols) or any(
-                (pos, EXTRA + i) in parsed_bad or (pos, i) in parsed_bad for c in cols for i in _rule_inputs(spec, c)):
+        read_from = {n for c in cols for name in (c, *_rule_inputs(spec, c)) for n in (name, EXTRA + name)}
+        if any((pos, n) in parsed_bad for n in read_from):
             continue
         value = "; ".join(f"{spec.label(c)}={_shown_value(text, typed, c, pos)}" for c in cols)
         yield pos, ",".join(spec.label(c) for c in cols), str(check), value

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..errors import first_line
 from .warehouse import connect, sql_files
 
 
@@ -29,7 +30,7 @@ def run_checks(db: Path, con=None) -> list[dict]:
             except (duckdb.CatalogException, duckdb.BinderException) as e:  # e.g. a table or column added by a
                 # newer csqa: its refresh writes it
                 results.append({"test": name, "failing_rows": None,  # DuckDB's first line: what is missing
-                                "error": str(e).strip().splitlines()[0]})
+                                "error": first_line(e)})
                 continue
             results.append({"test": name, "failing_rows": int(n)})
         return results

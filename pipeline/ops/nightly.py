@@ -31,7 +31,7 @@ from ..errors import (  # noqa: F401  (EXIT_LOCKED, Locked: re-exported, documen
     Locked,
     UsageError,
 )
-from ..ingest.load import expand_paths, load, publish_if_behind, unsupported_in, wrong_type_reason
+from ..ingest.load import expand_paths, load, publish_if_behind, wrong_type_reason
 from ..model.warehouse import lock_path, writer_lock  # noqa: F401  (lock_path: re-exported)
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,13 @@ def run_nightly(inbox: Path, db: Path, config: Config, *, archive: Path | None =
     rejected = Path(rejected) if rejected else inbox.parent / "rejected"
     today = dt.datetime.now(dt.UTC).date().isoformat()
     with writer_lock(db):
-        files = expand_paths([inbox])  # (dot-files: exports still being written, left for the next run)
-        # a file delivered in a type csqa does not read (a PDF, an Excel workbook: load.WRONG_TYPES) is rejected as
-        # a bad file is, with its reason, rather than left in the inbox night after night
+        # (dot-files: exports still being written, left for the next run) a file delivered in a type csqa does not
+        # read (a PDF, an Excel workbook: load.WRONG_TYPES) is rejected as a bad file is, with its reason, rather
+        # than left in the inbox night after night
+        wrong_type: list[Path] = []
+        files = expand_paths([inbox], wrong_type)
         unreadable = []
-        for f in unsupported_in([inbox]):
+        for f in wrong_type:
             dst = _move(f, rejected / today)
             dst.with_name(dst.name + ".reason.txt").write_text(
                 f"{wrong_type_reason(f)}\n{dt.datetime.now(dt.UTC).isoformat()}\n", encoding="utf-8")

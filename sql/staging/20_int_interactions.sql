@@ -71,10 +71,8 @@ instants as (
         i.interaction_id,
         i.created_at,
         case
-            when ms.interaction_id is null then i.reported_first_response_at
-            -- the opening message, an agent's, is no response (see timed below)
-            when ms.count_customer_messages = 0 and ms.first_reply_at = i.created_at then null
-            else ms.first_reply_at
+            when ms.interaction_id is not null then ms.first_reply_at
+            else i.reported_first_response_at
         end as first_response_at,
         i.resolved_at,
         t.schedule,
@@ -106,16 +104,13 @@ scheduled_clocks as (
 timed as (
     select
         i.*,
-        -- message events, when the interaction has any, decide the first response; but where no customer wrote
-        -- and an agent's message opened the conversation (a counted reply at the creation instant: an outbound
-        -- ticket, a tweet thread whose customer tweet is not in the log, whose creation is its first message),
-        -- that message is no response and nobody waits for one (docs/METRICS.md)
-        coalesce(ms.count_customer_messages = 0 and ms.first_reply_at = i.created_at, false) as is_opened_by_agent,
+        -- message events, when the interaction has any, decide the first response (none where an agent's message
+        -- opened the conversation: int_message_stats)
         case
-            when ms.interaction_id is null then i.reported_first_response_at
-            when ms.count_customer_messages = 0 and ms.first_reply_at = i.created_at then null
-            else ms.first_reply_at
+            when ms.interaction_id is not null then ms.first_reply_at
+            else i.reported_first_response_at
         end as first_response_at,
+        coalesce(ms.is_opened_by_agent, false) as is_opened_by_agent,
         case when ms.interaction_id is not null then 'messages' else 'interaction' end as first_response_source,
         ms.count_agent_replies,
         ms.count_messages,
