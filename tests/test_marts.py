@@ -334,6 +334,25 @@ def test_config_change_rebuilds_everything(tmp_path, config, small_set):
     assert after != before
 
 
+def test_a_duration_is_in_the_bucket_whose_edges_hold_it(cfg):
+    """staging.duration_bucket_upper, which marts.response_time_buckets reads (the Spark engine inlines the same
+    CASE): a bucket holds its lower edge and not its upper one; a negative duration, none, or one past the last edge
+    is in no bucket; and every bucket of staging.duration_buckets is the one its own edges give."""
+    con = duckdb.connect()
+    con.execute("create schema staging")
+    marts._write_config_tables(con, cfg)
+    hand = {-1: None, -0.001: None, 0: 30.0, 29.999: 30.0, 30: 60.0, 59.5: 60.0, 86_399: 86_400.0,
+            86_400: 172_800.0, 2_591_999: 2_592_000.0, 2_592_000: 1e15, 1e15: None, None: None}
+    got = {s: con.execute("select staging.duration_bucket_upper(?::double)", [s]).fetchall()[0][0] for s in hand}
+    assert got == hand
+    buckets = con.execute("select lower_seconds, upper_seconds from staging.duration_buckets").fetchall()
+    assert len(buckets) == 20
+    for lower, upper in buckets:
+        assert con.execute("select staging.duration_bucket_upper(?), staging.duration_bucket_upper(? * (1 - 1e-9))",
+                           [lower, upper]).fetchall()[0] == (upper, upper)
+    con.close()
+
+
 def test_counts_refreshed_by_their_change_equal_a_recount(tmp_path, cfg):
     """marts.response_time_buckets and marts.kpi_daily (several counts) are updated by the scope's change
     (marts._BY_DELTA): counts move between buckets, a key whose count reaches 0 disappears, a new one appears; the

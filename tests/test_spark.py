@@ -349,6 +349,7 @@ def test_every_sql_model_transpiles_to_spark():
                 assert (target is not None) == (layer == "staging"), f.name
                 for duckdb_only in (r"\basof\s+(left\s+)?join", r"\bepoch\(", r"\btimezone\(", r"\bto_days\(",
                                     r"\brange\(", r"\blist\(", r"\bunix_timestamp\(", r"\bmacro\b", r"\bquery_table\(",
+                                    r"\bduration_bucket_upper\(",
                                     *(rf"\b{re.escape(m)}\s*\(" for m in macros)):
                     assert not re.search(duckdb_only, sql, re.I), (f.name, duckdb_only)
 
@@ -393,6 +394,9 @@ def test_dialect_macros_translate_constructs_not_metrics():
                       "on c.schedule = t.schedule and t.at >= c.open_at")
     assert "LEFT JOIN staging__business_calendar__asof AS c" in sql and "c._asof_day = TO_DATE(t.at)" in sql
     assert "ASOF" not in sql
+    _, sql = to_spark("select staging.duration_bucket_upper(t.s) as b from t")
+    assert sql.startswith("SELECT CASE WHEN (t.s) < 0 THEN NULL WHEN (t.s) < 30 THEN CAST(30 AS DOUBLE)")
+    assert "DURATION_BUCKET" not in sql.upper()
     _, sql = to_spark("select (a + 1.0) / 2 from t")
     assert "CAST(1.0 AS DOUBLE)" in sql
     with pytest.raises(UntranslatableSql):

@@ -54,6 +54,16 @@ log = logging.getLogger(__name__)
 # the last edge stands for "longer": far beyond any duration (31 million years)
 BUCKET_EDGES = [0, 30, 60, 120, 180, 300, 600, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 12 * 3600,
                 24 * 3600, 48 * 3600, 72 * 3600, 7 * 86400, 14 * 86400, 30 * 86400, 1e15]
+
+
+def duration_bucket_case(seconds: str) -> str:
+    """The bucket of a duration (the SQL expression ``seconds``): the upper edge of the bucket of
+    ``staging.duration_buckets`` that holds it (``lower_seconds <= seconds < upper_seconds``), null for a negative
+    duration, none, or one beyond the last edge. DuckDB's refresh reads it as the macro
+    ``staging.duration_bucket_upper`` (written with the buckets), and the Spark engine inlines it
+    (pipeline/spark/dialect.py): both from these edges."""
+    whens = " ".join(f"when {seconds} < {int(e)} then cast({int(e)} as double)" for e in BUCKET_EDGES[1:])
+    return f"case when {seconds} < {int(BUCKET_EDGES[0])} then null {whens} end"
 # The physical order the fact table's rows are written in: the rows the next refresh will delete and rewrite
 # (open SLA clocks, untimed rows) last, the rest by created day. DuckDB's commit rewrites every row group a
 # delete touches, so deletes scattered over the whole table made each nightly commit cost the table's size;
@@ -168,6 +178,7 @@ def _write_config_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None
         con.register("_frame", frame)
         con.execute(f"create or replace table staging.{name} as select * from _frame")
         con.unregister("_frame")
+    con.execute(f"create or replace macro staging.duration_bucket_upper(seconds) as {duration_bucket_case('seconds')}")
 
 
 # (first timestamp, last timestamp[, as-of time]) of interactions, message events and surveys: one scan each

@@ -8,10 +8,12 @@ Spark SQL with sqlglot's Spark generator. No metric is written twice: a macro tr
 The macros, each named after the DuckDB piece it replaces (the SQL files mark those pieces with a
 ``-- DuckDB-only`` comment):
 
-- ``asof_lookup``: ``asof [left] join T as c on c.k = t.k and t.x >= c.lower`` (business calendar, duration
-  buckets) becomes a range join against T's ``__asof`` view (:data:`ASOF_TABLES`): ``lower <= x < next
+- ``asof_lookup``: ``asof [left] join T as c on c.k = t.k and t.x >= c.lower`` (the business calendar)
+  becomes a range join against T's ``__asof`` view (:data:`ASOF_TABLES`): ``lower <= x < next
   lower``, and for the calendar also ``c._asof_day = to_date(x)`` (one row per day an interval covers), so
   the join is an equi-join on (schedule, day); the view is small and broadcast.
+- ``duration_bucket``: the macro ``staging.duration_bucket_upper(x)`` becomes the CASE over the duration buckets'
+  edges that DuckDB's macro holds (``duration_bucket_case`` in pipeline/model/marts.py, the edges' one definition).
 - ``epoch_seconds``: ``epoch(ts)`` becomes ``unix_micros(ts) / 1e6`` (sqlglot would write
   ``unix_timestamp``, which drops the microseconds).
 - ``local_time``: ``timezone(zone, ts)`` becomes ``from_utc_timestamp(ts, zone)`` (the session is in UTC).
@@ -47,6 +49,8 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
+from ..model.marts import duration_bucket_case
+
 
 class UntranslatableSql(ValueError):
     """A DuckDB construct in sql/ that has no Spark macro here."""
@@ -67,7 +71,6 @@ class AsofTable:
 # (``_asof_next``: the next lower edge; ``_asof_day``: the day bucket) in pipeline/spark/marts.py.
 ASOF_TABLES = {
     "staging.business_calendar": AsofTable(on="open_at", by="schedule", day_bucketed=True),
-    "staging.duration_buckets": AsofTable(on="lower_seconds"),
 }
 
 
@@ -140,6 +143,10 @@ def _list_slice(bracket: exp.Bracket) -> exp.Expression | None:
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
+    if (isinstance(node, exp.Dot) and isinstance(node.expression, exp.Anonymous)  # duration_bucket
+            and f"{node.this.name}.{node.expression.name}".lower() == "staging.duration_bucket_upper"):
+        (seconds,) = node.expression.expressions
+        return _spark(duration_bucket_case(f"({seconds.sql('spark')})"))
     if isinstance(node, exp.Table):
         if isinstance(node.this, exp.GenerateSeries):
             return _series(node)

@@ -14,13 +14,18 @@ measures as (
     union all
     select created_day, channel, 'resolution', 'business', resolution_business_seconds from facts
 ),
--- a range join on the 20 buckets, not an ASOF join: DuckDB's ASOF join sorts the whole probe side in memory
--- and cannot spill it (about 0.9 GB for 1M interactions, out of memory at the default 768 MB limit for 2M);
--- this join streams (tests/test_memory.py)
+-- each duration's bucket (staging.duration_buckets) from staging.duration_bucket_upper, a CASE over the edges the
+-- refresh writes with them: no join. It streams, as the range join did (tests/test_memory.py); an ASOF join sorts
+-- the whole probe side in memory and cannot spill it (out of memory at the default 768 MB limit for 2M), and the
+-- range join cost four times the CASE (1.7-2.0 s against 0.5 s at 1M; docs/BENCHMARKS.md, sixteenth session)
 bucketed as (
-    select m.created_day, m.channel, m.metric, m.basis, b.upper_seconds as bucket_upper_seconds
-    from (select * from measures where seconds is not null) as m
-    inner join staging.duration_buckets as b on m.seconds >= b.lower_seconds and m.seconds < b.upper_seconds
+    select *
+    from (
+        select created_day, channel, metric, basis, staging.duration_bucket_upper(seconds) as bucket_upper_seconds
+        from measures
+    ) as m
+    -- a negative duration, or none, is in no bucket
+    where bucket_upper_seconds is not null
 )
 select created_day, channel, metric, basis, bucket_upper_seconds, count(*) as count_interactions
 from bucketed
