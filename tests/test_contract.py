@@ -45,6 +45,7 @@ def test_good_row_passes(entity, config):
     assert list(v.good.columns[:-1]) == [*column_types(entity), *extra]
 
 
+FUTURE = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=2)  # past the tolerance of a day
 BAD = [
     # entity, column, bad value, expected check (substring)
     ("interactions", "interaction_id", "", "not_nullable"),
@@ -65,6 +66,11 @@ BAD = [
     ("interactions", "handled_by_bot", "maybe", "parse_boolean"),
     ("interactions", "reopen_count", "-1", "greater_than_or_equal_to"),
     ("interactions", "reopen_count", "1.5", "parse_integer"),
+    # a day past the clock is allowed; a year is a typo that would move every open interaction's as-of time
+    ("interactions", "updated_at", "2062-11-20T10:00:00Z", "not_in_the_future"),
+    ("interactions", "resolved_at", f"{FUTURE:%Y-%m-%dT%H:%M:%SZ}", "not_in_the_future"),
+    ("messages", "sent_at", "2062-11-20T10:00:00Z", "not_in_the_future"),
+    ("csat_surveys", "responded_at", f"{FUTURE:%Y-%m-%dT%H:%M:%SZ}", "not_in_the_future"),
     ("messages", "sender_role", "robot", "isin"),
     ("messages", "is_public", "sometimes", "parse_boolean"),
     ("messages", "sent_at", "", "not_nullable"),
@@ -77,6 +83,14 @@ BAD = [
     ("faq_articles", "published_at", "", "published_article_has_publication_time"),
     ("faq_articles", "title", "", "not_nullable"),
 ]
+
+
+def test_a_timestamp_within_a_day_of_the_clock_is_not_in_the_future(config):
+    """A clock out of step, or a local time read in a wrong zone, is at most a day ahead: such rows load."""
+    soon = f"{pd.Timestamp.now(tz='UTC') + pd.Timedelta(hours=20):%Y-%m-%dT%H:%M:%SZ}"
+    v = run("interactions", [{**GOOD["interactions"], "updated_at": soon, "resolved_at": soon}], config)
+    assert v.failures.empty, v.failures.to_dict("records")
+    assert len(v.good) == 1
 
 
 @pytest.mark.parametrize(("entity", "column", "value", "check"), BAD)

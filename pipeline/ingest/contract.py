@@ -201,6 +201,20 @@ CROSS_CHECK_COLUMNS = {
 }
 
 
+# How far past this machine's clock a timestamp of an interaction, a message or a survey may lie when it is loaded:
+# a day covers a clock out of step and a local time read in a wrong zone. Anything later is a typo (2062 for
+# 2026) or a broken export, and loaded it would move the warehouse's as-of time, the "now" of every open
+# interaction (docs/METRICS.md), years ahead: every running SLA breached, the backlog grown to that year.
+FUTURE_TOLERANCE = pd.Timedelta(days=1)
+FUTURE_CHECKED = ("interactions", "messages", "csat_surveys")  # an article may be dated for a later publication
+
+
+def not_in_the_future(s: pd.Series) -> pd.Series:
+    """The check ``not_in_the_future``: no later than the machine's clock (read when the check runs) plus
+    ``FUTURE_TOLERANCE``."""
+    return (s.isna() | (s <= pd.Timestamp.now(tz="UTC") + FUTURE_TOLERANCE)).astype(bool)
+
+
 @functools.cache
 def _pandera_ready() -> None:
     """pandera's pandas backend and the models' schemas, set up once per process without the optional imports
@@ -293,6 +307,11 @@ def _schema_with(entity: str, channels: tuple, statuses: tuple, priorities: tupl
     for col, allowed in extra.items():
         checks = [*schema.columns[col].checks, pa.Check.isin(allowed)]
         schema = schema.update_column(col, checks=checks)
+    if entity in FUTURE_CHECKED:
+        for col, kind in column_types(entity).items():
+            if kind == "ts":
+                checks = [*schema.columns[col].checks, pa.Check(not_in_the_future, name="not_in_the_future")]
+                schema = schema.update_column(col, checks=checks)
     if entity == "interactions":
         done = list(done)
 
