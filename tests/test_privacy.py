@@ -239,3 +239,44 @@ def test_random_transaction_hashes_are_never_damaged():
     h = "0xcb1643651711711a31a0dd" + "0" * 42
     assert redact_text(h) == h
     assert redact_text(f"{h} paid with 4111 1111 1111 1111") == f"{h} paid with [CARD]"
+
+
+def test_a_load_with_another_pseudonym_key_is_refused_and_writes_nothing(tmp_path, db, config, monkeypatch):
+    """The warehouse keeps its key's fingerprint (audit.pseudonym_key) from the first load: a load under another
+    key (a manual run without the nightly's CSQA_PSEUDONYM_KEY, which made a new key file) would give every
+    returning customer a new id. It is refused, nothing is written, and no key file is made for it."""
+    from csqa.pipeline.errors import ConfigError
+    from csqa.pipeline.ingest.privacy import key_fingerprint, key_path
+
+    rows = [interaction_row("I1", customer="alice@example.com")]
+    write(tmp_path / "d1" / "interactions.csv", "\n".join([INTERACTION_HEADER, *rows]) + "\n")
+    write(tmp_path / "d2" / "interactions.csv", "\n".join([INTERACTION_HEADER, interaction_row("I2")]) + "\n")
+    load([tmp_path / "d1"], db, config)  # under the conftest's CSQA_PSEUDONYM_KEY
+    assert query(db, "select fingerprint from audit.pseudonym_key") == [(key_fingerprint(b"test-key-not-secret"),)]
+    monkeypatch.delenv("CSQA_PSEUDONYM_KEY")
+    with pytest.raises(ConfigError, match="this run has none"):
+        load([tmp_path / "d2"], db, config)
+    assert not key_path(db).exists()
+    monkeypatch.setenv("CSQA_PSEUDONYM_KEY", "another-key")
+    with pytest.raises(ConfigError, match=r"\(CSQA_PSEUDONYM_KEY\) is not the one"):
+        load([tmp_path / "d2"], db, config)
+    assert query(db, "select count(*) from audit.load_batches") == [(1,)]
+    assert query(db, "select interaction_id from raw.interactions") == [("I1",)]
+    monkeypatch.setenv("CSQA_PSEUDONYM_KEY", "test-key-not-secret")  # the warehouse's own key loads
+    assert load([tmp_path / "d2"], db, config).count("loaded") == 1
+
+
+def test_a_warehouse_loaded_under_its_key_file_refuses_another_key(tmp_path, db, config, monkeypatch):
+    from csqa.pipeline.errors import ConfigError
+    from csqa.pipeline.ingest.privacy import key_path
+
+    monkeypatch.delenv("CSQA_PSEUDONYM_KEY")
+    write(tmp_path / "d1" / "interactions.csv", "\n".join([INTERACTION_HEADER, interaction_row("I1")]) + "\n")
+    write(tmp_path / "d2" / "interactions.csv", "\n".join([INTERACTION_HEADER, interaction_row("I2")]) + "\n")
+    load([tmp_path / "d1"], db, config)
+    assert key_path(db).is_file()
+    monkeypatch.setenv("CSQA_PSEUDONYM_KEY", "not-the-file's-key")
+    with pytest.raises(ConfigError, match="is not the one"):
+        load([tmp_path / "d2"], db, config)
+    monkeypatch.delenv("CSQA_PSEUDONYM_KEY")
+    assert load([tmp_path / "d2"], db, config).count("loaded") == 1

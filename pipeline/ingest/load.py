@@ -32,13 +32,13 @@ from pathlib import Path
 import duckdb
 
 from ..config import Config
-from ..errors import InputFileError, UsageError, WarehouseError
+from ..errors import ConfigError, InputFileError, UsageError, WarehouseError
 from ..model import compaction, marts
 from ..model.warehouse import connect, interruptible, memory_hint, open_warehouse, prepare, writer_lock
 from ..ops.snapshots import publish, reader_path, snapshot_batch
 from .contract import KEYS, MODELS
 from .parallel import validated_chunks
-from .privacy import key_path, pseudonym_key
+from .privacy import key_fingerprint, key_path, pseudonym_key
 from .read import SUPPORTED_SUFFIXES, inspect, sha256_of
 from .stage import Stage, folder_for
 
@@ -476,12 +476,33 @@ def _load(con, files: list[Path], db, config: Config, force: bool, *, dry_run: b
     """Stage the files and (but for a dry run) write the batch. A load stages in ``<db>.stage/`` (a killed load's
     staged files there are deleted first), a dry run in ``stage_dir``; the staged files are deleted at the end."""
     if key is None and config.privacy.pseudonymise_customer_id:
-        key = pseudonym_key(db, config.privacy.key_env)
+        key = _warehouse_key(con, db, config)
     stage = Stage(con, stage_dir or folder_for(db))
     try:
         return _load_staged(con, stage, files, db, config, force, dry_run=dry_run, key=key)
     finally:
         stage.close()
+
+
+def _warehouse_key(con, db, config: Config) -> bytes:
+    """The pseudonym key (``privacy.pseudonym_key``), if it is the one the warehouse's customer ids were made with:
+    its fingerprint is kept in ``audit.pseudonym_key`` from the first load on (written in the batch's transaction,
+    ``_write_batch``). A load with another key would give every returning customer a new id, silently: it is
+    refused, and no key file is created beside a warehouse that has a key already."""
+    env = config.privacy.key_env
+    stored = con.execute("select fingerprint from audit.pseudonym_key").fetchall()
+    restore = (f"Run it with the nightly job's environment (its {env}), or restore the key file from its backup; "
+               "a new key would give every returning customer a new id (docs/PRIVACY.md).")
+    if stored and not os.environ.get(env) and not key_path(db).is_file():
+        raise ConfigError(f"This warehouse's customer ids were made with a pseudonym key, and this run has none: "
+                          f"{env} is not set and there is no key file {key_path(db)}. {restore}",
+                          title="The pseudonym key is missing.")
+    key = pseudonym_key(db, env)
+    if stored and stored[0][0] != key_fingerprint(key):
+        source = env if os.environ.get(env) else f"the key file {key_path(db)}"
+        raise ConfigError(f"The pseudonym key of this run ({source}) is not the one this warehouse's customer ids "
+                          f"were made with. {restore}", title="The pseudonym key does not match the warehouse.")
+    return key
 
 
 def _load_staged(con, stage: Stage, files: list[Path], db, config: Config, force: bool, *, dry_run: bool,
@@ -533,14 +554,15 @@ def _load_staged(con, stage: Stage, files: list[Path], db, config: Config, force
         return summary
     warm_up = marts.warm_up_faq()
     try:
-        _write_batch(con, stage, summary, to_record, seq_of, specs, by_seq, config, force)
+        _write_batch(con, stage, summary, to_record, seq_of, specs, by_seq, config, force,
+                     key_fingerprint(key) if key is not None else None)
     finally:
         warm_up.join()
     return summary
 
 
 def _write_batch(con, stage: Stage, summary: LoadSummary, to_record: list[FileResult], seq_of: dict, specs: dict,
-                 by_seq: dict, config: Config, force: bool) -> None:
+                 by_seq: dict, config: Config, force: bool, fingerprint: str | None) -> None:
     """The cross-file checks, then the batch's transaction: upsert, quarantine and audit rows, refresh, commit."""
     results, steps = summary.files, summary.steps
     _cross_entity_checks(con, stage, by_seq, specs)
@@ -549,6 +571,9 @@ def _write_batch(con, stage: Stage, summary: LoadSummary, to_record: list[FileRe
         con.execute("begin transaction")
         batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from audit.load_batches").fetchall()[0][0]
         summary.batch_id = batch_id
+        if fingerprint is not None:  # the key's fingerprint, with the first batch it made customer ids for
+            con.execute("insert into audit.pseudonym_key select ?, now() "
+                        "where not exists (select 1 from audit.pseudonym_key)", [fingerprint])
         tu, c = time.perf_counter(), _cpu()
         con.execute(f"create or replace temp table {MOVED} (interaction_id varchar)")
         for entity in MODELS:

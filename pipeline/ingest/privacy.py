@@ -477,6 +477,12 @@ def pseudonym_key(db_path: str | Path | None, env_name: str) -> bytes:
     return key
 
 
+def key_fingerprint(key: bytes) -> str:
+    """What a warehouse keeps of its pseudonym key (``audit.pseudonym_key``): an HMAC of a fixed text under the key,
+    which tells two keys apart and reveals nothing of either."""
+    return hmac.new(key, b"csqa pseudonym key fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
 def pseudonymise_series(s: pd.Series, key: bytes) -> pd.Series:
     """Keyed hash (HMAC-SHA256, 20 hex chars, prefix 'c_'): stable for a key, not reversible without it."""
     if s.empty:
