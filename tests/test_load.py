@@ -93,6 +93,24 @@ def test_newest_updated_at_wins_and_batch_duplicates_resolve(tmp_path, db, confi
     assert dict(query(db, "select interaction_id, status from raw.interactions"))["I1"] == "closed"
 
 
+def test_a_tie_with_the_stored_row_keeps_it_unless_the_load_is_forced(tmp_path, db, config):
+    """A later batch's version of a row with the stored row's updated_at is a duplicate: the stored row stays (a
+    correction must carry a newer updated_at), unless the file is loaded with force, which gives a tie to the
+    file loaded (docs/OPERATIONS.md, "Backup" and "Exit 7")."""
+    first = interaction_row("I1", team="first", updated="2026-11-02T09:30:00Z")
+    fix = interaction_row("I1", team="fixed", updated="2026-11-02T09:30:00Z")
+    write(tmp_path / "d1" / "interactions.csv", "\n".join([INTERACTION_HEADER, first]) + "\n")
+    write(tmp_path / "d2" / "interactions_fix.csv", "\n".join([INTERACTION_HEADER, fix]) + "\n")
+    load([tmp_path / "d1"], db, config)
+    s = load([tmp_path / "d2"], db, config)
+    assert (s.files[0].rows_loaded, s.files[0].rows_duplicate) == (0, 1)
+    assert query(db, "select team from raw.interactions") == [("first",)]
+    assert load([tmp_path / "d2"], db, config).files[0].status == "skipped"  # the same file again: by its sha256
+    forced = load([tmp_path / "d2"], db, config, force=True)
+    assert (forced.files[0].rows_loaded, forced.files[0].rows_duplicate) == (1, 0)
+    assert query(db, "select team from raw.interactions") == [("fixed",)]
+
+
 def test_late_survey_answer_replaces_the_unanswered_survey(tmp_path, db, config):
     head = "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
     write(tmp_path / "d1" / "csat_1.csv", head + "S1,I1,2026-11-02T10:00:00Z,,,\n")
