@@ -96,19 +96,27 @@ def test_newest_updated_at_wins_and_batch_duplicates_resolve(tmp_path, db, confi
 def test_a_tie_with_the_stored_row_keeps_it_unless_the_load_is_forced(tmp_path, db, config):
     """A later batch's version of a row with the stored row's updated_at is a duplicate: the stored row stays (a
     correction must carry a newer updated_at), unless the file is loaded with force, which gives a tie to the
-    file loaded (docs/OPERATIONS.md, "Backup" and "Exit 7")."""
+    file loaded (docs/OPERATIONS.md, "Backup" and "Exit 7"). A version that differs is counted and named as a
+    conflict (rows_conflicting, the batch's notes); the same row delivered again is not."""
     first = interaction_row("I1", team="first", updated="2026-11-02T09:30:00Z")
     fix = interaction_row("I1", team="fixed", updated="2026-11-02T09:30:00Z")
     write(tmp_path / "d1" / "interactions.csv", "\n".join([INTERACTION_HEADER, first]) + "\n")
     write(tmp_path / "d2" / "interactions_fix.csv", "\n".join([INTERACTION_HEADER, fix]) + "\n")
     load([tmp_path / "d1"], db, config)
+    write(tmp_path / "d0" / "interactions_again.csv",
+          "\n".join([INTERACTION_HEADER, first, interaction_row("I9")]) + "\n")
+    same = load([tmp_path / "d0"], db, config)  # the same row again, in another file: a duplicate, no conflict
+    assert (same.files[0].rows_loaded, same.files[0].rows_duplicate, same.files[0].rows_conflicting) == (1, 1, 0)
     s = load([tmp_path / "d2"], db, config)
-    assert (s.files[0].rows_loaded, s.files[0].rows_duplicate) == (0, 1)
-    assert query(db, "select team from raw.interactions") == [("first",)]
+    assert (s.files[0].rows_loaded, s.files[0].rows_duplicate, s.files[0].rows_conflicting) == (0, 1, 1)
+    assert s.as_dict()["rows_conflicting"] == 1 and "differ from the stored version" in s.files[0].notes[0]
+    assert query(db, "select team from raw.interactions where interaction_id = 'I1'") == [("first",)]
+    notes = query(db, "select notes from audit.load_batches where source_file like '%interactions_fix.csv'")
+    assert "1 row(s) differ from the stored version with the same updated_at" in notes[0][0]
     assert load([tmp_path / "d2"], db, config).files[0].status == "skipped"  # the same file again: by its sha256
     forced = load([tmp_path / "d2"], db, config, force=True)
     assert (forced.files[0].rows_loaded, forced.files[0].rows_duplicate) == (1, 0)
-    assert query(db, "select team from raw.interactions") == [("fixed",)]
+    assert query(db, "select team from raw.interactions where interaction_id = 'I1'") == [("fixed",)]
 
 
 def test_late_survey_answer_replaces_the_unanswered_survey(tmp_path, db, config):

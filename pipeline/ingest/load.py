@@ -55,6 +55,8 @@ class FileResult:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_duplicate: int = 0
+    # of the duplicates: rows that differ from the stored version with the same updated_at (the stored one stays)
+    rows_conflicting: int = 0
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     started_at: dt.datetime | None = None
@@ -90,6 +92,7 @@ class LoadSummary:
             "rows_loaded": sum(f.rows_loaded for f in self.files),
             "rows_quarantined": sum(f.rows_quarantined for f in self.files),
             "rows_duplicate": sum(f.rows_duplicate for f in self.files),
+            "rows_conflicting": sum(f.rows_conflicting for f in self.files),
             "seconds": round(self.seconds, 3),
             "marts_seconds": round(self.marts_seconds, 3),
             "marts_scope": {k: v for k, v in self.marts.items() if k != "models"},
@@ -361,6 +364,32 @@ def _literal(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def _conflicts(con, entity: str, key: str, order: str, cols: list[str], within: str) -> dict[int, int]:
+    """Per staged file, the keys whose newest staged version has the stored row's ``order`` value (a tie: the stored
+    row stays, and the row counts as a duplicate) but differs from it in a contract column: a correction delivered
+    without a newer updated_at, which the load keeps out and says so (docs/OPERATIONS.md). The ties are found on
+    the keys alone (a first load, or a batch of new rows, finds none), and only their rows are compared whole."""
+    differs = " or ".join(f"r.{c} is distinct from s.{c}" for c in cols if not c.startswith("_"))
+    return dict(con.execute(f"""
+        with tie as (
+            select s.{key}, s.{order}, s._file_seq, s._row_number from stage_{entity} s
+            join raw.{entity} r on r.{key} = s.{key} and r.{order} = s.{order}
+            where {within}
+        ),
+        newest as (
+            select s.{key}, max(s.{order}) as {order} from stage_{entity} s semi join tie t on t.{key} = s.{key}
+            group by 1
+        ),
+        differing as (
+            select t.{key}, t._file_seq from tie t
+            semi join newest n on n.{key} = t.{key} and n.{order} = t.{order}
+            join stage_{entity} s on s.{key} = t.{key} and s._file_seq = t._file_seq and s._row_number = t._row_number
+            join raw.{entity} r on r.{key} = t.{key} and r.{order} = t.{order}
+            where {within} and ({differs})
+        )
+        select f, count(*) from (select {key}, max(_file_seq) as f from differing group by 1) group by 1""").fetchall())
+
+
 def _upsert(con, stage: Stage, entity: str, batch_id: int, force: bool, dry_run: bool = False) -> dict[int, int]:
     key, order = KEYS[entity]
     cols = [c for c, _ in con.execute(
@@ -389,6 +418,8 @@ def _upsert(con, stage: Stage, entity: str, batch_id: int, force: bool, dry_run:
         )
         select c.{key}, c._file_seq, c._row_number from ranked c where c._rn = 1 and {newer}""")
     counts = dict(con.execute(f"select _file_seq, count(*) from {winners} group by 1").fetchall())
+    if order is not None and not force and not dry_run:
+        stage.conflicts[entity] = _conflicts(con, entity, key, order, cols, within)
     if dry_run:  # what would change, nothing written
         return counts
     # the stored rows replaced, within the same range of the staged keys (the winners' lie in it)
@@ -588,6 +619,11 @@ def _write_batch(con, stage: Stage, summary: LoadSummary, to_record: list[FileRe
         for r in results:
             if r.status == "loaded":
                 r.rows_duplicate = r.rows_read - r.rows_loaded - r.rows_quarantined
+                r.rows_conflicting = stage.conflicts.get(r.entity, {}).get(seq_of[r.source_file], 0)
+                if r.rows_conflicting:
+                    r.notes.append(f"{r.rows_conflicting} row(s) differ from the stored version with the same "
+                                   "updated_at: the stored version was kept (a correction needs a newer updated_at, "
+                                   "or csqa load --force)")
         con.execute(
             """insert into audit.quarantine
                select ?, f.source_file, q.entity, q.row_number, q.column_name, q.check_name,

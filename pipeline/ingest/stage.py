@@ -70,6 +70,8 @@ class Stage:
         self.columns: dict[str, list[tuple[str, str]]] = {}  # each entity's stage columns and DuckDB types
         self.schemas: dict[str, pa.Schema] = {}  # ... and as Arrow
         self._written = 0
+        # per entity and staged file: the rows that tie a stored version's updated_at and differ from it (load._upsert)
+        self.conflicts: dict[str, dict[int, int]] = {}
         con.execute(
             "create or replace temp table stage_quarantine as "
             "select * exclude (batch_id, source_file), 0::integer as _file_seq from audit.quarantine limit 0"
