@@ -252,7 +252,21 @@ def _cmd_load(args) -> int:
         print(json.dumps(report, ensure_ascii=False, default=str) if args.json else render_dry_run(report))
         return EXIT_INPUT_REJECTED if report["files_rejected"] else EXIT_OK
     summary = load(args.paths, _db(args, config), config, force=args.force)
-    return _print_summary(summary, args.json)
+    code = _print_summary(summary, args.json)
+    if summary.marts.get("rebuilt") == "configuration or SQL changed" and not args.json:
+        print(f"note: every mart was rebuilt with this run's configuration ({_config_named(args.config)}): it, or "
+              "csqa's SQL, differs from the one the warehouse was last refreshed with. If that was not meant, run "
+              "csqa again from the folder of the warehouse's csqa.toml, or with --config.", file=sys.stderr)
+    return code
+
+
+def _config_named(given) -> str:
+    from .config import config_path
+
+    path = config_path(given)
+    if path is None:
+        return f"csqa's defaults: no csqa.toml in {Path.cwd()}, and CSQA_CONFIG is not set"
+    return str(Path(path).resolve())
 
 
 def _print_summary(summary, as_json: bool, extra: dict | None = None) -> int:

@@ -540,17 +540,23 @@ def _read_preset(name: str) -> dict:
     return data["sources"]
 
 
+def config_path(path: str | Path | None = None) -> str | None:
+    """The configuration file a command reads: ``path``, else $CSQA_CONFIG, else ./csqa.toml when it exists; None
+    when there is none (csqa's defaults alone)."""
+    if path is not None:
+        return str(path)
+    env = os.environ.get("CSQA_CONFIG")
+    if env:
+        return env
+    return "csqa.toml" if Path("csqa.toml").is_file() else None
+
+
 def load_config(path: str | Path | None = None, source: str | None = None) -> Config:
-    """Defaults, overlaid with ``path`` (or $CSQA_CONFIG, or ./csqa.toml when it exists); with ``source``,
-    the preset pipeline/sources/<source>.toml comes first among the sources."""
+    """Defaults, overlaid with ``path`` (or $CSQA_CONFIG, or ./csqa.toml when it exists: ``config_path``); with
+    ``source``, the preset pipeline/sources/<source>.toml comes first among the sources."""
     data = _read_toml(DEFAULT_CONFIG_PATH)
     origin = str(DEFAULT_CONFIG_PATH)
-    if path is None:
-        env = os.environ.get("CSQA_CONFIG")
-        if env:
-            path = env
-        elif Path("csqa.toml").is_file():
-            path = "csqa.toml"
+    path = config_path(path)
     if path is not None:
         user = _read_toml(Path(path))
         data = _merge(data, user)

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import SAMPLE, query, write
+from tests.conftest import INTERACTION_HEADER, SAMPLE, interaction_row, query, write
 
 
 def csqa(*args, env=None, cwd=None):
@@ -165,3 +165,27 @@ def test_check_on_a_warehouse_with_no_batch_yet_says_so_in_one_line(tmp_path):
     assert r.stderr.startswith("csqa: There is nothing to check yet.\n") and r.stderr.count("\n") == 2
     r = csqa("faq-gaps", "--db", db)
     assert r.returncode == 4 and "no FAQ gap mart" in r.stderr and r.stderr.count("\n") == 2
+
+
+def test_a_load_under_another_configuration_says_every_mart_was_rebuilt(tmp_path):
+    """A load run from another folder reads another csqa.toml, or none: the refresh rebuilds every mart with it (a
+    reporting zone of UTC instead of the warehouse's). The load says so, and names the configuration it read."""
+    db = tmp_path / "data" / "csqa.duckdb"
+    own, elsewhere = tmp_path / "srv", tmp_path / "elsewhere"
+    write(own / "csqa.toml", '[warehouse]\nreporting_timezone = "Asia/Shanghai"\n')
+    elsewhere.mkdir()
+    for day in (1, 2, 3):
+        write(tmp_path / f"d{day}" / "interactions.csv",
+              "\n".join([INTERACTION_HEADER, interaction_row(f"I{day}")]) + "\n")
+    first = csqa("load", tmp_path / "d1", "--db", db, cwd=own)
+    assert first.returncode == 0 and "note:" not in first.stderr, first.stderr
+    same = csqa("load", tmp_path / "d2", "--db", db, cwd=own)
+    assert same.returncode == 0 and "note:" not in same.stderr, same.stderr
+    other = csqa("load", tmp_path / "d3", "--db", db, "--json", cwd=elsewhere)
+    assert json.loads(other.stdout.splitlines()[-1])["marts_scope"]["rebuilt"] == "configuration or SQL changed"
+    back = csqa("load", tmp_path / "d1", "--db", db, "--force", cwd=own)
+    assert "note: every mart was rebuilt with this run's configuration" in back.stderr
+    assert str((own / "csqa.toml").resolve()) in back.stderr
+    write(tmp_path / "d4" / "interactions.csv", "\n".join([INTERACTION_HEADER, interaction_row("I4")]) + "\n")
+    defaults = csqa("load", tmp_path / "d4", "--db", db, cwd=elsewhere)
+    assert f"csqa's defaults: no csqa.toml in {elsewhere}" in defaults.stderr, defaults.stderr

@@ -322,10 +322,16 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         prev_hash = con.execute("select config_hash from staging.settings").fetchall()[0][0]
     new_hash = config_hash(config)
     marts_exist = all(table_exists(con, "marts", name) for name, *_ in mart_models())
-    if prev_hash != new_hash or not marts_exist or batch_id is None:
-        full = True
-    elif con.execute("select count(*) from raw.faq_articles where _batch_id = ?", [batch_id]).fetchall()[0][0]:
-        full = True  # every question may match a different article now
+    # why everything is rebuilt (in the refresh's info: a load names a changed configuration, docs/OPERATIONS.md)
+    rebuilt = "requested" if full or batch_id is None else None
+    if prev_hash is None or not marts_exist:
+        rebuilt = "first build"
+    elif prev_hash != new_hash:
+        rebuilt = "configuration or SQL changed"
+    elif not rebuilt and con.execute("select count(*) from raw.faq_articles where _batch_id = ?",
+                                     [batch_id]).fetchall()[0][0]:
+        rebuilt = "FAQ catalogue changed"  # every question may match a different article now
+    full = rebuilt is not None
     _write_config_tables(con, config)
     lo, hi, as_of = _data_bounds(con, None if full else batch_id)
     # stored durations are differences of the clock, so a calendar that grows keeps them valid
@@ -485,7 +491,8 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
         for view in _EVENT_SCOPE_VIEWS:
             con.execute(f"drop table _{view}")
     _write_macros(con)
-    info = {"full": full, "interactions": scope[0], "days": scope[1], "seconds": round(time.perf_counter() - t0, 3),
+    info = {"full": full, "rebuilt": rebuilt, "interactions": scope[0], "days": scope[1],
+            "seconds": round(time.perf_counter() - t0, 3),
             "models": timings, "faq_samples": samples, "repeat_contacts": repeats, "interaction_lookup": looked_up}
     log.info("marts refreshed: %s", info)
     return info
