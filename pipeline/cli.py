@@ -255,8 +255,8 @@ def _cmd_load(args) -> int:
     code = _print_summary(summary, args.json)
     if summary.marts.get("rebuilt") == "configuration or SQL changed" and not args.json:
         print(f"note: every mart was rebuilt with this run's configuration ({_config_named(args.config)}): it, or "
-              "csqa's SQL, differs from the one the warehouse was last refreshed with. If that was not meant, run "
-              "csqa again from the folder of the warehouse's csqa.toml, or with --config.", file=sys.stderr)
+              "csqa's SQL, differs from the one of the warehouse's last refresh. A load run from another folder reads "
+              "another csqa.toml, or none (--config names one).", file=sys.stderr)
     return code
 
 

@@ -232,8 +232,9 @@ def test_topic_from_agent_tag_wins_and_confident_match_fills_in(tmp_path):
 
 
 def test_deflection_before_and_after(tmp_path, config):
-    """An article published on Monday 2026-11-02: 10 contacts a week for 4 weeks before, 2 a week after."""
-    pub = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    """An article published on Monday 2026-10-05: 10 contacts a week for 4 weeks before, 2 a week after (every
+    time in the past: not_in_the_future)."""
+    pub = dt.datetime(2026, 10, 5, tzinfo=dt.UTC)
     rows = []
     for week in range(-4, 4):
         per_week = 10 if week < 0 else 2
@@ -245,7 +246,7 @@ def test_deflection_before_and_after(tmp_path, config):
     rows.append(interaction_row("tail", topic="deposit", created=end, first=end, resolved=end))
     write(tmp_path / "in" / "interactions.csv", INTERACTION_HEADER + "\n" + "\n".join(rows) + "\n")
     write(tmp_path / "in" / "faq_articles.csv", "article_id,topic,language,title,body,status,published_at,updated_at\n"
-          "K1,kyc,en,Verify,Upload your ID,published,2026-11-02T00:00:00Z,2026-11-02T00:00:00Z\n")
+          "K1,kyc,en,Verify,Upload your ID,published,2026-10-05T00:00:00Z,2026-10-05T00:00:00Z\n")
     db = tmp_path / "w.duckdb"
     load([tmp_path / "in"], db, config)
     weekly = query(db, "select week_offset, count_contacts, is_complete_week from marts.faq_deflection "

@@ -397,6 +397,8 @@ def test_dialect_macros_translate_constructs_not_metrics():
     _, sql = to_spark("select staging.duration_bucket_upper(t.s) as b from t")
     assert sql.startswith("SELECT CASE WHEN (t.s) < 0 THEN NULL WHEN (t.s) < 30 THEN CAST(30 AS DOUBLE)")
     assert "DURATION_BUCKET" not in sql.upper()
+    _, sql = to_spark("select staging.duration_bucket_upper(epoch(t.b) - epoch(t.a)) as b from t")
+    assert "UNIX_MICROS(t.b) / 1e6" in sql and "UNIX_TIMESTAMP" not in sql.upper()  # the argument's own macros
     _, sql = to_spark("select (a + 1.0) / 2 from t")
     assert "CAST(1.0 AS DOUBLE)" in sql
     with pytest.raises(UntranslatableSql):

@@ -368,9 +368,11 @@ def _conflicts(con, entity: str, key: str, order: str, cols: list[str], within: 
     """Per staged file, the keys whose newest staged version has the stored row's ``order`` value (a tie: the stored
     row stays, and the row counts as a duplicate) but differs from it in a contract column: a correction delivered
     without a newer updated_at, which the load keeps out and says so (docs/OPERATIONS.md). The ties are found on
-    the keys alone (a first load, or a batch of new rows, finds none), and only their rows are compared whole."""
-    differs = " or ".join(f"r.{c} is distinct from s.{c}" for c in cols if not c.startswith("_"))
-    return dict(con.execute(f"""
+    the keys alone (a first load, or a batch of new rows, finds none); only the tied rows are compared whole, and
+    the stored rows read whole are those within the tied keys' own range, given as constants (DuckDB skips the
+    row groups whose zone map lies outside it: a re-delivery of recent rows, when ids grow with time)."""
+    con.execute(f"""
+        create or replace temp table _ties as
         with tie as (
             select s.{key}, s.{order}, s._file_seq, s._row_number from stage_{entity} s
             join raw.{entity} r on r.{key} = s.{key} and r.{order} = s.{order}
@@ -379,15 +381,24 @@ def _conflicts(con, entity: str, key: str, order: str, cols: list[str], within: 
         newest as (
             select s.{key}, max(s.{order}) as {order} from stage_{entity} s semi join tie t on t.{key} = s.{key}
             group by 1
-        ),
-        differing as (
-            select t.{key}, t._file_seq from tie t
-            semi join newest n on n.{key} = t.{key} and n.{order} = t.{order}
-            join stage_{entity} s on s.{key} = t.{key} and s._file_seq = t._file_seq and s._row_number = t._row_number
-            join raw.{entity} r on r.{key} = t.{key} and r.{order} = t.{order}
-            where {within} and ({differs})
         )
-        select f, count(*) from (select {key}, max(_file_seq) as f from differing group by 1) group by 1""").fetchall())
+        select t.* from tie t semi join newest n on n.{key} = t.{key} and n.{order} = t.{order}""")
+    try:
+        lo, hi = con.execute(f"select min({key}), max({key}) from _ties").fetchall()[0]
+        if lo is None:
+            return {}
+        differs = " or ".join(f"r.{c} is distinct from s.{c}" for c in cols if not c.startswith("_"))
+        return dict(con.execute(f"""
+            select f, count(*) from (
+                select t.{key}, max(t._file_seq) as f from _ties t
+                join stage_{entity} s on s.{key} = t.{key} and s._file_seq = t._file_seq
+                                     and s._row_number = t._row_number
+                join raw.{entity} r on r.{key} = t.{key} and r.{order} = t.{order}
+                where r.{key} between $lo and $hi and ({differs})
+                group by 1)
+            group by 1""", {"lo": lo, "hi": hi}).fetchall())
+    finally:
+        con.execute("drop table if exists _ties")
 
 
 def _upsert(con, stage: Stage, entity: str, batch_id: int, force: bool, dry_run: bool = False) -> dict[int, int]:

@@ -479,7 +479,8 @@ def pseudonym_key(db_path: str | Path | None, env_name: str) -> bytes:
 
 def key_fingerprint(key: bytes) -> str:
     """What a warehouse keeps of its pseudonym key (``audit.pseudonym_key``): an HMAC of a fixed text under the key,
-    which tells two keys apart and reveals nothing of either."""
+    which tells two keys apart and reveals nothing of a random key (a key a person chose could be guessed from it
+    offline, as from any pseudonym it made: docs/PRIVACY.md)."""
     return hmac.new(key, b"csqa pseudonym key fingerprint", hashlib.sha256).hexdigest()[:16]
 
 

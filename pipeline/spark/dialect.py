@@ -145,8 +145,8 @@ def _list_slice(bracket: exp.Bracket) -> exp.Expression | None:
 def _rewrite(node: exp.Expression) -> exp.Expression:
     if (isinstance(node, exp.Dot) and isinstance(node.expression, exp.Anonymous)  # duration_bucket
             and f"{node.this.name}.{node.expression.name}".lower() == "staging.duration_bucket_upper"):
-        (seconds,) = node.expression.expressions
-        return _spark(duration_bucket_case(f"({seconds.sql('spark')})"))
+        (seconds,) = node.expression.expressions  # the new node is not visited again: its argument is rewritten here
+        return _spark(duration_bucket_case(f"({seconds.transform(_rewrite).sql('spark')})"))
     if isinstance(node, exp.Table):
         if isinstance(node.this, exp.GenerateSeries):
             return _series(node)
