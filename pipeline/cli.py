@@ -283,8 +283,9 @@ def _print_summary(summary, as_json: bool, extra: dict | None = None) -> int:
                 line += (f"  [{f.entity}] read {f.rows_read:,} loaded {f.rows_loaded:,} "
                          f"quarantined {f.rows_quarantined:,} duplicate {f.rows_duplicate:,}")
                 if f.rows_conflicting:
-                    line += (f" ({f.rows_conflicting:,} of them differ from the stored version with the same "
-                             "updated_at: the stored one was kept; a correction needs a newer updated_at, or --force)")
+                    from .ingest.load import conflict_note
+
+                    line += f" ({conflict_note(f.rows_conflicting)})"
             elif f.error:
                 line += f"  {f.error}"
             print(line)

@@ -364,6 +364,12 @@ def _literal(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def conflict_note(n: int) -> str:
+    """What a load says of a file's ``rows_conflicting`` (in ``audit.load_batches.notes`` and on its line)."""
+    return (f"{n:,} row(s) differ from the stored version with the same updated_at: the stored version was kept "
+            "(a correction needs a newer updated_at, or csqa load --force)")
+
+
 def _conflicts(con, entity: str, key: str, order: str, cols: list[str], within: str) -> dict[int, int]:
     """Per staged file, the keys whose newest staged version has the stored row's ``order`` value (a tie: the stored
     row stays, and the row counts as a duplicate) but differs from it in a contract column: a correction delivered
@@ -632,9 +638,7 @@ def _write_batch(con, stage: Stage, summary: LoadSummary, to_record: list[FileRe
                 r.rows_duplicate = r.rows_read - r.rows_loaded - r.rows_quarantined
                 r.rows_conflicting = stage.conflicts.get(r.entity, {}).get(seq_of[r.source_file], 0)
                 if r.rows_conflicting:
-                    r.notes.append(f"{r.rows_conflicting} row(s) differ from the stored version with the same "
-                                   "updated_at: the stored version was kept (a correction needs a newer updated_at, "
-                                   "or csqa load --force)")
+                    r.notes.append(conflict_note(r.rows_conflicting))
         con.execute(
             """insert into audit.quarantine
                select ?, f.source_file, q.entity, q.row_number, q.column_name, q.check_name,
