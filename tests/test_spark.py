@@ -94,12 +94,12 @@ def _rows(con, sql: str) -> list[tuple]:
     return sorted(con.execute(sql).fetchall(), key=repr)
 
 
-def _assert_parity(db: Path, lake: Path) -> dict:
+def _assert_parity(db: Path, lake: Path, entities=MODELS) -> dict:
     wh = duckdb.connect(str(db), read_only=True)
     lk = _lake_con(lake)
     counts = {}
     try:
-        for entity in MODELS:
+        for entity in entities:
             cols = [r[0] for r in wh.execute(
                 "select column_name from duckdb_columns() where schema_name = 'raw' and table_name = ? "
                 "and column_name <> '_batch_id' order by column_index", [entity]).fetchall()]
@@ -217,6 +217,41 @@ def test_cross_file_checks_match_duckdb(spark, tmp_path, config):
     assert sorted(lk.execute("select message_id, interaction_id from messages").fetchall()) == [
         ("M1", "I1"), ("M2", "I2")]
     assert lk.execute("select survey_id from csat_surveys").fetchall() == [("S1",)]
+
+
+@needs_spark
+def test_a_later_batch_keeps_the_newest_version_as_duckdb_does(spark, tmp_path, config):
+    """A second delivery of stored interactions and surveys: a newer version replaces the stored row, an older one
+    and an equal one are duplicates, and the lake ends with the rows the warehouse holds."""
+    from csqa.pipeline.spark.engine import load as spark_load
+    from tests.conftest import INTERACTION_HEADER, interaction_row, write
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    write(first / "interactions.csv", "\n".join(
+        [INTERACTION_HEADER, *(interaction_row(i, updated="2026-11-02T10:00:00Z", subject="v1")
+                               for i in ("NEW", "OLD", "SAME"))]) + "\n")
+    write(first / "csat_surveys.csv", "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
+          "S1,NEW,2026-11-02T10:00:00Z,,,\nS2,OLD,2026-11-02T10:00:00Z,2026-11-02T12:00:00Z,4,ok\n")
+    write(first / "messages.csv", "message_id,interaction_id,sender_role,sent_at,is_public,text\n"
+          "M1,NEW,customer,2026-11-02T09:00:00Z,true,hi\n")
+    write(second / "interactions.csv", "\n".join(
+        [INTERACTION_HEADER, interaction_row("NEW", updated="2026-11-02T11:00:00Z", subject="v2"),
+         interaction_row("OLD", updated="2026-11-02T09:40:00Z", subject="v0"),
+         interaction_row("SAME", updated="2026-11-02T10:00:00Z", subject="v1")]) + "\n")
+    write(second / "csat_surveys.csv", "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
+          "S1,NEW,2026-11-02T10:00:00Z,2026-11-02T13:00:00Z,5,great\nS2,OLD,2026-11-02T10:00:00Z,,,\n")
+    db, lake = tmp_path / "wh.duckdb", tmp_path / "lake"
+    for batch in (first, second):
+        duck = load([batch], db, config)
+        sp = spark_load([batch], lake, config, spark=spark)
+        keep = ("rows_read", "rows_loaded", "rows_duplicate")
+        assert {k: sp.as_dict()[k] for k in keep} == {k: duck.as_dict()[k] for k in keep}
+    assert duck.as_dict()["rows_loaded"] == 2 and duck.as_dict()["rows_duplicate"] == 3
+    lk = _lake_con(lake)
+    assert sorted(lk.execute("select interaction_id, subject from interactions").fetchall()) == [
+        ("NEW", "v2"), ("OLD", "v1"), ("SAME", "v1")]
+    assert sorted(lk.execute("select survey_id, score from csat_surveys").fetchall()) == [("S1", 5), ("S2", 4)]
+    _assert_parity(db, lake, entities=("interactions", "csat_surveys", "messages"))
 
 
 def test_only_the_spark_package_imports_pyspark():

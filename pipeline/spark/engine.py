@@ -204,8 +204,9 @@ def _winners(staged: DataFrame, stored: DataFrame | None, entity: str, force: bo
     if order is None:
         return best.join(stored.select(key), key, "left_anti")
     s = stored.select(F.col(key), F.col(order).alias("_stored_order"))
-    newer = (F.col(order) > F.col("_stored_order")) if force else (F.col(order) >= F.col("_stored_order"))
-    blocked = best.join(s, key).where(newer).select(key)
+    # a staged row is kept out where the stored one is newer (or as new, unless forced)
+    stored_wins = (F.col("_stored_order") > F.col(order)) if force else (F.col("_stored_order") >= F.col(order))
+    blocked = best.join(s, key).where(stored_wins).select(key)
     return best.join(blocked, key, "left_anti")
 
 
