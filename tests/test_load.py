@@ -119,6 +119,34 @@ def test_a_tie_with_the_stored_row_keeps_it_unless_the_load_is_forced(tmp_path, 
     assert query(db, "select team from raw.interactions where interaction_id = 'I1'") == [("fixed",)]
 
 
+def test_a_stored_row_dated_in_the_future_is_replaced_by_any_version_delivered(tmp_path, db, config, monkeypatch):
+    """A row stored before the contract checked `not_in_the_future` (here: loaded with the check's tolerance
+    widened), with updated_at 2062 for 2026: it would outrank every correction until 2062 and keep the
+    warehouse's as-of time there. A version delivered later replaces it whatever its updated_at, and the as-of
+    time comes back (docs/OPERATIONS.md, "A timestamp from the future"). A stored row dated in the past still
+    outranks an older version."""
+    from csqa.pipeline.ingest import contract
+
+    typo = interaction_row("I1", status="open", resolved="", team="typo", updated="2062-11-02T09:30:00Z")
+    ok = interaction_row("I2", team="ok", updated="2026-11-02T10:00:00Z")
+    write(tmp_path / "d1" / "interactions.csv", "\n".join([INTERACTION_HEADER, typo, ok]) + "\n")
+    with monkeypatch.context() as m:
+        m.setattr(contract, "FUTURE_TOLERANCE", pd.Timedelta(days=365 * 100))
+        load([tmp_path / "d1"], db, config)
+    assert query(db, "select year(as_of_at) from staging.settings") == [(2062,)]
+    fixed = interaction_row("I1", team="fixed", updated="2026-11-02T09:30:00Z")
+    older = interaction_row("I2", team="older", updated="2026-11-02T09:45:00Z")
+    write(tmp_path / "d2" / "interactions_fix.csv", "\n".join([INTERACTION_HEADER, fixed, older]) + "\n")
+    s = load([tmp_path / "d2"], db, config)
+    assert (s.files[0].rows_loaded, s.files[0].rows_duplicate) == (1, 1)
+    assert query(db, "select interaction_id, team, year(updated_at) from raw.interactions order by 1") == [
+        ("I1", "fixed", 2026), ("I2", "ok", 2026)]
+    assert query(db, "select as_of_at from staging.settings") == query(db, "select max(updated_at) from "
+                                                                        "raw.interactions")
+    assert query(db, "select team, status from marts.fct_interactions where interaction_id = 'I1'") == [
+        ("fixed", "closed")]
+
+
 def test_late_survey_answer_replaces_the_unanswered_survey(tmp_path, db, config):
     head = "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
     write(tmp_path / "d1" / "csat_1.csv", head + "S1,I1,2026-11-02T10:00:00Z,,,\n")

@@ -209,10 +209,15 @@ FUTURE_TOLERANCE = pd.Timedelta(days=1)
 FUTURE_CHECKED = ("interactions", "messages", "csat_surveys")  # an article may be dated for a later publication
 
 
-def not_in_the_future(s: pd.Series) -> pd.Series:
-    """The check ``not_in_the_future``: no later than the machine's clock (read when the check runs) plus
+def future_limit() -> pd.Timestamp:
+    """The latest timestamp ``not_in_the_future`` lets through: the machine's clock (read now) plus
     ``FUTURE_TOLERANCE``."""
-    return (s.isna() | (s <= pd.Timestamp.now(tz="UTC") + FUTURE_TOLERANCE)).astype(bool)
+    return pd.Timestamp.now(tz="UTC") + FUTURE_TOLERANCE
+
+
+def not_in_the_future(s: pd.Series) -> pd.Series:
+    """The check ``not_in_the_future``: no later than ``future_limit()`` when the check runs."""
+    return (s.isna() | (s <= future_limit())).astype(bool)
 
 
 @functools.cache

@@ -36,7 +36,7 @@ from ..errors import ConfigError, InputFileError, UsageError, WarehouseError
 from ..model import compaction, marts
 from ..model.warehouse import connect, interruptible, memory_hint, open_warehouse, prepare, writer_lock
 from ..ops.snapshots import publish, reader_path, snapshot_batch
-from .contract import KEYS, MODELS
+from .contract import FUTURE_CHECKED, KEYS, MODELS, future_limit
 from .parallel import validated_chunks
 from .privacy import key_fingerprint, key_path, pseudonym_key
 from .read import SUPPORTED_SUFFIXES, inspect, sha256_of
@@ -407,6 +407,15 @@ def _conflicts(con, entity: str, key: str, order: str, cols: list[str], within: 
         con.execute("drop table if exists _ties")
 
 
+def _not_future(entity: str, column: str) -> str:
+    """The condition a stored row's ``column`` must meet to keep a staged version out: not past the clock (the
+    contract's ``not_in_the_future``). A stored row dated in the future (loaded before the contract checked it: a
+    typo such as 2062) is replaced by any version delivered, or it would win every comparison for decades."""
+    if entity not in FUTURE_CHECKED:
+        return ""
+    return f" and {column} <= '{future_limit().isoformat()}'::timestamptz"
+
+
 def _upsert(con, stage: Stage, entity: str, batch_id: int, force: bool, dry_run: bool = False) -> dict[int, int]:
     key, order = KEYS[entity]
     cols = [c for c, _ in con.execute(
@@ -423,7 +432,7 @@ def _upsert(con, stage: Stage, entity: str, batch_id: int, force: bool, dry_run:
         rank = f"order by {order} desc, _file_seq desc, _row_number desc"
         cmp = ">" if force else ">="
         newer = (f"not exists (select 1 from raw.{entity} r where {within} and r.{key} = c.{key} "
-                 f"and r.{order} {cmp} c.{order})")
+                 f"and r.{order} {cmp} c.{order}{_not_future(entity, f'r.{order}')})")
     # ranked on the key columns only (the window sorted every column), and the winners kept as their keys: the
     # staged rows are read whole once, by the insert (a copy of the winning rows, the whole file on a first load,
     # stayed in memory until the commit, beside the marts' refresh); the keys are kept in a file, not a temporary

@@ -36,7 +36,7 @@ from pyspark.sql import types as T
 
 from ..config import Config
 from ..errors import InputFileError, UsageError
-from ..ingest.contract import KEYS, column_types
+from ..ingest.contract import FUTURE_CHECKED, KEYS, column_types, future_limit
 from ..ingest.load import FileResult, LoadSummary, expand_paths
 from ..ingest.privacy import pseudonym_key
 from ..ingest.read import inspect, iter_chunks, sha256_of
@@ -206,6 +206,8 @@ def _winners(staged: DataFrame, stored: DataFrame | None, entity: str, force: bo
     s = stored.select(F.col(key), F.col(order).alias("_stored_order"))
     # a staged row is kept out where the stored one is newer (or as new, unless forced)
     stored_wins = (F.col("_stored_order") > F.col(order)) if force else (F.col("_stored_order") >= F.col(order))
+    if entity in FUTURE_CHECKED:  # a stored row dated past the clock is replaced (load._not_future)
+        stored_wins = stored_wins & (F.col("_stored_order") <= F.lit(future_limit().to_pydatetime()))
     blocked = best.join(s, key).where(stored_wins).select(key)
     return best.join(blocked, key, "left_anti")
 
