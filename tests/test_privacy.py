@@ -5,7 +5,7 @@ import re
 import pandas as pd
 import pytest
 
-from csqa.pipeline.ingest.load import load
+from csqa.pipeline.ingest.load import dry_run, load
 from csqa.pipeline.ingest.privacy import (
     iban_check_digits,
     iban_ok,
@@ -254,15 +254,18 @@ def test_a_load_with_another_pseudonym_key_is_refused_and_writes_nothing(tmp_pat
     load([tmp_path / "d1"], db, config)  # under the conftest's CSQA_PSEUDONYM_KEY
     assert query(db, "select fingerprint from audit.pseudonym_key") == [(key_fingerprint(b"test-key-not-secret"),)]
     monkeypatch.delenv("CSQA_PSEUDONYM_KEY")
-    with pytest.raises(ConfigError, match="this run has none"):
-        load([tmp_path / "d2"], db, config)
+    for run in (load, dry_run):  # the dry run says what the load would
+        with pytest.raises(ConfigError, match="this run has none"):
+            run([tmp_path / "d2"], db, config)
     assert not key_path(db).exists()
     monkeypatch.setenv("CSQA_PSEUDONYM_KEY", "another-key")
-    with pytest.raises(ConfigError, match=r"\(CSQA_PSEUDONYM_KEY\) is not the one"):
-        load([tmp_path / "d2"], db, config)
+    for run in (load, dry_run):
+        with pytest.raises(ConfigError, match=r"\(CSQA_PSEUDONYM_KEY\) is not the one"):
+            run([tmp_path / "d2"], db, config)
     assert query(db, "select count(*) from audit.load_batches") == [(1,)]
     assert query(db, "select interaction_id from raw.interactions") == [("I1",)]
     monkeypatch.setenv("CSQA_PSEUDONYM_KEY", "test-key-not-secret")  # the warehouse's own key loads
+    assert dry_run([tmp_path / "d2"], db, config)["would_load"] == 1
     assert load([tmp_path / "d2"], db, config).count("loaded") == 1
 
 

@@ -731,6 +731,9 @@ def _dry_run_connection(db, config: Config, temp_dir: str) -> duckdb.DuckDBPyCon
                     names = ", ".join(f'"{c}"' for c in cols)
                     con.execute(f"insert into audit.load_batches ({names}) select {names} "
                                 "from wh.audit.load_batches")
+                if _stored_columns(con, "audit", "pseudonym_key"):  # checked as the load checks it (_dry_run_key)
+                    con.execute("insert into audit.pseudonym_key select fingerprint, recorded_at "
+                                "from wh.audit.pseudonym_key")
     except BaseException:
         con.close()
         raise
@@ -804,13 +807,17 @@ def _stored_rows(con, db):
                 con.execute(f"alter table raw._empty_{entity} rename to {entity}")
 
 
-def _dry_run_key(db, config: Config) -> bytes | None:
-    """The pseudonym key, never created by a dry run (a throwaway one when none exists yet)."""
+def _dry_run_key(con, db, config: Config) -> bytes | None:
+    """The pseudonym key, never created by a dry run (a throwaway one when none exists yet). A warehouse that keeps
+    its key's fingerprint (copied into the dry run's ``con``) refuses another key or none, as its load would
+    (``_warehouse_key``: the key file then exists, or the key comes from the environment)."""
     import os
     import secrets
 
     if not config.privacy.pseudonymise_customer_id:
         return None
+    if con.execute("select count(*) from audit.pseudonym_key").fetchall()[0][0]:
+        return _warehouse_key(con, db, config)
     env = os.environ.get(config.privacy.key_env)
     if env:
         return env.encode()
@@ -838,7 +845,7 @@ def dry_run(paths: list[str | Path], db: str | Path, config: Config, *, force: b
 def _dry_run_report(files: list[Path], db, config: Config, force: bool, examples: int, temp_dir: str) -> dict:
     con = _dry_run_connection(db, config, temp_dir)
     try:
-        summary = _load(con, files, db, config, force, dry_run=True, key=_dry_run_key(db, config),
+        summary = _load(con, files, db, config, force, dry_run=True, key=_dry_run_key(con, db, config),
                         stage_dir=Path(temp_dir) / "stage")
         rows = con.execute(
             f"""select f.source_file, q.check_name, q.column_name, count(distinct q.row_number) as n,
@@ -855,7 +862,8 @@ def _dry_run_report(files: list[Path], db, config: Config, force: bool, examples
                                    "rows_loaded", "rows_quarantined", "rows_duplicate")}
     report["dry_run"] = True
     report["would_load"] = report.pop("rows_loaded")
-    report["files"] = data["files"]
+    # a dry run does not compare the rows it ties with (load._upsert): no count of conflicts is given
+    report["files"] = [{k: v for k, v in f.items() if k != "rows_conflicting"} for f in data["files"]]
     report["quarantine"] = [
         {"source_file": f, "check": c, "columns": col, "rows": n, "examples": list(ex or []),
          "row_numbers": list(rn or [])}
