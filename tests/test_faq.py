@@ -172,6 +172,9 @@ def gap_db(tmp_path):
         add(f"kz{i}", "kyc", "zh-CN", "身份认证审核太慢", 5)
     for i in range(5):  # p2p: no article at all
         add(f"p{i}", "p2p", "en", "The P2P seller did not release my coins", 4)
+    for lang in ("ko", "ja"):  # the same question in English, from customers of other languages
+        add(f"p-{lang}", "p2p", lang, "The P2P seller did not release my coins")
+    add("p-appeal", "p2p", "en", "How long does a P2P appeal take?")
     for i in range(4):  # nobody tagged these and no article matches
         add(f"u{i}", "", "en", f"My staking rewards were not paid this week {i}")
     write(tmp_path / "in" / "interactions.csv", INTERACTION_HEADER + "\n" + "\n".join(rows) + "\n")
@@ -186,7 +189,7 @@ def test_gap_types(gap_db):
     gaps = query(gap_db, "select gap_type, coalesce(topic, cluster_id), language, count_contacts "
                          "from marts.faq_gaps order by priority_rank")
     kinds = {(g[0], g[1] if g[0] != "unmatched_cluster" else "cluster", g[2]): g[3] for g in gaps}
-    assert kinds[("no_article", "p2p", None)] == 5
+    assert kinds[("no_article", "p2p", None)] == 8
     assert kinds[("missing_translation", "kyc", "zh-CN")] == 3
     assert kinds[("article_not_deflecting", "kyc", "en")] == 4
     assert kinds[("unmatched_cluster", "cluster", "en")] == 4
@@ -195,7 +198,7 @@ def test_gap_types(gap_db):
     ranks = query(gap_db, "select priority_rank from marts.faq_gaps order by priority_rank")
     assert [r[0] for r in ranks] == list(range(1, len(gaps) + 1))
     ex = query(gap_db, "select example_questions from marts.faq_gaps where gap_type = 'no_article'")[0][0]
-    assert ex == ["The P2P seller did not release my coins"]
+    assert ex == ["The P2P seller did not release my coins", "How long does a P2P appeal take?"]  # each once
 
 
 def test_coverage_matrix(gap_db):
@@ -205,7 +208,7 @@ def test_coverage_matrix(gap_db):
     assert cov[("withdrawal", "en")][:3] == (4, True, True)
     assert cov[("withdrawal", "en")][3] == 1.0  # all four matched the English article
     assert cov[("kyc", "zh-CN")][:3] == (3, False, True)
-    assert cov[("p2p", "en")][:3] == (5, False, False)
+    assert cov[("p2p", "en")][:3] == (6, False, False)
     total = query(gap_db, "select sum(contact_share) from marts.faq_coverage")[0][0]
     assert total == pytest.approx(1.0)
 

@@ -42,24 +42,28 @@ gaps as (
     from marts.faq_clusters as k
     where k.is_gap
 ),
+question_counts as (
+    select
+        f.topic,
+        case when lower(f.language) like 'zh%' then f.language else split_part(f.language, '-', 1) end as language,
+        coalesce(f.first_message, f.subject) as question,
+        count(*) as n,
+    from marts.fct_interactions as f cross join settings as s
+    where f.topic is not null and coalesce(f.first_message, f.subject) is not null
+      and f.created_at > s.as_of_at - to_days(s.faq_window_days)
+    group by all
+),
 examples as (
     select topic, language, list(question order by n desc, question)[1:3] as example_questions
-    from (
-        select
-            f.topic,
-            case when lower(f.language) like 'zh%' then f.language else split_part(f.language, '-', 1) end as language,
-            coalesce(f.first_message, f.subject) as question,
-            count(*) as n,
-        from marts.fct_interactions as f cross join settings as s
-        where f.topic is not null and coalesce(f.first_message, f.subject) is not null
-          and f.created_at > s.as_of_at - to_days(s.faq_window_days)
-        group by all
-    )
+    from question_counts
     group by topic, language
 ),
+-- a topic's examples over every language: a question asked in several languages (English written by customers
+-- of other languages) is one example, counted once with all its askings
 topic_examples as (
-    select topic, flatten(list(example_questions order by language))[1:3] as example_questions
-    from examples group by topic
+    select topic, list(question order by n desc, question)[1:3] as example_questions
+    from (select topic, question, sum(n) as n from question_counts group by all)
+    group by topic
 ),
 scored as (
     select
