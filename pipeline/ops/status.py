@@ -63,8 +63,8 @@ def render(info: dict) -> str:
     lines += [f"  {name:<40} {n:>12,}" for name, n in info["tables"].items()]
     shown = len(info["recent_batches"])
     lines += ["", "recent batches:" if shown == info["batch_files"] else
-              f"recent batches (the newest {shown} files of {info['batch_files']:,}: csqa sql "
-              "\"select * from audit.load_batches\" lists every one):"]
+              f"recent batches ({shown} of {info['batch_files']:,} files: the newest batch first, its files by "
+              "name; csqa sql \"select * from audit.load_batches\" lists every one):"]
     for b in info["recent_batches"]:
         lines.append(
             f"  #{b['batch_id']:<4} {b['status']:<9} {Path(b['source_file']).name:<36} "
