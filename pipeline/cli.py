@@ -199,6 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--lake", required=True, metavar="DIR", help="a new or empty folder")
     _common(ex)
 
+    rf = sub.add_parser("refresh", help="rebuild every mart from the stored rows (after a csqa.toml change; "
+                                        "rescores every FAQ question)", epilog=EPILOG, formatter_class=fmt,
+                        description="Rebuild every mart of the warehouse from the rows it holds, in one transaction, "
+                                    "and publish a snapshot for readers. A load rebuilds only what its batch changed; "
+                                    "run this after editing csqa.toml (SLA targets, business hours, holidays) to see "
+                                    "it before the next delivery, or on a schedule (weekly) so that every question's "
+                                    "FAQ match and topic come from one model, as in a rebuild from the archive "
+                                    "(docs/OPERATIONS.md).")
+    _common(rf)
+
     ck = sub.add_parser("check", help="run the data tests in sql/tests against a warehouse", epilog=EPILOG,
                         formatter_class=fmt)
     _common(ck)
@@ -407,6 +417,25 @@ def _cmd_check(args) -> int:
     return EXIT_OK
 
 
+def _cmd_refresh(args) -> int:
+    from .config import load_config
+    from .ops.refresh import rebuild
+
+    config = load_config(args.config)
+    info = rebuild(_db(args, config), config)
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, default=str))
+    else:
+        print(f"rebuilt every mart from {info['interactions']:,} interactions ({info['days']:,} days) in "
+              f"{info['marts_seconds']:.1f}s under {_config_named(args.config)} -> {info['db']}"
+              + (f"; published {info['snapshot']}" if info["snapshot"] else ""))
+        if info["rebuilt"] == "configuration or SQL changed":
+            print("note: the configuration (or csqa's SQL) differs from the one of the warehouse's last refresh; the "
+                  "marts now follow this run's. Run from the nightly's folder, or with --config, to keep its own.",
+                  file=sys.stderr)
+    return EXIT_OK
+
+
 def _cmd_faq_gaps(args) -> int:
     import duckdb
 
@@ -598,6 +627,7 @@ COMMANDS = {
     "inspect": _cmd_inspect,
     "status": _cmd_status,
     "check": _cmd_check,
+    "refresh": _cmd_refresh,
     "faq-gaps": _cmd_faq_gaps,
     "nightly": _cmd_nightly,
     "sql": _cmd_sql,
@@ -712,7 +742,9 @@ def _start_stop_watch():
 def _stopped(args) -> int:
     said, _, code = _how_stopped()
     note = ("; nothing was written (a dry run)" if getattr(args, "dry_run", False)
-            else f"; {STOPPED_NOTE}" if args.command in ("load", "nightly") else "")
+            else f"; {STOPPED_NOTE}" if args.command in ("load", "nightly")
+            else "; a refresh not yet committed was rolled back (the marts are as they were)"
+            if args.command == "refresh" else "")
     sys.stderr.write(f"csqa: {said}{note}\n")
     _REPORTED.append(True)  # (after it: a late handler's stop in between writes it twice rather than never)
     return code

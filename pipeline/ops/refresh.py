@@ -1,0 +1,68 @@
+"""``csqa refresh``: rebuild every mart of the warehouse from its stored rows, in one transaction, and publish.
+
+A load refreshes the marts by its batch's scope, and rebuilds them whole only when it must (first build, a changed
+configuration or SQL, a changed FAQ catalogue: ``marts.refresh``). Two things need a rebuild without new data:
+- a changed ``csqa.toml`` (SLA targets, business hours, holidays), to be seen before the next delivery;
+- the FAQ columns, which a nightly scores only for its batch's questions, with that night's model: a rebuild scores
+  every question with one model, as a rebuild from the archive does (docs/OPERATIONS.md, "Backup").
+It takes the writer lock as a load does (exit 6 while one runs), writes nothing when it fails or is stopped (one
+transaction), and publishes a snapshot for readers when it commits.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+
+from ..config import Config
+from ..errors import UsageError, WarehouseError
+from ..ingest.load import _rollback
+from ..model import compaction, marts
+from ..model.warehouse import memory_hint, open_warehouse, writer_lock
+from .snapshots import publish
+
+
+def rebuild(db: str | Path, config: Config) -> dict:
+    """Rebuild every mart of ``db`` under ``config`` and publish; returns the refresh's info with the snapshot."""
+    t0 = time.perf_counter()
+    db = Path(db)
+    if not db.is_file():
+        raise UsageError(f"there is no warehouse at {db}: load data first (csqa load FILES), or name it with --db")
+    with writer_lock(db):
+        con = open_warehouse(db, memory_limit=config.warehouse.memory_limit)
+        committed = []
+        try:
+            last = con.execute("select max(batch_id) from audit.load_batches").fetchall()[0][0]
+        except BaseException as e:
+            con.close()
+            if isinstance(e, duckdb.Error):
+                raise WarehouseError(f"cannot read the warehouse's load batches: {e}") from e
+            raise
+        if last is None:
+            con.close()
+            raise WarehouseError("no batch was ever written to this warehouse, so it has no marts to rebuild: "
+                                 "load data first (csqa load FILES)", title="There is nothing to refresh yet.")
+        try:
+            con.execute("begin transaction")
+            info = marts.refresh(con, config, full=True)
+            info["vacuumed"] = compaction.commit(con, on_commit=lambda: committed.append(True))
+        except duckdb.Error as e:
+            if committed:
+                raise WarehouseError(f"the marts were rebuilt and committed, but the checkpoint after it failed: {e}"
+                                     + memory_hint(e, config.warehouse.memory_limit)) from e
+            _rollback(con)
+            raise WarehouseError(f"the marts could not be rebuilt; the warehouse is as it was: {e}"
+                                 + memory_hint(e, config.warehouse.memory_limit)) from e
+        except BaseException:  # Ctrl-C, a stop, a bug
+            if not committed:
+                _rollback(con)
+            raise
+        finally:
+            con.close()
+        snapshot = publish(db, last, keep=config.warehouse.snapshots)
+    return {"db": str(db), "batch_id": last, "rebuilt": info["rebuilt"], "interactions": info["interactions"],
+            "days": info["days"],
+            "marts_seconds": info["seconds"], "seconds": round(time.perf_counter() - t0, 3),
+            "snapshot": str(snapshot or ""), "models": info["models"]}
