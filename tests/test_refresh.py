@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 
 import duckdb
@@ -73,6 +74,10 @@ def test_csqa_refresh_applies_a_changed_configuration_without_new_data(tmp_path)
     finally:
         con.close()
     assert query(db, "select count(*) from audit.load_batches") == [(1,)]
+    with db.with_name("csqa.duckdb.lock").open("a+") as fh:  # a load or nightly running: exit 6, nothing changed
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        locked = csqa("refresh", "--db", db, "--json")
+    assert locked.returncode == 6 and "Traceback" not in locked.stderr
     again = csqa("refresh", "--db", db, "--json", cwd=srv)
     assert again.returncode == 0 and json.loads(again.stdout.strip().splitlines()[-1])["rebuilt"] == "requested"
     assert "note:" not in again.stderr
