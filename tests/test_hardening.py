@@ -137,7 +137,7 @@ def test_a_db_path_naming_a_file_that_is_not_duckdb_is_refused_and_left_as_it_wa
     target = tmp_path / "target.csv"
     shutil.copyfile(SAMPLE / "faq_articles.csv", target)
     before = target.read_bytes()
-    for args in (["load", SAMPLE / "faq_articles.csv"], ["status"], ["sql", "select 1"], ["check"]):
+    for args in (["load", SAMPLE / "faq_articles.csv"], ["status"], ["sql", "select 1"], ["check"], ["refresh"]):
         r = csqa(*args, "--db", target)
         assert r.returncode == 4 and "is not a DuckDB database" in r.stderr, (args, r.stderr)
         assert "Traceback" not in r.stderr

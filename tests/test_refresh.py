@@ -84,8 +84,9 @@ def test_csqa_refresh_applies_a_changed_configuration_without_new_data(tmp_path)
 
 
 def test_csqa_refresh_without_a_warehouse_or_a_batch_exits_with_a_clear_message(tmp_path):
-    r = csqa("refresh", "--db", tmp_path / "none.duckdb")
-    assert r.returncode == 2 and "there is no warehouse at" in r.stderr and "Traceback" not in r.stderr
+    r = csqa("refresh", "--db", tmp_path / "none.duckdb")  # as every command that reads one says it
+    assert r.returncode == 4 and r.stderr.startswith("csqa: There is no warehouse yet.\n"), r.stderr
+    assert not (tmp_path / "none.duckdb").exists()
     empty = tmp_path / "empty.duckdb"
     duckdb.connect(str(empty)).close()
     r = csqa("refresh", "--db", empty)

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from ..config import Config
-from ..errors import UsageError, WarehouseError
+from ..errors import WarehouseError
 from ..ingest.load import _rollback
 from ..model import compaction, marts
 from ..model.warehouse import memory_hint, open_warehouse, writer_lock
@@ -29,7 +29,8 @@ def rebuild(db: str | Path, config: Config) -> dict:
     t0 = time.perf_counter()
     db = Path(db)
     if not db.is_file():
-        raise UsageError(f"there is no warehouse at {db}: load data first (csqa load FILES), or name it with --db")
+        raise WarehouseError(f"no warehouse at {db}; load data first: csqa load sample_data/ (or name it with --db)",
+                             title="There is no warehouse yet.")
     with writer_lock(db):
         con = open_warehouse(db, memory_limit=config.warehouse.memory_limit)
         committed = []
