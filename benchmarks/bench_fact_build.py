@@ -3,11 +3,12 @@ with the raw interactions rewritten in it (a load's are uncommitted when the mar
 memory limit.
 
     python benchmarks/bench_fact_build.py --db /tmp/p1bench/wh-load/csqa.duckdb [--repeat 2] [--checkpoint]
-        [--memory-limit 768MB,4GB] [--slice-rows 245760,122880]
+        [--memory-limit 768MB,4GB] [--slice-rows 245760,122880] [--set "enable_optimistic_write = false" ...]
 
 Prints wall and CPU seconds, and what DuckDB spilled to disk (of the last statement: with slices, the last one).
 --memory-limit: one or more limits (comma-separated, taken in turn in each round; default: the configured one).
 --slice-rows: one or more slice sizes of the full build, taken in turn likewise (default: marts._SLICE_ROWS).
+--set: a DuckDB setting for the build's connection (repeatable), e.g. to try one of DuckDB's write knobs.
 --checkpoint commits instead of rolling back and times the checkpoint that follows (what closing the warehouse
 costs a load: the rewritten raw rows and the new table, and any row groups the checkpoint rewrites).
 The SQL is the installed csqa's (sql/staging, then sql/marts/01_fct_interactions.sql in its write order, in slices of
@@ -31,7 +32,8 @@ from csqa.pipeline.model import marts
 from csqa.pipeline.model.warehouse import sql_files
 
 
-def build_once(db: Path, memory_limit: str, checkpoint: bool = False, slice_rows: int | None = None) -> dict:
+def build_once(db: Path, memory_limit: str, checkpoint: bool = False, slice_rows: int | None = None,
+               settings: tuple[str, ...] = ()) -> dict:
     if slice_rows is not None:
         marts._SLICE_ROWS = slice_rows
     with tempfile.TemporaryDirectory() as tmp:
@@ -39,6 +41,8 @@ def build_once(db: Path, memory_limit: str, checkpoint: bool = False, slice_rows
         shutil.copy(db, work)
         con = duckdb.connect(str(work))
         con.execute(f"set memory_limit = '{memory_limit}'")
+        for setting in settings:
+            con.execute(f"set {setting}")
         con.execute("begin transaction")
         con.execute("create temp table _raw as select * from raw.interactions")
         con.execute("delete from raw.interactions")
@@ -84,6 +88,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--checkpoint", action="store_true", help="commit, and time the checkpoint after the build")
     ap.add_argument("--slice-rows", help="slice sizes of the full build to take in turn, e.g. 245760,122880")
+    ap.add_argument("--set", action="append", default=[], metavar="SETTING",
+                    help="a DuckDB setting for the build, e.g. 'preserve_insertion_order = false' (repeatable)")
     ap.add_argument("--memory-limit", help="DuckDB memory limits to take in turn, e.g. 768MB,4GB (default: the "
                                            "configured one)")
     args = ap.parse_args()
@@ -91,12 +97,12 @@ def main() -> None:
     sizes = [int(x) for x in args.slice_rows.split(",")] if args.slice_rows else [marts._SLICE_ROWS]
     for i in range(args.repeat):
         for limit, size in itertools.product(limits, sizes):
-            r = build_once(args.db, limit, args.checkpoint, size)
+            r = build_once(args.db, limit, args.checkpoint, size, tuple(args.set))
             ckpt = (f"  checkpoint wall {r['ckpt_wall']:5.2f} s  CPU {r['ckpt_cpu']:5.2f} s"
                     if r["ckpt_wall"] is not None else "")
             print(f"run {i + 1}: {r['rows']:,} rows  wall {r['wall']:6.2f} s  CPU {r['cpu']:6.2f} s  "
                   f"spilled {r['spilled_mib']:6,.0f} MiB  peak temp dir {r['peak_temp_mib']:5,.0f} MiB  "
-                  f"(limit {limit}, slices of {size:,})" + ckpt)
+                  f"(limit {limit}, slices of {size:,}" + "".join(f"; {s}" for s in args.set) + ")" + ckpt)
 
 
 if __name__ == "__main__":
