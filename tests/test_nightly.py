@@ -65,6 +65,7 @@ def test_nightly_archives_rejects_and_prints_one_json_line(inbox, tmp_path):
     assert not list(inbox.iterdir())  # the inbox is empty
     day = next((tmp_path / "archive").iterdir())
     assert sorted(p.name for p in day.iterdir()) == ["csat_surveys.csv", "faq_articles.csv", "interactions.csv"]
+    assert sorted(s["archived_to"]) == sorted(str(p) for p in day.iterdir())  # the line says where each went
     rej = next((tmp_path / "rejected").iterdir())
     reason = (rej / "interactions_broken.csv.reason.txt").read_text()
     assert "required column(s) missing" in reason

@@ -108,6 +108,7 @@ def run_nightly(inbox: Path, db: Path, config: Config, *, archive: Path | None =
                        EXIT_QUARANTINE_HIGH: "quarantine_high"}[code],
             "quarantine_rate": round(rate, 4),
             "archived": len(moved),
+            "archived_to": moved,  # where each loaded file now is (a load --force after exit 7 names it)
             "rejected": rejects,
             "exit_code": code,
             "seconds": round(time.perf_counter() - t0, 3),
