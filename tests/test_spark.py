@@ -254,6 +254,39 @@ def test_a_later_batch_keeps_the_newest_version_as_duckdb_does(spark, tmp_path, 
     _assert_parity(db, lake, entities=("interactions", "csat_surveys", "messages"))
 
 
+@needs_spark
+def test_a_lake_refuses_another_pseudonym_key_as_a_warehouse_does(spark, tmp_path, config, monkeypatch):
+    """A lake keeps its key's fingerprint (audit/pseudonym_key.parquet, the view audit.pseudonym_key): written by its
+    first Spark load, or copied by `csqa export --lake` from the warehouse. A Spark load under another key, or with
+    none, is refused before Spark starts, and the lake is left as it was."""
+    from csqa.pipeline.errors import ConfigError
+    from csqa.pipeline.ingest.privacy import key_fingerprint
+    from csqa.pipeline.ops.lake import fingerprint_path, lake_fingerprint
+    from csqa.pipeline.spark.engine import load as spark_load
+    from tests.conftest import INTERACTION_HEADER, interaction_row, write
+
+    src = write(tmp_path / "in" / "interactions.csv", "\n".join([INTERACTION_HEADER, interaction_row("I1")]) + "\n")
+    lake = tmp_path / "lake"
+    spark_load([src], lake, config, spark=spark)  # under the conftest's CSQA_PSEUDONYM_KEY
+    assert lake_fingerprint(lake) == key_fingerprint(b"test-key-not-secret")
+    db = tmp_path / "wh.duckdb"
+    load([src], db, config)
+    exported = tmp_path / "exported"
+    r = _csqa("export", "--db", str(db), "--lake", str(exported))
+    assert r.returncode == 0, r.stderr
+    assert lake_fingerprint(exported) == query(db, "select fingerprint from audit.pseudonym_key")[0][0]
+    for target in (lake, exported):
+        before = sorted(str(p) for p in target.rglob("*"))
+        monkeypatch.setenv("CSQA_PSEUDONYM_KEY", "another-key")
+        with pytest.raises(ConfigError, match="is not the one this lake's customer ids were made with"):
+            spark_load([src], target, config, spark=None)  # (refused before a session is started)
+        monkeypatch.delenv("CSQA_PSEUDONYM_KEY")
+        with pytest.raises(ConfigError, match="this run has none"):
+            spark_load([src], target, config, spark=None)
+        assert sorted(str(p) for p in target.rglob("*")) == before
+    assert fingerprint_path(lake).is_file()
+
+
 def test_only_the_spark_package_imports_pyspark():
     """pyspark and sqlglot are optional: no module of csqa.pipeline outside pipeline/spark/ imports them, and
     that package's __init__ does not either (only its engine, marts and dialect, loaded by `csqa spark`)."""

@@ -546,19 +546,25 @@ def _warehouse_key(con, db, config: Config) -> bytes:
     its fingerprint is kept in ``audit.pseudonym_key`` from the first load on (written in the batch's transaction,
     ``_write_batch``). A load with another key would give every returning customer a new id, silently: it is
     refused, and no key file is created beside a warehouse that has a key already."""
-    env = config.privacy.key_env
     stored = con.execute("select fingerprint from audit.pseudonym_key").fetchall()
+    return checked_key(stored[0][0] if stored else None, db, config, "warehouse")
+
+
+def checked_key(fingerprint: str | None, owner, config: Config, what: str) -> bytes:
+    """The pseudonym key of a run on the warehouse or lake ``owner`` (its key file ``privacy.key_path(owner)``),
+    refused unless its fingerprint is ``fingerprint`` (None: nothing is stored yet, any key goes)."""
+    env = config.privacy.key_env
     restore = (f"Run it with the nightly job's environment (its {env}), or restore the key file from its backup; "
                "a new key would give every returning customer a new id (docs/PRIVACY.md).")
-    if stored and not os.environ.get(env) and not key_path(db).is_file():
-        raise ConfigError(f"This warehouse's customer ids were made with a pseudonym key, and this run has none: "
-                          f"{env} is not set and there is no key file {key_path(db)}. {restore}",
+    if fingerprint and not os.environ.get(env) and not key_path(owner).is_file():
+        raise ConfigError(f"This {what}'s customer ids were made with a pseudonym key, and this run has none: "
+                          f"{env} is not set and there is no key file {key_path(owner)}. {restore}",
                           title="The pseudonym key is missing.")
-    key = pseudonym_key(db, env)
-    if stored and stored[0][0] != key_fingerprint(key):
-        source = env if os.environ.get(env) else f"the key file {key_path(db)}"
-        raise ConfigError(f"The pseudonym key of this run ({source}) is not the one this warehouse's customer ids "
-                          f"were made with. {restore}", title="The pseudonym key does not match the warehouse.")
+    key = pseudonym_key(owner, env)
+    if fingerprint and fingerprint != key_fingerprint(key):
+        source = env if os.environ.get(env) else f"the key file {key_path(owner)}"
+        raise ConfigError(f"The pseudonym key of this run ({source}) is not the one this {what}'s customer ids "
+                          f"were made with. {restore}", title=f"The pseudonym key does not match the {what}.")
     return key
 
 

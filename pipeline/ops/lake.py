@@ -21,7 +21,7 @@ import duckdb
 
 from ..errors import UsageError, WarehouseError
 from ..ingest.contract import MODELS
-from ..ingest.privacy import key_path
+from ..ingest.privacy import key_fingerprint, key_path
 from ..model.warehouse import READER_CONFIG, connect_reader, interruptible, lock_down
 
 # the day a raw row is filed under in the lake (csqa spark load and csqa export --lake)
@@ -40,6 +40,33 @@ def _files(folder: Path) -> str | None:
     return str(folder / "**" / "*.parquet")
 
 
+def fingerprint_path(lake: str | os.PathLike) -> Path:
+    """Where a lake keeps its pseudonym key's fingerprint (the warehouse's ``audit.pseudonym_key``)."""
+    return Path(lake) / "audit" / "pseudonym_key.parquet"
+
+
+def lake_fingerprint(lake: str | os.PathLike) -> str | None:
+    """The fingerprint of the key the lake's customer ids were made with; None before its first batch."""
+    path = fingerprint_path(lake)
+    if not path.is_file():
+        return None
+    rows = duckdb.sql(f"select fingerprint from read_parquet('{path}') limit 1").fetchall()
+    return rows[0][0] if rows else None
+
+
+def write_fingerprint(lake: str | os.PathLike, fingerprint: str) -> None:
+    """Keep ``fingerprint`` as the lake's (written whole, then renamed into place)."""
+    import pandas as pd
+
+    path = fingerprint_path(lake)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    frame = pd.DataFrame({"fingerprint": [fingerprint], "recorded_at": [pd.Timestamp.now(tz="UTC")]})
+    frame["recorded_at"] = frame["recorded_at"].astype("datetime64[us, UTC]")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)
+
+
 def lake_views(lake: Path) -> dict[str, str]:
     """``schema.table`` -> the SQL of its view over the lake, for every table the lake holds."""
     views = {}
@@ -51,6 +78,8 @@ def lake_views(lake: Path) -> dict[str, str]:
     glob = _files(lake / "audit" / "load_batches")
     if glob:
         views["audit.load_batches"] = f"select * from read_parquet('{glob}')"
+    if fingerprint_path(lake).is_file():
+        views["audit.pseudonym_key"] = f"select * from read_parquet('{fingerprint_path(lake)}')"
     glob = _files(lake / "quarantine")
     if glob:
         views["audit.quarantine"] = (f"select batch_id, * exclude (batch_id) from read_parquet('{glob}', "
@@ -133,7 +162,11 @@ def export_lake(reader: Path, db_key: Path | None, lake: str | os.PathLike) -> d
             counts = _export_into(reader, work)
         except duckdb.Error as e:
             raise WarehouseError(f"export to {lake} failed (nothing was written there): {e}") from e
-        if db_key is not None and db_key.is_file():
+        fingerprint = lake_fingerprint(work)
+        if db_key is not None and db_key.is_file() and (
+                fingerprint is None or key_fingerprint(db_key.read_bytes().strip()) == fingerprint):
+            # (a key file the warehouse's ids were not made with, beside a warehouse keyed by the environment,
+            # is not copied: Spark loads then need that environment, as the warehouse's loads do)
             shutil.copyfile(db_key, key_path(work / "lake"))  # where csqa spark load looks for it
             key_path(work / "lake").chmod(0o600)
         for entry in sorted(work.iterdir(), key=lambda p: p.name == "raw"):
@@ -201,6 +234,11 @@ def _export_into(reader: Path, lake: Path) -> dict[str, int]:
             con.execute(f"copy (select * from audit.load_batches where batch_id = {int(b)} order by source_file) "
                         f"to '{audit / f'batch-{int(b):06d}.parquet'}' (format parquet)")
         counts["load_batches"] = len(batches)
+        fingerprint = con.execute("select fingerprint from audit.pseudonym_key").fetchall() if con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'audit' and table_name = 'pseudonym_key'"
+        ).fetchall()[0][0] else []
+        if fingerprint:  # later Spark loads are checked against it, as the warehouse's loads are
+            write_fingerprint(lake, fingerprint[0][0])
         counts["quarantine"] = con.execute("select count(*) from audit.quarantine").fetchall()[0][0]
         if counts["quarantine"]:
             con.execute(f"""copy (select batch_id, source_file, entity, row_number, column_name, check_name,

@@ -37,11 +37,11 @@ from pyspark.sql import types as T
 from ..config import Config
 from ..errors import InputFileError, UsageError
 from ..ingest.contract import FUTURE_CHECKED, KEYS, column_types, future_limit
-from ..ingest.load import FileResult, LoadSummary, expand_paths
-from ..ingest.privacy import pseudonym_key
+from ..ingest.load import FileResult, LoadSummary, checked_key, expand_paths
+from ..ingest.privacy import key_fingerprint
 from ..ingest.read import inspect, iter_chunks, sha256_of
 from ..ingest.validate import QUARANTINE_COLUMNS, validate_chunk
-from ..ops.lake import PARTITION_BY
+from ..ops.lake import PARTITION_BY, lake_fingerprint, write_fingerprint
 from . import PANDAS3_WARNING as _PANDAS3_WARNING
 
 log = logging.getLogger(__name__)
@@ -282,8 +282,11 @@ def load(paths: list[str | Path], lake: str | Path, config: Config, *, master: s
     if lake.exists() and not lake.is_dir():
         raise UsageError(f"{lake}: --lake must be a folder")
     lake.mkdir(parents=True, exist_ok=True)
+    # the lake's key, checked as a warehouse's is (load._warehouse_key): another key or none is refused
+    stored_fingerprint = lake_fingerprint(lake)
+    key = checked_key(stored_fingerprint, lake / "lake", config, "lake") \
+        if config.privacy.pseudonymise_customer_id else None
     spark = spark or session(master)
-    key = pseudonym_key(lake / "lake", config.privacy.key_env) if config.privacy.pseudonymise_customer_id else None
     audit = read_audit(lake)
     loaded_shas = set(audit.loc[audit["status"] == "loaded", "sha256"].dropna())
     batch_id = int(audit["batch_id"].max()) + 1 if len(audit) else 1
@@ -378,6 +381,8 @@ def load(paths: list[str | Path], lake: str | Path, config: Config, *, master: s
     q = functools.reduce(DataFrame.unionByName, quarantine).join(source_files, "_file_seq")
     q.select("source_file", "entity", "row_number", "column_name", "check_name", "failing_value", "raw_row") \
         .write.mode("overwrite").parquet(str(lake / "quarantine" / f"batch_id={batch_id}"))
+    if key is not None and stored_fingerprint is None:  # before the audit file that commits the batch
+        write_fingerprint(lake, key_fingerprint(key))
     _write_audit(lake, batch_id, [r for r in results if r.status != "skipped"])
     summary.batch_id = batch_id
     summary.seconds = time.perf_counter() - t0
