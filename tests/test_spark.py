@@ -260,7 +260,7 @@ def test_a_lake_refuses_another_pseudonym_key_as_a_warehouse_does(spark, tmp_pat
     first Spark load, or copied by `csqa export --lake` from the warehouse. A Spark load under another key, or with
     none, is refused before Spark starts, and the lake is left as it was."""
     from csqa.pipeline.errors import ConfigError
-    from csqa.pipeline.ingest.privacy import key_fingerprint
+    from csqa.pipeline.ingest.privacy import key_fingerprint, key_path
     from csqa.pipeline.ops.lake import fingerprint_path, lake_fingerprint
     from csqa.pipeline.spark.engine import load as spark_load
     from tests.conftest import INTERACTION_HEADER, interaction_row, write
@@ -271,10 +271,12 @@ def test_a_lake_refuses_another_pseudonym_key_as_a_warehouse_does(spark, tmp_pat
     assert lake_fingerprint(lake) == key_fingerprint(b"test-key-not-secret")
     db = tmp_path / "wh.duckdb"
     load([src], db, config)
+    key_path(db).write_text("a stray key file the warehouse's ids were not made with")
     exported = tmp_path / "exported"
     r = _csqa("export", "--db", str(db), "--lake", str(exported))
     assert r.returncode == 0, r.stderr
     assert lake_fingerprint(exported) == query(db, "select fingerprint from audit.pseudonym_key")[0][0]
+    assert not key_path(exported / "lake").exists()  # not copied: Spark loads need the warehouse's own key
     for target in (lake, exported):
         before = sorted(str(p) for p in target.rglob("*"))
         monkeypatch.setenv("CSQA_PSEUDONYM_KEY", "another-key")
