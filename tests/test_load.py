@@ -129,18 +129,26 @@ def test_a_stored_row_dated_in_the_future_is_replaced_by_any_version_delivered(t
 
     typo = interaction_row("I1", status="open", resolved="", team="typo", updated="2062-11-02T09:30:00Z")
     ok = interaction_row("I2", team="ok", updated="2026-11-02T10:00:00Z")
-    write(tmp_path / "d1" / "interactions.csv", "\n".join([INTERACTION_HEADER, typo, ok]) + "\n")
+    waiting = interaction_row("I3", status="open", first="", resolved="")  # its clocks run to the as-of time
+    write(tmp_path / "d1" / "interactions.csv", "\n".join([INTERACTION_HEADER, typo, ok, waiting]) + "\n")
     with monkeypatch.context() as m:
         m.setattr(contract, "FUTURE_TOLERANCE", pd.Timedelta(days=365 * 100))
         load([tmp_path / "d1"], db, config)
     assert query(db, "select year(as_of_at) from staging.settings") == [(2062,)]
+    sla = ("select first_response_sla_status, resolution_sla_status from marts.fct_interactions "
+           "where interaction_id = 'I3'")
+    assert query(db, sla) == [("breached", "breached")]
     fixed = interaction_row("I1", team="fixed", updated="2026-11-02T09:30:00Z")
     older = interaction_row("I2", team="older", updated="2026-11-02T09:45:00Z")
     write(tmp_path / "d2" / "interactions_fix.csv", "\n".join([INTERACTION_HEADER, fixed, older]) + "\n")
     s = load([tmp_path / "d2"], db, config)
     assert (s.files[0].rows_loaded, s.files[0].rows_duplicate) == (1, 1)
     assert query(db, "select interaction_id, team, year(updated_at) from raw.interactions order by 1") == [
-        ("I1", "fixed", 2026), ("I2", "ok", 2026)]
+        ("I1", "fixed", 2026), ("I2", "ok", 2026), ("I3", "t", 2026)]
+    # the as-of time moved back a life's span: every verdict of a running clock is taken again, not only the
+    # batch's and the still open ones' (I3's "breached" was against 2062)
+    assert s.marts["rebuilt"] == "as-of time moved back"
+    assert query(db, sla) == [("breached", "open")]  # an hour unanswered (3 min); a day to resolve (24 h)
     assert query(db, "select as_of_at from staging.settings") == query(db, "select max(updated_at) from "
                                                                         "raw.interactions")
     assert query(db, "select team, status from marts.fct_interactions where interaction_id = 'I1'") == [

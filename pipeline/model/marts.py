@@ -317,9 +317,9 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
     the interactions the batch took stored rows from (a survey's new version naming another interaction:
     ingest/load.py, MOVED), refreshed with the batch's own."""
     t0 = time.perf_counter()
-    prev_hash = None
+    prev_hash = prev_as_of = None
     if table_exists(con, "staging", "settings"):
-        prev_hash = con.execute("select config_hash from staging.settings").fetchall()[0][0]
+        prev_hash, prev_as_of = con.execute("select config_hash, as_of_at from staging.settings").fetchall()[0]
     new_hash = config_hash(config)
     marts_exist = all(table_exists(con, "marts", name) for name, *_ in mart_models())
     # why everything is rebuilt (in the refresh's info: a load names a changed configuration, docs/OPERATIONS.md)
@@ -334,6 +334,12 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
     full = rebuilt is not None
     _write_config_tables(con, config)
     lo, hi, as_of = _data_bounds(con, None if full else batch_id)
+    if not full and prev_as_of is not None and as_of is not None and as_of < prev_as_of:
+        # the as-of time moved back (a row dated in the future replaced: ingest/load.py, _not_future): a stored
+        # verdict of a running clock (breached against the later as-of time) may no longer hold, and an incremental
+        # scope recomputes only the rows still open or unknown
+        rebuilt, full = "as-of time moved back", True
+        lo, hi, as_of = _data_bounds(con, None)
     # stored durations are differences of the clock, so a calendar that grows keeps them valid
     if full or not _calendar_covers(con, lo, hi):
         _write_calendar(con, config, lo, hi)
