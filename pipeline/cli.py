@@ -423,16 +423,17 @@ def _cmd_refresh(args) -> int:
 
     config = load_config(args.config)
     info = rebuild(_db(args, config), config)
+    info["config"] = _config_named(args.config)
     if args.json:
         print(json.dumps(info, ensure_ascii=False, default=str))
     else:
         print(f"rebuilt every mart from {info['interactions']:,} interactions ({info['days']:,} days) in "
-              f"{info['marts_seconds']:.1f}s under {_config_named(args.config)} -> {info['db']}"
+              f"{info['marts_seconds']:.1f}s under {info['config']} -> {info['db']}"
               + (f"; published {info['snapshot']}" if info["snapshot"] else ""))
-        if info["rebuilt"] == "configuration or SQL changed":
-            print("note: the configuration (or csqa's SQL) differs from the one of the warehouse's last refresh; the "
-                  "marts now follow this run's. Run from the nightly's folder, or with --config, to keep its own.",
-                  file=sys.stderr)
+    if info["rebuilt"] == "configuration or SQL changed":  # (with --json too: a cron line keeps stderr apart)
+        print(f"note: the configuration ({info['config']}), or csqa's SQL, differs from the one of the warehouse's "
+              "last refresh; the marts now follow it. Run with the nightly's folder and environment (its csqa.toml, "
+              "or its CSQA_CONFIG), or --config, to keep the nightly's.", file=sys.stderr)
     return EXIT_OK
 
 
@@ -743,9 +744,12 @@ def _stopped(args) -> int:
     said, _, code = _how_stopped()
     note = ("; nothing was written (a dry run)" if getattr(args, "dry_run", False)
             else f"; {STOPPED_NOTE}" if args.command in ("load", "nightly")
-            else "; a refresh not yet committed was rolled back (the marts are as they were)"
+            else "; a refresh not yet committed was rolled back (the marts are as they were); one committed "
+                 "before the stop is kept, and readers see it from the next load's or refresh's snapshot"
             if args.command == "refresh" else "")
     sys.stderr.write(f"csqa: {said}{note}\n")
+    if getattr(args, "json", False) and args.command != "nightly":  # (the nightly writes its own line)
+        print(json.dumps({"status": "stopped", "error": f"{said}{note}", "exit_code": code}))
     _REPORTED.append(True)  # (after it: a late handler's stop in between writes it twice rather than never)
     return code
 

@@ -464,7 +464,7 @@ def test_a_stopped_run_rolls_back_removes_its_staged_files_and_releases_the_lock
         for i in range(150_000)) + "\n", encoding="utf-8")
     stage = Path(str(db) + ".stage")
     alert = tmp_path / "alert.json"  # the nightly's --on-failure hears of the stop
-    args = ["load", str(batch)] if command == "load" else [
+    args = ["load", str(batch), "--json"] if command == "load" else [
         "nightly", "--inbox", str(batch.parent), "--on-failure",
         f"{sys.executable} -c \"import sys; open({str(alert)!r}, 'w').write(sys.stdin.read())\""]
     p = subprocess.Popen([sys.executable, "-m", "csqa.pipeline.cli", *args, "--db", str(db)],
@@ -488,6 +488,9 @@ def test_a_stopped_run_rolls_back_removes_its_staged_files_and_releases_the_lock
     assert not lock_is_held(db.with_name("c.duckdb.lock"))
     assert rows(db, "select count(*) from raw.interactions") == [(0,)]  # the warehouse as it was
     assert rows(db, "select count(*) from audit.load_batches where status = 'loaded'") == [(1,)]
+    if command == "load":  # --json: one line also for a stop
+        assert out.count("\n") == 1 and json.loads(out)["status"] == "stopped"
+        assert json.loads(out)["exit_code"] == 128 + sig
     if command == "nightly":  # cron's JSON line, and the file waits in the inbox for the next run
         assert json.loads(out)["status"] == "stopped" and json.loads(out)["exit_code"] == 128 + sig
         assert json.loads(alert.read_text()) == json.loads(out) and batch.exists()

@@ -67,7 +67,7 @@ def test_csqa_refresh_applies_a_changed_configuration_without_new_data(tmp_path)
     r = csqa("refresh", "--db", db, cwd=srv)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("rebuilt every mart from 1 interactions") and str(srv / "csqa.toml") in r.stdout
-    assert "note: the configuration (or csqa's SQL) differs" in r.stderr
+    assert f"note: the configuration ({srv / 'csqa.toml'}), or csqa's SQL, differs" in r.stderr
     con = duckdb.connect(str(reader_path(db)), read_only=True)
     try:
         assert con.execute(sla).fetchall() == [(60.0, "breached")]
@@ -79,7 +79,8 @@ def test_csqa_refresh_applies_a_changed_configuration_without_new_data(tmp_path)
         locked = csqa("refresh", "--db", db, "--json")
     assert locked.returncode == 6 and "Traceback" not in locked.stderr
     again = csqa("refresh", "--db", db, "--json", cwd=srv)
-    assert again.returncode == 0 and json.loads(again.stdout.strip().splitlines()[-1])["rebuilt"] == "requested"
+    line = json.loads(again.stdout.strip().splitlines()[-1])
+    assert again.returncode == 0 and line["rebuilt"] == "requested" and line["config"] == str(srv / "csqa.toml")
     assert "note:" not in again.stderr
 
 
@@ -87,7 +88,18 @@ def test_csqa_refresh_without_a_warehouse_or_a_batch_exits_with_a_clear_message(
     r = csqa("refresh", "--db", tmp_path / "none.duckdb")  # as every command that reads one says it
     assert r.returncode == 4 and r.stderr.startswith("csqa: There is no warehouse yet.\n"), r.stderr
     assert not (tmp_path / "none.duckdb").exists()
-    empty = tmp_path / "empty.duckdb"
-    duckdb.connect(str(empty)).close()
-    r = csqa("refresh", "--db", empty)
-    assert r.returncode == 4 and "There is nothing to refresh yet." in r.stderr and "Traceback" not in r.stderr
+    foreign = tmp_path / "foreign.duckdb"  # another program's DuckDB file: refused, and left as it was
+    con = duckdb.connect(str(foreign))
+    con.execute("create table t (a integer)")
+    con.close()
+    before = foreign.read_bytes()
+    for target in (tmp_path / "empty.duckdb", foreign):
+        if not target.exists():
+            duckdb.connect(str(target)).close()
+        r = csqa("refresh", "--db", target)
+        assert r.returncode == 4 and "There is nothing to refresh yet." in r.stderr and "Traceback" not in r.stderr
+        r = csqa("status", "--db", target)  # (it printed a traceback)
+        assert r.returncode == 4 and "There is nothing to show yet." in r.stderr and "Traceback" not in r.stderr
+    assert foreign.read_bytes() == before and not foreign.with_name("foreign.duckdb.lock").exists()
+    r = csqa("refresh", "--db", tmp_path)  # a folder
+    assert r.returncode == 2 and "is a folder" in r.stderr

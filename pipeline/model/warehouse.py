@@ -78,7 +78,7 @@ def writer_lock(db: str | os.PathLike):
         fh.close()
         raise Locked(
             f"{lock_path(db)} is held by another csqa writer{f' (PID {pid})' if pid.isdigit() else ''}: "
-            "csqa load and csqa nightly never write at the same time; this run exits without touching anything"
+            "csqa load, nightly and refresh never write at the same time; this run exits without touching anything"
         ) from e
     try:
         fh.seek(0)

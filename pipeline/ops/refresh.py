@@ -17,10 +17,10 @@ from pathlib import Path
 import duckdb
 
 from ..config import Config
-from ..errors import WarehouseError
+from ..errors import UsageError, WarehouseError
 from ..ingest.load import _rollback
 from ..model import compaction, marts
-from ..model.warehouse import memory_hint, open_warehouse, writer_lock
+from ..model.warehouse import connect, memory_hint, open_warehouse, writer_lock
 from .snapshots import publish
 
 
@@ -28,9 +28,7 @@ def rebuild(db: str | Path, config: Config) -> dict:
     """Rebuild every mart of ``db`` under ``config`` and publish; returns the refresh's info with the snapshot."""
     t0 = time.perf_counter()
     db = Path(db)
-    if not db.is_file():
-        raise WarehouseError(f"no warehouse at {db}; load data first: csqa load sample_data/ (or name it with --db)",
-                             title="There is no warehouse yet.")
+    _require_batches(db)  # (read-only: a file that is no csqa warehouse is left as it was, no lock file beside it)
     with writer_lock(db):
         con = open_warehouse(db, memory_limit=config.warehouse.memory_limit)
         committed = []
@@ -67,3 +65,21 @@ def rebuild(db: str | Path, config: Config) -> dict:
             "days": info["days"],
             "marts_seconds": info["seconds"], "seconds": round(time.perf_counter() - t0, 3),
             "snapshot": str(snapshot or ""), "models": info["models"]}
+
+
+def _require_batches(db: Path) -> None:
+    """Refuse, before anything is written, a path that holds no csqa warehouse with a batch: none, a folder, a
+    DuckDB file of something else, or a warehouse no batch was written to."""
+    if db.is_dir():
+        raise UsageError(f"{db} is a folder: --db names the warehouse's file (e.g. data/csqa.duckdb)")
+    con = connect(db, read_only=True)  # (no file: "There is no warehouse yet."; not DuckDB: refused by its check)
+    try:
+        has = con.execute("select count(*) from duckdb_tables() where schema_name = 'audit' "
+                          "and table_name = 'load_batches'").fetchall()[0][0]
+        batches = con.execute("select count(*) from audit.load_batches").fetchall()[0][0] if has else 0
+    finally:
+        con.close()
+    if not batches:
+        raise WarehouseError(f"{db} holds no batch written by csqa (an empty or another DuckDB file), so there are no "
+                             "marts to rebuild: load data first (csqa load FILES)",
+                             title="There is nothing to refresh yet.")
