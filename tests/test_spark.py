@@ -229,7 +229,7 @@ def test_a_later_batch_keeps_the_newest_version_as_duckdb_does(spark, tmp_path, 
     first, second = tmp_path / "first", tmp_path / "second"
     write(first / "interactions.csv", "\n".join(
         [INTERACTION_HEADER, *(interaction_row(i, updated="2026-11-02T10:00:00Z", subject="v1")
-                               for i in ("NEW", "OLD", "SAME"))]) + "\n")
+                               for i in ("NEW", "OLD", "SAME", "TIE"))]) + "\n")
     write(first / "csat_surveys.csv", "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
           "S1,NEW,2026-11-02T10:00:00Z,,,\nS2,OLD,2026-11-02T10:00:00Z,2026-11-02T12:00:00Z,4,ok\n")
     write(first / "messages.csv", "message_id,interaction_id,sender_role,sent_at,is_public,text\n"
@@ -237,19 +237,29 @@ def test_a_later_batch_keeps_the_newest_version_as_duckdb_does(spark, tmp_path, 
     write(second / "interactions.csv", "\n".join(
         [INTERACTION_HEADER, interaction_row("NEW", updated="2026-11-02T11:00:00Z", subject="v2"),
          interaction_row("OLD", updated="2026-11-02T09:40:00Z", subject="v0"),
-         interaction_row("SAME", updated="2026-11-02T10:00:00Z", subject="v1")]) + "\n")
+         interaction_row("SAME", updated="2026-11-02T10:00:00Z", subject="v1"),
+         interaction_row("TIE", updated="2026-11-02T10:00:00Z", subject="v1, corrected")]) + "\n")
+    write(second / "broken.csv", "not,an,export\n1,2,3\n")  # rejected whole: the batch's audit has an error
     write(second / "csat_surveys.csv", "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
           "S1,NEW,2026-11-02T10:00:00Z,2026-11-02T13:00:00Z,5,great\nS2,OLD,2026-11-02T10:00:00Z,,,\n")
     db, lake = tmp_path / "wh.duckdb", tmp_path / "lake"
     for batch in (first, second):
         duck = load([batch], db, config)
         sp = spark_load([batch], lake, config, spark=spark)
-        keep = ("rows_read", "rows_loaded", "rows_duplicate")
+        keep = ("rows_read", "rows_loaded", "rows_duplicate", "rows_conflicting", "files_rejected")
         assert {k: sp.as_dict()[k] for k in keep} == {k: duck.as_dict()[k] for k in keep}
-    assert duck.as_dict()["rows_loaded"] == 2 and duck.as_dict()["rows_duplicate"] == 3
+        assert sorted((f.source_file, f.notes) for f in sp.files) == sorted((f.source_file, f.notes)
+                                                                             for f in duck.files)
+    assert duck.as_dict()["rows_loaded"] == 2 and duck.as_dict()["rows_duplicate"] == 4
+    assert duck.as_dict()["rows_conflicting"] == 1 and duck.as_dict()["files_rejected"] == 1
     lk = _lake_con(lake)
     assert sorted(lk.execute("select interaction_id, subject from interactions").fetchall()) == [
-        ("NEW", "v2"), ("OLD", "v1"), ("SAME", "v1")]
+        ("NEW", "v2"), ("OLD", "v1"), ("SAME", "v1"), ("TIE", "v1")]
+    from csqa.pipeline.ops.lake import lake_views
+
+    audit = duckdb.sql("select count(error), string_agg(notes) from "
+                       f"({lake_views(lake)['audit.load_batches']})").fetchall()
+    assert audit[0][0] == 1 and "1 row(s) differ from the stored version" in audit[0][1]  # (error: unreadable)
     assert sorted(lk.execute("select survey_id, score from csat_surveys").fetchall()) == [("S1", 5), ("S2", 4)]
     _assert_parity(db, lake, entities=("interactions", "csat_surveys", "messages"))
 

@@ -77,7 +77,9 @@ def lake_views(lake: Path) -> dict[str, str]:
                                       "hive_partitioning = true)")
     glob = _files(lake / "audit" / "load_batches")
     if glob:
-        views["audit.load_batches"] = f"select * from read_parquet('{glob}')"
+        # by name, each column's type unified over the files (a lake written before 2026-11-28 holds files whose
+        # all-null error or notes column has Parquet's null type)
+        views["audit.load_batches"] = f"select * from read_parquet('{glob}', union_by_name = true)"
     if fingerprint_path(lake).is_file():
         views["audit.pseudonym_key"] = f"select * from read_parquet('{fingerprint_path(lake)}')"
     glob = _files(lake / "quarantine")

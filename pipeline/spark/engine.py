@@ -37,7 +37,7 @@ from pyspark.sql import types as T
 from ..config import Config
 from ..errors import InputFileError, UsageError
 from ..ingest.contract import FUTURE_CHECKED, KEYS, column_types, future_limit
-from ..ingest.load import FileResult, LoadSummary, checked_key, expand_paths
+from ..ingest.load import FileResult, LoadSummary, checked_key, conflict_note, expand_paths
 from ..ingest.privacy import key_fingerprint
 from ..ingest.read import inspect, iter_chunks, sha256_of
 from ..ingest.validate import QUARANTINE_COLUMNS, validate_chunk
@@ -212,6 +212,23 @@ def _winners(staged: DataFrame, stored: DataFrame | None, entity: str, force: bo
     return best.join(blocked, key, "left_anti")
 
 
+def _conflicts(staged: DataFrame, stored: DataFrame | None, entity: str) -> dict[int, int]:
+    """``load._conflicts``: per staged file, the keys whose newest staged version ties with the stored row's
+    ``updated_at`` (the stored row stays) but differs from it in a stored column not starting with ``_``; a key is
+    the latest such file's."""
+    key, order = KEYS[entity]
+    if order is None or stored is None:
+        return {}
+    cols = [c for c in stored.columns if not c.startswith("_") and c in staged.columns]
+    newest = staged.groupBy(key).agg(F.max(order).alias("_newest"))
+    latest = staged.join(newest, key).where(F.col(order) == F.col("_newest"))
+    r = stored.select(*(F.col(c).alias(f"_r_{c}") for c in cols))
+    tied = latest.join(r, (F.col(key) == F.col(f"_r_{key}")) & (F.col(order) == F.col(f"_r_{order}")))
+    differs = functools.reduce(lambda a, b: a | b, (~F.col(c).eqNullSafe(F.col(f"_r_{c}")) for c in cols))
+    per_key = tied.where(differs).groupBy(key).agg(F.max("_file_seq").alias("_seq"))
+    return {int(seq): int(n) for seq, n in per_key.groupBy("_seq").count().collect()}
+
+
 def _micros(us: int) -> dt.datetime:
     return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(us))
 
@@ -357,9 +374,13 @@ def load(paths: list[str | Path], lake: str | Path, config: Config, *, master: s
         stored = _read_raw(spark, lake, entity)
         winners = _winners(frame, stored, entity, force).join(source_files, "_file_seq").cache()
         counts = dict(winners.groupBy("_file_seq").count().collect())
+        conflicts = {} if force else _conflicts(frame, stored, entity)
         for seq, res in by_seq.items():
             if res.status == "loaded" and res.entity == entity:
                 res.rows_loaded = counts.get(seq, 0)
+                res.rows_conflicting = conflicts.get(seq, 0)
+                if res.rows_conflicting:
+                    res.notes.append(conflict_note(res.rows_conflicting))
         key_col = KEYS[entity][0]
         new_rows = winners.select(*entity_columns(entity), F.lit(batch_id).cast("long").alias("_batch_id"),
                                   F.col("source_file").alias("_source_file"), "_row_number")
@@ -399,6 +420,11 @@ def _write_audit(lake: Path, batch_id: int, results: list[FileResult]) -> None:
         "error": r.error, "notes": "; ".join(r.notes) or None} for r in results])
     for c in ("started_at", "finished_at"):
         rows[c] = pd.to_datetime(rows[c], utc=True).astype("datetime64[us, UTC]")
+    # audit.load_batches' types in every file (a column of None alone was written as Parquet's null type, and a
+    # later file's text then could not be read beside it: every query of error or notes failed)
+    rows = rows.astype({"source_file": "string", "sha256": "string", "entity": "string", "status": "string",
+                        "error": "string", "notes": "string", "batch_id": "int64", "rows_read": "int64",
+                        "rows_loaded": "int64", "rows_quarantined": "int64", "rows_duplicate": "int64"})
     tmp = d / f".batch-{batch_id:06d}.parquet.tmp"
     rows.to_parquet(tmp, index=False)
     tmp.replace(d / f"batch-{batch_id:06d}.parquet")
