@@ -653,6 +653,9 @@ _CANCELLING: list[bool] = []  # set by the interactive sql shell: the watcher in
 _REPORTED: list[bool] = []  # the stop's message was written
 STOPPED_NOTE = ("a batch not yet committed was rolled back and its staged files removed; one committed before the "
                 "stop is kept and published by the next run (csqa status shows what is loaded)")
+STOP_NOTES = {"load": STOPPED_NOTE, "nightly": STOPPED_NOTE,
+              "refresh": "a refresh not yet committed was rolled back (the marts are as they were); one committed "
+                         "before the stop is kept, and readers see it from the next load's or refresh's snapshot"}
 
 
 def _stop(signum, frame):
@@ -743,10 +746,7 @@ def _start_stop_watch():
 def _stopped(args) -> int:
     said, _, code = _how_stopped()
     note = ("; nothing was written (a dry run)" if getattr(args, "dry_run", False)
-            else f"; {STOPPED_NOTE}" if args.command in ("load", "nightly")
-            else "; a refresh not yet committed was rolled back (the marts are as they were); one committed "
-                 "before the stop is kept, and readers see it from the next load's or refresh's snapshot"
-            if args.command == "refresh" else "")
+            else f"; {STOP_NOTES[args.command]}" if args.command in STOP_NOTES else "")
     sys.stderr.write(f"csqa: {said}{note}\n")
     if getattr(args, "json", False) and args.command != "nightly":  # (the nightly writes its own line)
         print(json.dumps({"status": "stopped", "error": f"{said}{note}", "exit_code": code}))

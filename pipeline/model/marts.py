@@ -337,9 +337,9 @@ def refresh(con: duckdb.DuckDBPyConnection, config: Config, *, batch_id: int | N
     if not full and prev_as_of is not None and as_of is not None and as_of < prev_as_of:
         # the as-of time moved back (a row dated in the future replaced: ingest/load.py, _not_future): a stored
         # verdict of a running clock (breached against the later as-of time) may no longer hold, and an incremental
-        # scope recomputes only the rows still open or unknown
+        # scope recomputes only the rows still open or unknown (the bounds were scanned: only a replaced row moves
+        # the as-of time back, and _data_bounds scans a table whose count is not its kept one plus the batch's)
         rebuilt, full = "as-of time moved back", True
-        lo, hi, as_of = _data_bounds(con, None)
     # stored durations are differences of the clock, so a calendar that grows keeps them valid
     if full or not _calendar_covers(con, lo, hi):
         _write_calendar(con, config, lo, hi)

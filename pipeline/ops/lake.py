@@ -22,7 +22,7 @@ import duckdb
 from ..errors import UsageError, WarehouseError
 from ..ingest.contract import MODELS
 from ..ingest.privacy import key_fingerprint, key_path
-from ..model.warehouse import READER_CONFIG, connect_reader, interruptible, lock_down
+from ..model.warehouse import READER_CONFIG, connect_reader, interruptible, lock_down, table_exists
 
 # the day a raw row is filed under in the lake (csqa spark load and csqa export --lake)
 PARTITION_BY = {
@@ -236,9 +236,8 @@ def _export_into(reader: Path, lake: Path) -> dict[str, int]:
             con.execute(f"copy (select * from audit.load_batches where batch_id = {int(b)} order by source_file) "
                         f"to '{audit / f'batch-{int(b):06d}.parquet'}' (format parquet)")
         counts["load_batches"] = len(batches)
-        fingerprint = con.execute("select fingerprint from audit.pseudonym_key").fetchall() if con.execute(
-            "select count(*) from duckdb_tables() where schema_name = 'audit' and table_name = 'pseudonym_key'"
-        ).fetchall()[0][0] else []
+        fingerprint = con.execute("select fingerprint from audit.pseudonym_key").fetchall() \
+            if table_exists(con, "audit", "pseudonym_key") else []
         if fingerprint:  # later Spark loads are checked against it, as the warehouse's loads are
             write_fingerprint(lake, fingerprint[0][0])
         counts["quarantine"] = con.execute("select count(*) from audit.quarantine").fetchall()[0][0]

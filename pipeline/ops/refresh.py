@@ -20,7 +20,7 @@ from ..config import Config
 from ..errors import UsageError, WarehouseError
 from ..ingest.load import _rollback
 from ..model import compaction, marts
-from ..model.warehouse import connect, memory_hint, open_warehouse, writer_lock
+from ..model.warehouse import connect, memory_hint, open_warehouse, table_exists, writer_lock
 from .snapshots import publish
 
 
@@ -33,18 +33,9 @@ def rebuild(db: str | Path, config: Config) -> dict:
         con = open_warehouse(db, memory_limit=config.warehouse.memory_limit)
         committed = []
         try:
-            last = con.execute("select max(batch_id) from audit.load_batches").fetchall()[0][0]
-        except BaseException as e:
-            con.close()
-            if isinstance(e, duckdb.Error):
-                raise WarehouseError(f"cannot read the warehouse's load batches: {e}") from e
-            raise
-        if last is None:
-            con.close()
-            raise WarehouseError("no batch was ever written to this warehouse, so it has no marts to rebuild: "
-                                 "load data first (csqa load FILES)", title="There is nothing to refresh yet.")
-        try:
             con.execute("begin transaction")
+            # (batches are never removed: _require_batches found one; the newest names the snapshot)
+            last = con.execute("select max(batch_id) from audit.load_batches").fetchall()[0][0]
             info = marts.refresh(con, config, full=True)
             info["vacuumed"] = compaction.commit(con, on_commit=lambda: committed.append(True))
         except duckdb.Error as e:
@@ -74,9 +65,8 @@ def _require_batches(db: Path) -> None:
         raise UsageError(f"{db} is a folder: --db names the warehouse's file (e.g. data/csqa.duckdb)")
     con = connect(db, read_only=True)  # (no file: "There is no warehouse yet."; not DuckDB: refused by its check)
     try:
-        has = con.execute("select count(*) from duckdb_tables() where schema_name = 'audit' "
-                          "and table_name = 'load_batches'").fetchall()[0][0]
-        batches = con.execute("select count(*) from audit.load_batches").fetchall()[0][0] if has else 0
+        batches = table_exists(con, "audit", "load_batches") and con.execute(
+            "select count(*) from audit.load_batches").fetchall()[0][0]
     finally:
         con.close()
     if not batches:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import WarehouseError
-from ..model.warehouse import connect, schema_version
+from ..model.warehouse import connect, schema_version, table_exists
 
 
 def status(db: Path, batches: int = 10) -> dict:
     con = connect(db, read_only=True)
     try:
-        if not con.execute("select count(*) from duckdb_tables() where schema_name = 'audit' "
-                           "and table_name = 'load_batches'").fetchall()[0][0]:
+        if not table_exists(con, "audit", "load_batches"):
             raise WarehouseError(f"{db} holds no csqa tables (an empty or another DuckDB file): load data first "
                                  "(csqa load FILES)", title="There is nothing to show yet.")
         tables = con.execute(
