@@ -7,9 +7,13 @@ import json
 
 import duckdb
 import pandas as pd
+import pytest
 
+from csqa.pipeline.config import load_config
 from csqa.pipeline.ingest.load import load
 from csqa.pipeline.model.marts import mart_models
+from csqa.pipeline.ops import refresh
+from csqa.pipeline.ops.nightly import run_nightly
 from csqa.pipeline.ops.refresh import rebuild
 from csqa.pipeline.ops.snapshots import reader_path
 from tests.conftest import INTERACTION_HEADER, SAMPLE, interaction_row, query, write
@@ -103,3 +107,41 @@ def test_csqa_refresh_without_a_warehouse_or_a_batch_exits_with_a_clear_message(
     assert foreign.read_bytes() == before and not foreign.with_name("foreign.duckdb.lock").exists()
     r = csqa("refresh", "--db", tmp_path)  # a folder
     assert r.returncode == 2 and "is a folder" in r.stderr
+
+
+def test_a_nightly_with_an_empty_inbox_publishes_a_refresh_killed_before_its_publish(tmp_path, config, monkeypatch):
+    """A refresh writes no batch, so the batch id cannot tell that the published snapshot predates it: the refresh's
+    row in audit.mart_refreshes does. A refresh stopped between its commit and its publish is published by the next
+    nightly even when the inbox is empty, and only once."""
+    db = tmp_path / "data" / "csqa.duckdb"
+    write(tmp_path / "in" / "interactions.csv", "\n".join([INTERACTION_HEADER, interaction_row("I1")]) + "\n")
+    load([tmp_path / "in" / "interactions.csv"], db, config)
+    write(tmp_path / "csqa.toml", '[channels.web_chat]\nlabel = "Web chat"\nschedule = "always"\n'
+                                  "first_response_minutes = 1\nresolution_hours = 24\n")
+    tighter = load_config(tmp_path / "csqa.toml")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as a kill between the refresh's commit and its publish leaves it
+
+    monkeypatch.setattr(refresh, "publish", killed)
+    with pytest.raises(KeyboardInterrupt):
+        rebuild(db, tighter)
+    monkeypatch.undo()
+    sla = "select first_response_target_seconds, first_response_sla_status from marts.fct_interactions"
+
+    def readers_see():
+        con = duckdb.connect(str(reader_path(db)), read_only=True)
+        try:
+            return con.execute(sla).fetchall()
+        finally:
+            con.close()
+
+    assert query(db, sla) == [(60.0, "breached")] and readers_see() == [(180.0, "met")]  # committed, not published
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    code, summary = run_nightly(inbox, db, tighter)
+    assert code == 0 and summary["status"] == "nothing_to_do" and summary["snapshot"]
+    assert readers_see() == [(60.0, "breached")]
+    code, summary = run_nightly(inbox, db, tighter)
+    assert code == 0 and summary["snapshot"] == ""  # published once, not every night
+    assert query(db, "select batch_id, rebuilt from audit.mart_refreshes") == [(1, "configuration or SQL changed")]

@@ -34,7 +34,7 @@ import duckdb
 from ..config import Config
 from ..errors import ConfigError, InputFileError, UsageError, WarehouseError
 from ..model import compaction, marts
-from ..model.warehouse import connect, interruptible, memory_hint, open_warehouse, prepare, writer_lock
+from ..model.warehouse import connect, interruptible, memory_hint, open_warehouse, prepare, table_exists, writer_lock
 from ..ops.snapshots import publish, reader_path, snapshot_batch
 from .contract import FUTURE_CHECKED, KEYS, MODELS, future_limit
 from .parallel import validated_chunks
@@ -511,9 +511,22 @@ def _publish_if_behind(db, config: Config, batch_id: int | None, last: int | Non
     return ""
 
 
+def _last_refresh(path) -> dt.datetime | None:
+    """When the newest ``csqa refresh`` stored in the DuckDB file ``path`` committed (None: none, or a file from
+    before ``audit.mart_refreshes``)."""
+    con = connect(path, read_only=True)
+    try:
+        if not table_exists(con, "audit", "mart_refreshes"):
+            return None
+        return con.execute("select max(refreshed_at) from audit.mart_refreshes").fetchall()[0][0]
+    finally:
+        con.close()
+
+
 def publish_if_behind(db, config: Config) -> str:
     """For a run with nothing to load (``csqa nightly`` on an empty inbox): publish the warehouse when the
-    newest snapshot is older than its last committed batch. Call with the writer lock held."""
+    newest snapshot is older than its last committed batch, or than its last committed ``csqa refresh`` (a refresh
+    writes no batch). Call with the writer lock held."""
     if not Path(db).exists():
         return ""
     con = connect(db, read_only=True)
@@ -525,6 +538,10 @@ def publish_if_behind(db, config: Config) -> str:
         con.close()
     if last is None:
         return ""
+    published = reader_path(db)
+    refreshed = _last_refresh(db)
+    if published != Path(db) and refreshed is not None and refreshed != _last_refresh(published):
+        return str(publish(db, last, keep=config.warehouse.snapshots) or "")
     return _publish_if_behind(db, config, None, last)
 
 
