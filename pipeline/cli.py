@@ -408,12 +408,14 @@ def _cmd_check(args) -> int:
                 print(f"{'FAIL' if r['failing_rows'] else 'ok  '}  {r['test']}  ({r['failing_rows']} rows)")
         print(f"{len(results) - len(failed) - len(errors)} passed, {len(failed)} failed"
               + (f", {len(errors)} could not run" if errors else ""))
+    not_run = (f"{len(errors)} data test(s) could not run ({', '.join(r['test'] for r in errors)}): they read tables "
+               "or columns this warehouse does not hold; a warehouse written by an older csqa gets them from the next "
+               "load that writes a batch") if errors else ""
+    if failed:  # a failed test is the graver news (exit 5), whatever else could not run
+        raise CheckFailed(f"{len(failed)} data test(s) failed: {', '.join(r['test'] for r in failed)}"
+                          + (f"; and {not_run}" if errors else ""))
     if errors:
-        raise WarehouseError(f"{len(errors)} data test(s) could not run ({', '.join(r['test'] for r in errors)}): "
-                             "they read tables or columns this warehouse does not hold; a warehouse written by an "
-                             "older csqa gets them from the next load that writes a batch")
-    if failed:
-        raise CheckFailed(f"{len(failed)} data test(s) failed: {', '.join(r['test'] for r in failed)}")
+        raise WarehouseError(not_run)
     return EXIT_OK
 
 

@@ -167,6 +167,29 @@ def test_check_on_a_warehouse_with_no_batch_yet_says_so_in_one_line(tmp_path):
     assert r.returncode == 4 and "no FAQ gap mart" in r.stderr and r.stderr.count("\n") == 2
 
 
+def test_check_exits_5_for_a_failed_test_even_when_another_could_not_run(tmp_path):
+    """A data test that cannot run (a table the warehouse does not hold) is exit 4 alone; beside a failed one, the
+    failure is the graver news: exit 5, and the message names both."""
+    db = tmp_path / "w.duckdb"
+    write(tmp_path / "in" / "interactions.csv", "\n".join([INTERACTION_HEADER, interaction_row("I1")]) + "\n")
+    assert csqa("load", tmp_path / "in", "--db", db).returncode == 0
+    con = duckdb.connect(str(db))
+    con.execute("drop table marts.interaction_lookup")
+    con.close()
+    r = csqa("check", "--db", db)
+    assert r.returncode == 4 and "error interaction_lookup_matches_fact" in r.stdout and "Traceback" not in r.stderr
+    assert "1 data test(s) could not run (interaction_lookup_matches_fact)" in r.stderr
+    con = duckdb.connect(str(db))
+    con.execute("insert into marts.fct_interactions select * from marts.fct_interactions")  # a duplicate id
+    con.close()
+    r = csqa("check", "--db", db, "--json")
+    out, err = (json.loads(line) for line in r.stdout.splitlines())  # the results, then the error's line
+    assert r.returncode == 5 and out["errors"] == 1 and out["failed"] >= 1 and err["exit_code"] == 5
+    assert "fct_interactions_unique" in err["error"]
+    assert "could not run (interaction_lookup_matches_fact)" in err["error"]
+    assert "Traceback" not in r.stderr
+
+
 def test_a_load_under_another_configuration_says_every_mart_was_rebuilt(tmp_path):
     """A load run from another folder reads another csqa.toml, or none: the refresh rebuilds every mart with it (a
     reporting zone of UTC instead of the warehouse's). The load says so, and names the configuration it read."""
