@@ -282,6 +282,8 @@ def _config_named(given) -> str:
 def _print_summary(summary, as_json: bool, extra: dict | None = None) -> int:
     """A load's summary (csqa load and csqa spark load): one JSON line, or a line a file and a total. ``extra``
     (csqa spark load: the marts refresh) joins the JSON and, as ``key: value``, the text."""
+    from .ingest.load import EMPTY_NOTE
+
     data = summary.as_dict()
     if as_json:
         data = {**data, **(extra or {})}
@@ -292,6 +294,8 @@ def _print_summary(summary, as_json: bool, extra: dict | None = None) -> int:
             if f.status == "loaded":
                 line += (f"  [{f.entity}] read {f.rows_read:,} loaded {f.rows_loaded:,} "
                          f"quarantined {f.rows_quarantined:,} duplicate {f.rows_duplicate:,}")
+                if EMPTY_NOTE in f.notes:
+                    line += f" ({EMPTY_NOTE})"
                 if f.rows_conflicting:
                     from .ingest.load import conflict_note
 

@@ -102,6 +102,36 @@ def test_a_file_of_a_type_csqa_does_not_read_is_rejected_with_its_reason_not_lef
     assert r.returncode == 3 and json.loads(r.stdout)["rejected"][0].endswith("notes.docx")
 
 
+def test_an_empty_export_is_a_delivery_of_no_rows_not_a_rejected_file(inbox, tmp_path):
+    """An exporter writes a 0-byte file on a day with nothing to deliver (a JSON-lines export of no records is
+    one): it was rejected (exit 3, paging on-call) and, the same bytes as any other empty file, a second one in the
+    batch was skipped as "already loaded". Now each is loaded with 0 rows and a note, and archived; a 0-byte
+    Parquet file (never a valid one) and an empty file whose name says no entity are still rejected."""
+    (inbox / "messages.jsonl").write_bytes(b"")
+    (inbox / "csat_surveys_extra.csv").write_bytes(b"\xef\xbb\xbf\r\n")  # a BOM and a line end: nothing
+    db = tmp_path / "wh" / "c.duckdb"
+    r = csqa("nightly", "--inbox", inbox, "--db", db)
+    s = json.loads(r.stdout)
+    assert r.returncode == 0 and s["status"] == "ok" and s["files_loaded"] == 5 and not s["files_rejected"], s
+    assert not list(inbox.iterdir())  # archived with the others
+    empty = "select entity, notes from audit.load_batches where rows_read = 0 and status = 'loaded' order by 1"
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute(empty).fetchall() == [("csat_surveys", "the file is empty: no rows delivered"),
+                                                 ("messages", "the file is empty: no rows delivered")]
+    finally:
+        con.close()
+    (inbox / "messages.jsonl").write_bytes(b"")  # the next quiet day's: the same bytes, loaded again, not skipped
+    (inbox / "daily.csv").write_bytes(b"")
+    (inbox / "interactions.parquet").write_bytes(b"")
+    r = csqa("nightly", "--inbox", inbox, "--db", db)
+    s = json.loads(r.stdout)
+    assert r.returncode == 3 and s["files_loaded"] == 1 and s["files_skipped"] == 0 and s["files_rejected"] == 2
+    reasons = sorted(Path(p).with_name(Path(p).name + ".reason.txt").read_text() for p in s["rejected"])
+    assert reasons[0].startswith("daily.csv: the file is empty, and its name does not say which entity")
+    assert reasons[1].startswith("interactions.parquet: not a readable Parquet file")
+
+
 def test_quarantine_above_threshold_exits_7(tmp_path):
     box = tmp_path / "inbox"
     box.mkdir()

@@ -105,7 +105,8 @@ def test_very_long_line_loads(tmp_path, db, config):
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("interactions.csv", b"", "empty"),
+        ("data.csv", b"", "the file is empty, and its name does not say which entity"),  # (named: no rows)
+        ("interactions.parquet", b"", "not a readable Parquet file"),
         ("interactions.csv", b"\xff\xfei\x00d\x00", "UTF-16"),
         ("interactions.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
         ("interactions.csv", b"a;b\n1;2\n", "required column(s) missing"),

@@ -240,6 +240,7 @@ def test_a_later_batch_keeps_the_newest_version_as_duckdb_does(spark, tmp_path, 
          interaction_row("SAME", updated="2026-11-02T10:00:00Z", subject="v1"),
          interaction_row("TIE", updated="2026-11-02T10:00:00Z", subject="v1, corrected")]) + "\n")
     write(second / "broken.csv", "not,an,export\n1,2,3\n")  # rejected whole: the batch's audit has an error
+    write(second / "messages.jsonl", "")  # a quiet day's export: loaded with no rows, as in DuckDB
     write(second / "csat_surveys.csv", "survey_id,interaction_id,sent_at,responded_at,score,comment\n"
           "S1,NEW,2026-11-02T10:00:00Z,2026-11-02T13:00:00Z,5,great\nS2,OLD,2026-11-02T10:00:00Z,,,\n")
     db, lake = tmp_path / "wh.duckdb", tmp_path / "lake"
@@ -262,6 +263,12 @@ def test_a_later_batch_keeps_the_newest_version_as_duckdb_does(spark, tmp_path, 
     assert audit[0][0] == 1 and "1 row(s) differ from the stored version" in audit[0][1]  # (error: unreadable)
     assert sorted(lk.execute("select survey_id, score from csat_surveys").fetchall()) == [("S1", 5), ("S2", 4)]
     _assert_parity(db, lake, entities=("interactions", "csat_surveys", "messages"))
+    quiet = write(tmp_path / "third" / "csat_surveys.jsonl", "\n")  # a batch of one empty file: recorded by both
+    duck, sp = load([quiet], db, config), spark_load([quiet], lake, config, spark=spark)
+    assert duck.batch_id == sp.batch_id == 3 and [f.notes for f in sp.files] == [f.notes for f in duck.files]
+    empty = "select batch_id, entity, rows_read, status from {} where rows_read = 0 and entity is not null order by all"
+    assert duckdb.sql(empty.format(f"({lake_views(lake)['audit.load_batches']})")).fetchall() == query(
+        db, empty.format("audit.load_batches")) == [(2, "messages", 0, "loaded"), (3, "csat_surveys", 0, "loaded")]
 
 
 @needs_spark

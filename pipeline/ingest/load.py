@@ -39,7 +39,7 @@ from ..ops.snapshots import publish, reader_path, snapshot_batch
 from .contract import FUTURE_CHECKED, KEYS, MODELS, future_limit
 from .parallel import validated_chunks
 from .privacy import key_fingerprint, key_path, pseudonym_key
-from .read import SUPPORTED_SUFFIXES, inspect, sha256_of
+from .read import SUPPORTED_SUFFIXES, empty_delivery, inspect, sha256_of
 from .stage import Stage, folder_for
 
 log = logging.getLogger(__name__)
@@ -585,10 +585,31 @@ def checked_key(fingerprint: str | None, owner, config: Config, what: str) -> by
     return key
 
 
+EMPTY_NOTE = "the file is empty: no rows delivered"
+
+
+def empty_file(res: FileResult, path: Path, config: Config) -> bool:
+    """Whether ``path`` is a CSV or JSON-lines file with nothing in it (``read.empty_delivery``): an export of a day
+    with nothing to deliver, ``res`` loaded with 0 rows and a note (never skipped as the same bytes as another empty
+    file), or rejected when its name does not say its entity. Both engines' file loops ask this first."""
+    try:
+        res.entity = empty_delivery(path, config)
+    except InputFileError as e:
+        res.status, res.error = "rejected", str(e)
+        log.warning("rejected %s: %s", path, e)
+        return True
+    if res.entity is None:
+        return False
+    res.notes.append(EMPTY_NOTE)
+    return True
+
+
 def _load_staged(con, stage: Stage, files: list[Path], db, config: Config, force: bool, *, dry_run: bool,
                  key: bytes | None) -> LoadSummary:
+    # (a file of no rows is never "already loaded": every empty file has the bytes of every other, whatever it is)
     loaded_shas = {r[0] for r in con.execute(
-        "select sha256 from audit.load_batches where status = 'loaded' and sha256 is not null").fetchall()}
+        "select sha256 from audit.load_batches where status = 'loaded' and sha256 is not null and rows_read > 0"
+    ).fetchall()}
     results: list[FileResult] = []
     steps: defaultdict[str, float] = defaultdict(float)
     progress = _Progress(len(files))
@@ -603,6 +624,9 @@ def _load_staged(con, stage: Stage, files: list[Path], db, config: Config, force
             res.sha256 = sha256_of(path)
         except OSError as e:
             res.status, res.error, res.finished_at = "rejected", f"{path.name}: cannot read ({e})", _now()
+            continue
+        if empty_file(res, path, config):
+            res.finished_at = _now()
             continue
         if res.sha256 in batch_shas or (res.sha256 in loaded_shas and not force):
             res.status = "skipped"

@@ -257,6 +257,31 @@ def detect_entity(path: Path, mapped_cols: set[str], source: Source | None) -> s
     )
 
 
+def empty_delivery(path: Path, config: Config) -> str | None:
+    """The entity of a CSV or JSON-lines file with nothing in it (white space, a byte-order mark at most): an
+    export of a day with nothing to deliver, which holds no rows rather than a broken table (a JSON-lines export of
+    no records is such a file). None for any other file (a Parquet file always holds its schema). Raises
+    InputFileError when the file's name does not say which entity it would hold."""
+    try:
+        if path.stat().st_size > SNIFF_BYTES:
+            return None
+        head = path.read_bytes()
+    except OSError:
+        return None  # (reading it again reports the error)
+    if head.removeprefix(codecs.BOM_UTF8).strip():
+        return None
+    try:
+        if detect_format(path, head) == "parquet":
+            return None
+    except InputFileError:
+        return None
+    try:
+        return detect_entity(path, set(), config.source_for(path.name))
+    except InputFileError as e:
+        raise InputFileError(f"{path.name}: the file is empty, and its name does not say which entity it would hold "
+                             "(e.g. interactions_2026-11-24.csv)") from e
+
+
 def _sniff_csv_header(path: Path, text: str, source: Source | None) -> tuple[str, list[str]]:
     lines = text.splitlines()
     if not lines or not lines[0].strip():

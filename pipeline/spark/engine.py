@@ -37,7 +37,7 @@ from pyspark.sql import types as T
 from ..config import Config
 from ..errors import InputFileError, UsageError
 from ..ingest.contract import FUTURE_CHECKED, KEYS, column_types, future_limit
-from ..ingest.load import FileResult, LoadSummary, checked_key, conflict_note, expand_paths
+from ..ingest.load import FileResult, LoadSummary, checked_key, conflict_note, empty_file, expand_paths
 from ..ingest.privacy import key_fingerprint
 from ..ingest.read import inspect, iter_chunks, sha256_of
 from ..ingest.validate import QUARANTINE_COLUMNS, validate_chunk
@@ -305,7 +305,8 @@ def load(paths: list[str | Path], lake: str | Path, config: Config, *, master: s
         if config.privacy.pseudonymise_customer_id else None
     spark = spark or session(master)
     audit = read_audit(lake)
-    loaded_shas = set(audit.loc[audit["status"] == "loaded", "sha256"].dropna())
+    # (a file of no rows is never "already loaded", as in load._load_staged)
+    loaded_shas = set(audit.loc[(audit["status"] == "loaded") & (audit.get("rows_read", 1) > 0), "sha256"].dropna())
     batch_id = int(audit["batch_id"].max()) + 1 if len(audit) else 1
 
     results: list[FileResult] = []
@@ -320,6 +321,8 @@ def load(paths: list[str | Path], lake: str | Path, config: Config, *, master: s
             res.sha256 = sha256_of(path)
         except OSError as e:
             res.status, res.error = "rejected", f"{path.name}: cannot read ({e})"
+            continue
+        if empty_file(res, path, config):
             continue
         if res.sha256 in batch_shas or (res.sha256 in loaded_shas and not force):
             res.status = "skipped"
@@ -336,6 +339,12 @@ def load(paths: list[str | Path], lake: str | Path, config: Config, *, master: s
         by_seq[seq] = res
     summary = LoadSummary(batch_id=None, db=str(lake), files=results)
     if not by_seq:
+        empties = [r for r in results if r.status == "loaded"]  # empty files only: recorded, as DuckDB's load does
+        if empties:
+            for r in empties:
+                r.finished_at = dt.datetime.now(dt.UTC)
+            _write_audit(lake, batch_id, empties)
+            summary.batch_id = batch_id
         summary.seconds = time.perf_counter() - t0
         return summary
 
