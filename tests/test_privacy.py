@@ -80,6 +80,16 @@ PII = [
     ("联系电话18333978491", "[PHONE]"),                # a mainland mobile, not 1 + a toll-free 833 number
     ("call me on 18006743678", "[PHONE]"),
     ("급해요 010.8347.9099", "[PHONE]"),
+    # cut off where an export cut the subject or preview (a new user's review, 2026-11-28)
+    ("Withdrawal issue, my email is alice.wong2@g", "[EMAIL]"),
+    ("please reach me at bob_182@exchange-user…", "[EMAIL]"),
+    ("my email is zhang.san1738 [at] naver [do", "[EMAIL]"),
+    ("charged twice on card 4111 1111 1111", "[CARD]"),
+    ("refund to card 5500-0000-0000-000...", "[CARD]"),
+    ("send to bc1qar0srrr7xfkvy5l64", "[WALLET]"),
+    ("deposit to 0x5290840007ab31c8d2", "[WALLET]"),
+    ("我的提币地址是TfzP99du1zXVXpX9cZHA4SB3N", "[WALLET]"),
+    ("身份证 430104 19600827", "[CN_ID]"),
 ]
 
 LOOK_ALIKES = [
@@ -109,6 +119,14 @@ LOOK_ALIKES = [
     "UID numaram 206904683",                           # "my number" of an account, not a phone
     "toll-free +1 (800) 555-0131",                     # a business's number
     "logo@2x.png and icon@3x.svg missing",             # file names
+    # at the end of a text, where a cut-off value is looked for
+    "tx 0x" + "ab" * 32,
+    "thanks @AppleSupport",
+    "Ref 2026 1128 1234",                             # groups of four, but no issuer starts with 20
+    "ref GB82 WEST 1234 56",                          # an IBAN's shape cut off: left (references end texts too)
+    "meet me @ the cafe",
+    "see logo@2x.png",
+    "TransferWiseVerification2024",
 ]
 
 
@@ -191,6 +209,25 @@ def test_the_vectorised_prefilter_misses_nothing():
     texts = [s for s, _, _ in corpus()] + look_alikes() + [t for t, _ in PII] + LOOK_ALIKES
     fast = redact_series(pd.Series(texts, dtype="str")).tolist()
     assert fast == [redact_text(t) for t in texts]
+
+
+def test_a_value_cut_off_at_the_end_of_a_text_leaves_no_part_of_it():
+    """Exports cut subjects at a fixed length: an address, a wallet cut there fails the whole-value rules, and the
+    part kept still identifies the customer. Cut at 40 and 60 characters, no 6+ character start of a corpus
+    e-mail or wallet survives (IP addresses and IBANs cut off are left: docs/PRIVACY.md)."""
+    from csqa.pipeline.ingest.pii_corpus import corpus
+
+    cut_off = []
+    for cut in (40, 60):
+        for text, value, kind in corpus():
+            i = text.find(value)
+            straddles = i >= 0 and i < cut < i + len(value) and len(text[i:cut].strip()) >= 6
+            if kind in ("[EMAIL]", "[WALLET]") and straddles:
+                cut_off.append((text[:cut], text[i:cut].strip()))
+    assert len(cut_off) >= 90
+    fast = redact_series(pd.Series([t for t, _ in cut_off], dtype="str")).tolist()
+    for (text, start), out in zip(cut_off, fast, strict=True):
+        assert start not in redact_text(text) and out == redact_text(text), text
 
 
 def test_no_corpus_value_is_stored_anywhere(tmp_path, db, config):

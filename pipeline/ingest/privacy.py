@@ -160,7 +160,7 @@ PHONE_CONTEXT = re.compile(_NB + r"\+?\(?\d(?:[ ()./-]{0,2}\d){6,14}" + _NA)
 _PHONE_WORDS_BEFORE = re.compile(r"(?i)(?<![A-Za-z])(?:" + PHONE_WORDS + r")(?![A-Za-z])[^\d\n\[]{0,20}$")
 US_SSN = re.compile(r"(?<![0-9A-Za-z-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![0-9A-Za-z-])")
 # A cheap RE2 pre-filter: rows matching none of these hold nothing to redact.
-CANDIDATE = (r"@|＠|\d{6}|\d{3,4}[ -]\d{3,4}|0x[0-9a-fA-F]{40}|bc1|BC1|[13T][1-9A-HJ-NP-Za-km-z]{25}"
+CANDIDATE = (r"@|＠|\d{6}|\d{3,4}[ -]\d{3,4}|0x[0-9a-fA-F]{16}|bc1|BC1|[13T][1-9A-HJ-NP-Za-km-z]{19}"
              r"|\d\.\d{1,3}\.\d|\+\d|[０-９]{4}|[\x{0660}-\x{0669}\x{06F0}-\x{06F9}]{4}"
              r"|[0-9A-Fa-f]?:[0-9A-Fa-f]{0,4}:|[A-Za-z]{2}\d{2} ?[A-Za-z0-9]{4} ?[A-Za-z0-9]{4}|\d{3}-\d{2}-\d{4}"
              r"|\d{2}[ .-]\d{2}[ .-]\d{2}|\d{3,4}[.)]\d{4}|\d{4}  \d{4}"
@@ -384,12 +384,44 @@ def _sub_phone_context(m: re.Match) -> str:
     return number
 
 
+# A value cut off where the text ends: helpdesk exports cut subjects and previews at a fixed length ("my email is
+# alice.wong2@g", "card 4111 1111 1111", "bc1qar0srrr7xfkvy5l64"), so the rules above, which need a whole address,
+# a valid checksum or a full length, miss it and the part kept still identifies the customer. At the very end of
+# the text (an ellipsis or blanks may follow), the start of a value whose shape tells its kind: an address's local
+# part and @ (with the domain's start; also spelled out), a card in groups of four (3+ groups, in an issuer's range),
+# a 0x wallet's first 16-39 hex digits, a bech32 address's first 8+ characters, a TRON or legacy address's first 20+
+# (with a digit), a Chinese ID's 6-8 groups. Left: ungrouped digit
+# runs (an order number looks the same) and IBANs cut off (bank references of the same shape end texts too).
+_TAIL_END = r"(?=\s*[\u2026.]{0,3}\s*$)"
+TRUNCATED = re.compile(
+    r"(?:(?P<email>(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{2,}[@\uff20][A-Za-z0-9.-]*(?: ?[\[(\uff08]? ?[A-Za-z]{1,5})?)"
+    r"|(?P<card>(?<![0-9A-Za-z+-])(?:2[2-7]|[3-69]\d)\d{2}(?:[ -]\d{4}){2}(?:[ -]\d{1,4})?)"
+    # spelled out ("zhang.san [at] naver [do", "li_si arroba gmail pu"), or "@" spaced after an id with a digit
+    r"|(?P<email_spelled>(?<![A-Za-z0-9._%+-])(?:[A-Za-z0-9._%+-]{2,}(?:\s?" + _OPEN + r"\s?(?i:" + _AT_WORDS
+    + r")\s?" + _CLOSE + r"\s?|\s?(?:" + _AT_WORDS_GLUED + r")|\s(?i:" + _AT_WORDS_SPACED + r")\s)"
+    r"|[A-Za-z._%+-]*\d[A-Za-z0-9._%+-]*\s@\s)[A-Za-z0-9-]{1,63}[^\n]{0,8})"
+    r"|(?P<wallet>(?<![0-9A-Za-z])(?:0x[0-9a-fA-F]{16,39}|(?:bc1|BC1)[02-9ac-hj-np-zAC-HJ-NP-Z]{8,}"
+    # TRON and legacy addresses: 20+ base58 characters with a digit (no word is)
+    + r"|[13T](?=[" + _B58 + r"]*\d)[" + _B58 + r"]{19,34}))"
+    r"|(?P<cn_id>(?<![0-9A-Za-z])\d{6} \d{8}(?: \d{0,3})?))"
+    + _TAIL_END
+)
+_TAIL_PLACEHOLDERS = {"email": "[EMAIL]", "email_spelled": "[EMAIL]", "card": "[CARD]", "wallet": "[WALLET]",
+                      "cn_id": "[CN_ID]"}
+
+
+def _sub_truncated(m: re.Match) -> str:
+    if m.lastgroup == "email" and EMAIL.fullmatch(m.group(0)):  # a whole address the e-mail rule kept (logo@2x.png)
+        return m.group(0)
+    return _TAIL_PLACEHOLDERS[m.lastgroup]
+
+
 # the rules in the order they apply (the order matters: e-mails before phones, IPv6 before IPv4, IDs and IBANs
-# before cards)
+# before cards; cut-off values last, on what the others left)
 RULES = ((EMAIL, _sub_email), (EMAIL_SPELLED, _sub_email_spelled), (WALLET, "[WALLET]"), (IPV6, _sub_ipv6),
          (IPV4, _sub_ipv4), (IBAN, _sub_iban), (NATIONAL_ID, _sub_national_id), (US_SSN, "[NATIONAL_ID]"),
          (CN_ID, _sub_id), (CARD, _sub_card), (PHONE, _sub_phone_international), (PHONE_CONTEXT, _sub_phone_context),
-         (PHONE_NATIONAL, _sub_phone_national))
+         (PHONE_NATIONAL, _sub_phone_national), (TRUNCATED, _sub_truncated))
 
 
 def redact_text(text: str) -> str:
