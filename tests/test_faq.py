@@ -261,6 +261,45 @@ def test_deflection_before_and_after(tmp_path, config):
     assert s == (10.0, 2.0, -0.8, True)
 
 
+def test_deflection_does_not_count_the_weeks_before_an_export_starts_after_a_stray_old_ticket(tmp_path, config):
+    """Data from two weeks before an article's publication on, and one stray ticket five months earlier (a new user's
+    review, 2026-11-28): the weeks between were counted as complete weeks of no contacts, halving the mean before
+    publication and making a false 'beyond noise'. A week in a hole of the data (two weeks or more without a
+    contact on the whole desk) is no complete week: the marts equal those without the stray ticket."""
+    pub = dt.datetime(2026, 10, 5, tzinfo=dt.UTC)
+
+    def stamp(t):
+        return t.isoformat().replace("+00:00", "Z")
+
+    rows = []
+    for week in range(-2, 4):
+        for k in range(3 if week < 0 else 1):  # 3 a day before, 1 after
+            for day in range(7):  # every day of the week: the data has no hole of its own
+                t = stamp(pub + dt.timedelta(weeks=week, days=day, hours=k))
+                rows.append(interaction_row(f"w{week}_{day}_{k}", topic="kyc", message="", created=t, first=t,
+                                            resolved=t))
+    end = stamp(pub + dt.timedelta(weeks=4, hours=1))
+    rows.append(interaction_row("tail", topic="deposit", created=end, first=end, resolved=end))
+    old = stamp(pub - dt.timedelta(days=150))
+    article = ("article_id,topic,language,title,body,status,published_at,updated_at\n"
+               "K1,kyc,en,Verify,Upload your ID,published,2026-10-05T00:00:00Z,2026-10-05T00:00:00Z\n")
+    marts = {}
+    for name, extra in (("without", []), ("with", [interaction_row("stray", topic="deposit", created=old,
+                                                                    first=old, resolved=old)])):
+        write(tmp_path / name / "interactions.csv", INTERACTION_HEADER + "\n" + "\n".join(rows + extra) + "\n")
+        write(tmp_path / name / "faq_articles.csv", article)
+        db = tmp_path / f"{name}.duckdb"
+        load([tmp_path / name], db, config)
+        marts[name] = (
+            query(db, "select week_offset, count_contacts, is_complete_week from marts.faq_deflection order by 1"),
+            query(db, "select count_weeks_before, mean_weekly_before, mean_weekly_after, is_beyond_noise "
+                      "from marts.faq_deflection_summary"))
+    assert marts["with"] == marts["without"]
+    assert marts["with"][0] == [(-4, 0, False), (-3, 0, False), (-2, 21, True), (-1, 21, True), (0, 7, True),
+                                (1, 7, True), (2, 7, True), (3, 7, True)]
+    assert marts["with"][1] == [(2, 21.0, 7.0, True)]
+
+
 def test_faq_gaps_command_exports_csv(gap_db, tmp_path):
     out = tmp_path / "gaps.csv"
     r = subprocess.run([sys.executable, "-m", "csqa.pipeline.cli", "faq-gaps", "--db", str(gap_db), "--out", str(out)],
