@@ -150,6 +150,14 @@ def test_one_fault_is_reported_once(config):
     bad = {**GOOD["interactions"], "created_at": "not a time"}
     v = run("interactions", [bad], config)
     assert v.failures.check_name.tolist() == ["parse_timestamp_iso8601"]
+    # a time that parses but fails its own check is not also "before" or "after" each other time (a new user's
+    # review: a created_at typed 2062 was reported four times); a cross-column fault of its own is still reported
+    future = {**GOOD["interactions"], "created_at": "2062-10-01T10:00:00Z"}
+    early = {**GOOD["interactions"], "interaction_id": "I2", "first_response_at": "2026-11-02T08:00:00Z"}
+    v = run("interactions", [future, early], config)
+    got = sorted(zip(v.failures.row_number, v.failures.check_name, v.failures.column_name, strict=True))
+    assert got == [(1, "not_in_the_future", "created_at"),
+                   (2, "first_response_not_before_creation", "created_at,first_response_at")]
 
 
 def test_validating_imports_neither_pyspark_nor_hypothesis(tmp_path):

@@ -431,9 +431,11 @@ def derive_missing(entity: str, spec: FileSpec, df: pd.DataFrame) -> pd.DataFram
 def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame, spec: FileSpec, typed: pd.DataFrame,
                      parsed_bad: set):
     """pandera's failure cases as quarantine records. A cross-column check is one record per row, left out where
-    one of its columns failed to parse in that row (reported once: as the parse failure); its value shows each
+    one of its columns failed to parse in that row, or failed a check of its own there (reported once: as that
+    failure; a created_at in the future is not also "before creation" of each other time); its value shows each
     column as read, or as derived where the file has no such column (a start plus minutes)."""
     fc = fc[fc["index"].notna()]
+    failed = set()  # (row, column) of the column checks' failures
     for row in fc.itertuples(index=False):
         pos = int(row.index)
         check = str(row.check)
@@ -443,13 +445,14 @@ def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame, spec: FileSpec, typed
         value = text[col].iloc[pos] if col in text.columns else row.failure_case
         if check == "not_nullable":
             value = None
+        failed.add((pos, col))
         yield pos, col, check, value
     cross = fc[(fc.schema_context == "DataFrameSchema") & fc.check.isin(list(CROSS_CHECK_COLUMNS))]
     for (pos, check), _ in cross.groupby(["index", "check"], sort=True):
         cols = CROSS_CHECK_COLUMNS[check]
         pos = int(pos)
         read_from = {n for c in cols for name in (c, *_rule_inputs(spec, c)) for n in (name, EXTRA + name)}
-        if any((pos, n) in parsed_bad for n in read_from):
+        if any((pos, n) in parsed_bad for n in read_from) or any((pos, c) in failed for c in cols):
             continue
         value = "; ".join(f"{spec.label(c)}={_shown_value(text, typed, c, pos)}" for c in cols)
         yield pos, ",".join(spec.label(c) for c in cols), str(check), value
