@@ -251,6 +251,18 @@ def drill_on_select(event, f: data.Filters, pick) -> None:
     st.switch_page("views/conversations.py", query_params=params)
 
 
+def metric_delta(a, b, fmt, *, inverse: bool = False) -> dict:
+    """``st.metric``'s delta arguments for a change from ``b`` to ``a`` shown by ``fmt``: none when either is
+    missing; a change that rounds to nothing as it is shown ("-0.0 pt" for 90.046 % against 90.084 %) is "±0.0",
+    neither a rise nor a fall (a red arrow down for no visible change read as a drop: a new user's review)."""
+    if a is None or b is None or a != a or b != b:
+        return {"delta": None}
+    text = fmt(a - b)
+    if not re.search(r"[1-9]", text):
+        return {"delta": "±" + text.lstrip("+-"), "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": text, "delta_color": "inverse" if inverse else "normal"}
+
+
 def customdata(fields: list[str]):
     def pick(point):
         custom = point.get("customdata") or []

@@ -368,6 +368,19 @@ def test_no_change_is_shown_against_an_empty_previous_period(app, sample_wh):
     assert any("no previous data" in c.value for c in at.caption)
 
 
+def test_a_change_that_rounds_to_nothing_is_neither_a_rise_nor_a_fall():
+    """90.046 % against 90.084 % showed a red arrow down and "-0.0 pt" (a new user's review)."""
+    from csqa.dashboard.common import metric_delta
+
+    points = lambda d: f"{100 * d:+.1f} pt"  # noqa: E731 (as the overview shows rates)
+    assert metric_delta(787 / 874, 863 / 958, points) == {"delta": "±0.0 pt", "delta_color": "off",
+                                                           "delta_arrow": "off"}
+    assert metric_delta(0.90, 0.85, points) == {"delta": "+5.0 pt", "delta_color": "normal"}
+    assert metric_delta(0.10, 0.12, points, inverse=True) == {"delta": "-2.0 pt", "delta_color": "inverse"}
+    assert metric_delta(5, 5, lambda d: f"{int(d):+,}", inverse=True)["delta"] == "±0"
+    assert metric_delta(None, 0.5, points) == {"delta": None} == metric_delta(float("nan"), 0.5, points)
+
+
 def test_durations_read_in_one_unit_per_magnitude_in_both_languages():
     assert theme.human_duration(42) == "42 s"
     assert theme.human_duration(210) == "3.5 min"

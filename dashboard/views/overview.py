@@ -4,7 +4,16 @@ channel (each against its own target); daily volume, backlog trend and volume by
 import streamlit as st
 
 from csqa.dashboard import charts, data
-from csqa.dashboard.common import customdata, definition, drill_on_select, empty_state, footer, page_start, rows_caption
+from csqa.dashboard.common import (
+    customdata,
+    definition,
+    drill_on_select,
+    empty_state,
+    footer,
+    metric_delta,
+    page_start,
+    rows_caption,
+)
 from csqa.dashboard.i18n import t, value_label
 from csqa.dashboard.theme import human_duration, pct
 
@@ -22,10 +31,8 @@ if not now["volume"]:
 ms = data.min_sample()
 
 
-def delta(a, b, fmt):
-    if not has_prev or a is None or b is None or a != a or b != b:
-        return None
-    return fmt(a - b)
+def delta(a, b, fmt, *, inverse: bool = False) -> dict:
+    return metric_delta(a, b, fmt, inverse=inverse) if has_prev else {"delta": None}
 
 
 def small(n) -> str:
@@ -34,21 +41,21 @@ def small(n) -> str:
 
 points = lambda d: f"{100 * d:+.1f} {t('pt', L)}"  # noqa: E731
 cols = st.columns(6)
-cols[0].metric(t("volume", L), f"{int(now['volume']):,}", delta=delta(now["volume"], before["volume"],
-                                                                   lambda d: f"{int(d):+,}"),
+cols[0].metric(t("volume", L), f"{int(now['volume']):,}", **delta(now["volume"], before["volume"],
+                                                                 lambda d: f"{int(d):+,}"),
                help=None if has_prev else t("no_prev", L))
-cols[1].metric(t("sla_met", L), pct(now["sla_rate"]), delta=delta(now["sla_rate"], before["sla_rate"], points),
+cols[1].metric(t("sla_met", L), pct(now["sla_rate"]), **delta(now["sla_rate"], before["sla_rate"], points),
                help=t("help_sla", L, n=int(now["sla_met"] + now["sla_breached"])))
-cols[2].metric(t("res_sla_met", L), pct(now["res_rate"]), delta=delta(now["res_rate"], before["res_rate"], points),
+cols[2].metric(t("res_sla_met", L), pct(now["res_rate"]), **delta(now["res_rate"], before["res_rate"], points),
                help=t("help_sla", L, n=int(now["res_met"] + now["res_breached"])))
 cols[3].metric(t("csat", L) + small(now["rated"]), pct(now["csat_share"]),
-               delta=delta(now["csat_share"], before["csat_share"], points),
+               **delta(now["csat_share"], before["csat_share"], points),
                help=t("help_csat", L, n=int(now["rated"])))
 cols[4].metric(t("reopen_rate", L), pct(now["reopen_rate"]),
-               delta=delta(now["reopen_rate"], before["reopen_rate"], points), delta_color="inverse",
+               **delta(now["reopen_rate"], before["reopen_rate"], points, inverse=True),
                help=t("help_of", L, n=int(now["reopen_eligible"])))
 cols[5].metric(t("backlog", L), f"{now['backlog']:,}",
-               delta=delta(now["backlog"], before["backlog"], lambda d: f"{int(d):+,}"), delta_color="inverse")
+               **delta(now["backlog"], before["backlog"], lambda d: f"{int(d):+,}", inverse=True))
 
 
 def against(col, value, goal):
@@ -64,7 +71,7 @@ if now["sla_unknown"]:  # excluded from both SLA rates, like open clocks: say so
     st.warning(t("sla_unknown", L, n=int(now["sla_unknown"])))
 c = st.columns(6)
 c[0].metric(t("one_touch_rate", L), pct(now["one_touch_rate"]),
-            delta=delta(now["one_touch_rate"], before["one_touch_rate"], points),
+            **delta(now["one_touch_rate"], before["one_touch_rate"], points),
             help=t("help_of", L, n=int(now["one_touch_eligible"])))
 with c[5]:
     definition(L, "overview")
