@@ -81,7 +81,7 @@ def hour_of_week(df: pd.DataFrame, title: str, L: str = "en") -> go.Figure:
         grid[int(r.weekday) - 1, int(r.hour)] = r.contacts
     unit = t("contacts_unit", L)
     fig = go.Figure(go.Heatmap(z=grid, x=list(range(24)), y=weekdays(L), colorscale="Blues",
-                               colorbar={"title": t("contacts_axis", L)},
+                               colorbar={"title": {"text": t("contacts_axis", L), "side": "right"}},
                                hovertemplate=f"%{{y}} %{{x}}:00 · %{{z:,}} {unit}<extra></extra>"))
     fig.update_layout(title=title, xaxis_title=t("hour", L), yaxis_autorange="reversed", **LAYOUT)
     return fig
@@ -188,7 +188,7 @@ def sla_heatmap(df: pd.DataFrame, title: str, L: str = "en", labels: dict | None
     text = [["" if pd.isna(v) else f"{100 * v:.1f}%" for v in row] for row in piv.to_numpy()]
     fig = go.Figure(go.Heatmap(z=piv.to_numpy() * 100, x=xs, y=ys, colorscale=scale, zmin=lo, zmax=100, zmid=g,
                                text=text, texttemplate="%{text}", hoverinfo="skip",
-                               colorbar={"title": t("pct_met", L)}))
+                               colorbar={"title": {"text": t("pct_met", L), "side": "right"}}))
     cells = df[df.total > 0]
     wk = {w: s for w, s in zip(weeks, xs, strict=True)}
     ch = {c: s for c, s in zip(chans, ys, strict=True)}
