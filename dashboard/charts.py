@@ -327,7 +327,7 @@ def deflection(df: pd.DataFrame, title: str, L: str = "en") -> go.Figure:
 
 
 def quarantine_bars(df: pd.DataFrame, title: str, L: str = "en") -> go.Figure:
-    df = df.assign(label=df.entity + " · " + df.column_name + " · " + df.check_name.str.slice(0, 40))
+    df = df.assign(label=df.entity + " · " + df.column_name + " · " + df.check_name)
     fig = go.Figure(go.Bar(x=df.rows, y=df.label, orientation="h", marker_color="#b07a5a",
                            hovertemplate=f"%{{y}}: %{{x:,}} {t('rows_unit', L)}<extra></extra>"))
     fig.update_layout(title=title, xaxis_title=t("rows_unit", L), yaxis_autorange="reversed",

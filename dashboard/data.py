@@ -22,6 +22,7 @@ import streamlit as st
 
 from csqa.pipeline.config import load_config
 from csqa.pipeline.errors import WarehouseError
+from csqa.pipeline.ingest.check_names import check_label
 from csqa.pipeline.model.warehouse import READER_CONFIG, connect_reader, lock_down
 from csqa.pipeline.ops.lake import connect_lake
 from csqa.pipeline.ops.snapshots import reader_path, snapshot_dir
@@ -561,9 +562,25 @@ def recent_loads(limit: int = 30) -> pd.DataFrame:
 
 
 def quarantine_by_check() -> pd.DataFrame:
-    return query("""select entity, coalesce(column_name, '(record)') as column_name, check_name,
-                           count(distinct (batch_id, source_file, row_number)) as rows
-                    from audit.quarantine group by all order by rows desc limit 30""")
+    """The quarantined rows by entity, column and check (its name as people read it: ``check_label``), with up to
+    three of the values that failed (redacted as stored), the most frequent first."""
+    df = query("""with q as (
+                      select entity, coalesce(column_name, '(record)') as column_name, check_name,
+                             count(distinct (batch_id, source_file, row_number)) as rows
+                      from audit.quarantine group by all order by rows desc limit 30
+                  ),
+                  v as (
+                      select entity, coalesce(column_name, '(record)') as column_name, check_name, failing_value,
+                             count(*) as n
+                      from audit.quarantine where failing_value is not null group by all
+                  )
+                  select q.*, coalesce((
+                      select array_to_string(list(v.failing_value order by v.n desc, v.failing_value)[1:3], ', ')
+                      from v
+                      where v.entity = q.entity and v.column_name = q.column_name and v.check_name = q.check_name
+                  ), '–') as examples
+                  from q order by rows desc, entity, column_name, check_name""")
+    return df.assign(check_name=df.check_name.map(check_label))
 
 
 # ---- conversations ----------------------------------------------------------------------------

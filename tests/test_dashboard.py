@@ -117,6 +117,25 @@ def test_the_loads_table_shows_file_names_and_a_dash_for_no_error(app, sample_wh
     assert bars and all(str(y).startswith(("会话 · ", "消息 · ", "满意度调查 · ")) for y in bars)
 
 
+def test_the_quarantine_shows_each_checks_failing_values_and_a_readable_name(app, sample_wh):
+    """A new user's review: the bars' labels stopped at "isin(['web_chat', 'app_chat', 'ticket'," and the page never
+    showed the values that failed, so a manager could not see that 'fax' came where a channel was expected. The
+    table beside the bars gives each check's rows and values (as stored), the check named as people read it."""
+    at = app().run()
+    at.switch_page("views/data_quality.py").run()
+    assert not at.exception, at.exception
+    checks = next(d.value for d in at.dataframe if "examples" in d.value.columns)
+    stored = count(sample_wh, "select count(distinct (batch_id, source_file, row_number)) from audit.quarantine")
+    assert checks.rows.sum() >= stored and len(checks) == count(
+        sample_wh, "select count(*) from (select distinct entity, column_name, check_name from audit.quarantine)")
+    channel = checks[checks.column_name == "channel"].iloc[0]
+    assert channel.check_name == "isin(…)" and channel.examples == "fax"
+    assert checks[checks.column_name == "region"].iloc[0].check_name == "str_matches('^[A-Z]{2}$')"  # short: whole
+    assert (checks[checks.check_name == "not_nullable"].examples == "–").all()  # no value to show
+    bars = figure(at, 0)["data"][0]["y"]
+    assert "interactions · channel · isin(…)" in bars and not any("['" in b for b in bars)  # no value lists
+
+
 def test_response_times_show_targets_and_switch_basis(app):
     at = app().run()
     at.switch_page("views/response_times.py").run()

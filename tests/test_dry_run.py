@@ -162,3 +162,17 @@ def test_the_dry_run_reads_a_warehouse_from_before_a_migration(tmp_path, db, con
     assert (report["would_load"], report["rows_duplicate"]) == (2, 1)
     assert query(db, "select count(*) from duckdb_columns() where table_name = 'interactions' "
                      "and column_name = 'topic_label'") == [(0,)]  # not migrated by the dry run
+
+
+def test_the_dry_runs_lines_name_each_check_as_people_read_it(tmp_path, db, config):
+    """A new user's review: the check name was cut at 60 characters and ran into the column ("…'phone', 's column
+    channel"), and a record that did not split read "column None  e.g. (empty)"."""
+    from csqa.pipeline.ingest.load import render_dry_run
+
+    write(tmp_path / "interactions.csv", "\n".join(
+        [INTERACTION_HEADER, interaction_row("I1", channel="telegram"), "I2,web_chat,2026-11-02T09:00:00Z"]) + "\n")
+    lines = render_dry_run(dry_run([tmp_path / "interactions.csv"], db, config)).splitlines()
+    assert any(line.split() == ["1", "isin(…)", "column", "channel", "e.g.", "'telegram'", "(rows", "1)"]
+               for line in lines), lines
+    record = next(line for line in lines if "field_count" in line)
+    assert "the whole record  e.g. (no value) (rows 2)" in record and "None" not in record

@@ -39,4 +39,8 @@ q = data.quarantine_by_check()
 if len(q):
     q = q.assign(entity=[value_label("entity", v, L) for v in q.entity])
     st.plotly_chart(charts.quarantine_bars(q, t("rejects", L), L), key="dq_rejects")
+    # what failed, not only where: the values that came instead (redacted as stored)
+    st.dataframe(q[["entity", "column_name", "check_name", "rows", "examples"]], hide_index=True, key="dq_checks",
+                 column_config={k: st.column_config.Column(t(f"col_{k}", L))
+                                for k in ("entity", "column_name", "check_name", "rows", "examples")})
 footer(L)

@@ -36,6 +36,7 @@ from ..errors import ConfigError, InputFileError, UsageError, WarehouseError
 from ..model import compaction, marts
 from ..model.warehouse import connect, interruptible, memory_hint, open_warehouse, prepare, table_exists, writer_lock
 from ..ops.snapshots import publish, reader_path, snapshot_batch
+from .check_names import MAX_SHOWN, check_label
 from .contract import FUTURE_CHECKED, KEYS, MODELS, future_limit
 from .parallel import validated_chunks
 from .privacy import key_fingerprint, key_path, pseudonym_key
@@ -939,9 +940,10 @@ def render_dry_run(report: dict) -> str:
     if report["quarantine"]:
         lines.append("would be quarantined, by check:")
         for q in report["quarantine"]:
-            ex = ", ".join(repr(e) for e in q["examples"]) or "(empty)"
+            ex = ", ".join(repr(e) for e in q["examples"] if e is not None) or "(no value)"
             rn = ", ".join(str(r) for r in q["row_numbers"])
-            lines.append(f"  {q['rows']:>7,}  {q['check'][:60]:<60} column {q['columns']}  e.g. {ex} (rows {rn})")
+            col = f"column {q['columns']}" if q["columns"] else "the whole record"
+            lines.append(f"  {q['rows']:>7,}  {check_label(q['check']):<{MAX_SHOWN}}  {col}  e.g. {ex} (rows {rn})")
     lines.append(f"total: {report['rows_read']:,} read, {report['would_load']:,} would load, "
                  f"{report['rows_quarantined']:,} quarantined, {report['rows_duplicate']:,} duplicate, "
                  f"{report['files_rejected']} file(s) rejected")
