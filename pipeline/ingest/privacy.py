@@ -458,8 +458,12 @@ _CANDIDATE_RE2 = _re2(CANDIDATE)
 # PHONE_CONTEXT finds numbers and then looks for the words before them: its core is the words and the number
 # (the rows with a number but no such words are most).
 _PHONE_CONTEXT_CORE = _core(re.compile(_PHONE_WORDS_BEFORE.pattern.removesuffix("$") + PHONE_CONTEXT.pattern))
-CORES = tuple(None if rule is WALLET else _PHONE_CONTEXT_CORE if rule is PHONE_CONTEXT else _core(rule)
-              for rule, _ in RULES)
+# TRUNCATED's core keeps its anchor at the text's end (as a look-ahead it would be dropped, and the core would match
+# every address-like run anywhere: half the flagged rows of the P1 file, 0.9 s of RE2 and 0.8 s of Python); it runs
+# on the texts the other rules have redacted (redact_series)
+_TRUNCATED_CORE = _core(re.compile(TRUNCATED.pattern.replace(_TAIL_END, r"\s*[\u2026.]{0,3}\s*$")))
+CORES = tuple(None if rule is WALLET else _PHONE_CONTEXT_CORE if rule is PHONE_CONTEXT
+              else _TRUNCATED_CORE if rule is TRUNCATED else _core(rule) for rule, _ in RULES)
 
 
 def redact_series(s: pd.Series) -> pd.Series:
@@ -479,7 +483,10 @@ def redact_series(s: pd.Series) -> pd.Series:
         if core is None:
             texts = [rule.sub(repl, t) for t in texts]
             continue
-        hits = pc.match_substring_regex(flagged, core).to_numpy(zero_copy_only=False)
+        # (cut-off values are what the other rules left at a text's end: looked for in the texts as they are now,
+        # not as read, where a whole value at the end, replaced by then, matches the core too)
+        current = pa.array(texts, type=pa.large_string()) if rule is TRUNCATED else flagged
+        hits = pc.match_substring_regex(current, core).to_numpy(zero_copy_only=False)
         for i in hits.nonzero()[0].tolist():
             texts[i] = rule.sub(repl, texts[i])
     out = s.copy()
