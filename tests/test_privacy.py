@@ -90,6 +90,9 @@ PII = [
     ("deposit to 0x5290840007ab31c8d2", "[WALLET]"),
     ("我的提币地址是TfzP99du1zXVXpX9cZHA4SB3N", "[WALLET]"),
     ("身份证 430104 19600827", "[CN_ID]"),
+    ("Can I use app to reset PIN attempts? my email is alice.wong2", "[EMAIL]"),  # cut before the @
+    ("邮箱：li_si2840", "[EMAIL]"),
+    ("send to 0x529084000", "[WALLET]"),
 ]
 
 LOOK_ALIKES = [
@@ -127,6 +130,10 @@ LOOK_ALIKES = [
     "meet me @ the cafe",
     "see logo@2x.png",
     "TransferWiseVerification2024",
+    "the email is wrong",
+    "mail is slow.",
+    "I changed my email yesterday",
+    "Windows says error 0x80070005",                  # an error code's 8 hex digits, not a wallet's start
 ]
 
 

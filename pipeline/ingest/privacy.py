@@ -160,7 +160,8 @@ PHONE_CONTEXT = re.compile(_NB + r"\+?\(?\d(?:[ ()./-]{0,2}\d){6,14}" + _NA)
 _PHONE_WORDS_BEFORE = re.compile(r"(?i)(?<![A-Za-z])(?:" + PHONE_WORDS + r")(?![A-Za-z])[^\d\n\[]{0,20}$")
 US_SSN = re.compile(r"(?<![0-9A-Za-z-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![0-9A-Za-z-])")
 # A cheap RE2 pre-filter: rows matching none of these hold nothing to redact.
-CANDIDATE = (r"@|＠|\d{6}|\d{3,4}[ -]\d{3,4}|0x[0-9a-fA-F]{16}|bc1|BC1|[13T][1-9A-HJ-NP-Za-km-z]{19}"
+CANDIDATE = (r"@|＠|\d{6}|\d{3,4}[ -]\d{3,4}|0x[0-9a-fA-F]{9}|bc1|BC1|[13T][1-9A-HJ-NP-Za-km-z]{19}"
+             r"|(?i:mail|邮箱|邮件|電郵|メール|이메일|correo|courriel)"
              r"|\d\.\d{1,3}\.\d|\+\d|[０-９]{4}|[\x{0660}-\x{0669}\x{06F0}-\x{06F9}]{4}"
              r"|[0-9A-Fa-f]?:[0-9A-Fa-f]{0,4}:|[A-Za-z]{2}\d{2} ?[A-Za-z0-9]{4} ?[A-Za-z0-9]{4}|\d{3}-\d{2}-\d{4}"
              r"|\d{2}[ .-]\d{2}[ .-]\d{2}|\d{3,4}[.)]\d{4}|\d{4}  \d{4}"
@@ -387,33 +388,45 @@ def _sub_phone_context(m: re.Match) -> str:
 # A value cut off where the text ends: helpdesk exports cut subjects and previews at a fixed length ("my email is
 # alice.wong2@g", "card 4111 1111 1111", "bc1qar0srrr7xfkvy5l64"), so the rules above, which need a whole address,
 # a valid checksum or a full length, miss it and the part kept still identifies the customer. At the very end of
-# the text (an ellipsis or blanks may follow), the start of a value whose shape tells its kind: an address's local
-# part and @ (with the domain's start; also spelled out), a card in groups of four (3+ groups, in an issuer's range),
-# a 0x wallet's first 16-39 hex digits, a bech32 address's first 8+ characters, a TRON or legacy address's first 20+
-# (with a digit), a Chinese ID's 6-8 groups. Left: ungrouped digit
-# runs (an order number looks the same) and IBANs cut off (bank references of the same shape end texts too).
+# the text (an ellipsis or blanks may follow), the start of a value whose shape tells its kind:
+# - an address's local part and @ with the domain's start; spelled out; or the local part alone after "my email is";
+# - a card in groups of four (3+ groups, in an issuer's range);
+# - a 0x wallet's first 9-39 hex digits (an error code's 8 stay: 0x80070005), a bech32 address's first 8+
+#   characters, a TRON or legacy address's first 20+ (with a digit);
+# - a Chinese ID's 6-8 groups.
+# Left: ungrouped digit runs (an order number looks the same), IBANs cut off (bank references of that shape end
+# texts too).
 _TAIL_END = r"(?=\s*[\u2026.]{0,3}\s*$)"
 TRUNCATED = re.compile(
     r"(?:(?P<email>(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{2,}[@\uff20][A-Za-z0-9.-]*(?: ?[\[(\uff08]? ?[A-Za-z]{1,5})?)"
     r"|(?P<card>(?<![0-9A-Za-z+-])(?:2[2-7]|[3-69]\d)\d{2}(?:[ -]\d{4}){2}(?:[ -]\d{1,4})?)"
+    # cut before the "@", after words that say it is an address ("my email is alice.wong2", "邮箱：li_si"): a run
+    # with a dot, an underscore or a digit ("the email is wrong" stays)
+    r"|(?P<email_context>(?P<email_words>"
+    r"(?i:e-?mail(?: address)?|mail|邮箱|邮件地址|電郵|メール|이메일|correo|courriel)"
+    r"\s?(?:(?i:is|es|est|ist|é)\s|[:：是为]\s?))"
+    r"(?<![A-Za-z0-9._%+-])(?=[A-Za-z]*[._0-9][A-Za-z0-9])[A-Za-z0-9._%+-]{2,})"
     # spelled out ("zhang.san [at] naver [do", "li_si arroba gmail pu"), or "@" spaced after an id with a digit
     r"|(?P<email_spelled>(?<![A-Za-z0-9._%+-])(?:[A-Za-z0-9._%+-]{2,}(?:\s?" + _OPEN + r"\s?(?i:" + _AT_WORDS
     + r")\s?" + _CLOSE + r"\s?|\s?(?:" + _AT_WORDS_GLUED + r")|\s(?i:" + _AT_WORDS_SPACED + r")\s)"
     r"|[A-Za-z._%+-]*\d[A-Za-z0-9._%+-]*\s@\s)[A-Za-z0-9-]{1,63}[^\n]{0,8})"
-    r"|(?P<wallet>(?<![0-9A-Za-z])(?:0x[0-9a-fA-F]{16,39}|(?:bc1|BC1)[02-9ac-hj-np-zAC-HJ-NP-Z]{8,}"
+    r"|(?P<wallet>(?<![0-9A-Za-z])(?:0x[0-9a-fA-F]{9,39}|(?:bc1|BC1)[02-9ac-hj-np-zAC-HJ-NP-Z]{8,}"
     # TRON and legacy addresses: 20+ base58 characters with a digit (no word is)
     + r"|[13T](?=[" + _B58 + r"]*\d)[" + _B58 + r"]{19,34}))"
     r"|(?P<cn_id>(?<![0-9A-Za-z])\d{6} \d{8}(?: \d{0,3})?))"
     + _TAIL_END
 )
-_TAIL_PLACEHOLDERS = {"email": "[EMAIL]", "email_spelled": "[EMAIL]", "card": "[CARD]", "wallet": "[WALLET]",
-                      "cn_id": "[CN_ID]"}
+_TAIL_PLACEHOLDERS = {"email": "[EMAIL]", "email_context": "[EMAIL]", "email_spelled": "[EMAIL]", "card": "[CARD]",
+                      "wallet": "[WALLET]", "cn_id": "[CN_ID]"}
 
 
 def _sub_truncated(m: re.Match) -> str:
-    if m.lastgroup == "email" and EMAIL.fullmatch(m.group(0)):  # a whole address the e-mail rule kept (logo@2x.png)
+    kind = next(k for k in _TAIL_PLACEHOLDERS if m.group(k) is not None)
+    if kind == "email" and EMAIL.fullmatch(m.group(0)):  # a whole address the e-mail rule kept (logo@2x.png)
         return m.group(0)
-    return _TAIL_PLACEHOLDERS[m.lastgroup]
+    if kind == "email_context":  # the words stay
+        return m.group("email_words") + "[EMAIL]"
+    return _TAIL_PLACEHOLDERS[kind]
 
 
 # the rules in the order they apply (the order matters: e-mails before phones, IPv6 before IPv4, IDs and IBANs
