@@ -212,3 +212,11 @@ def test_a_load_under_another_configuration_says_every_mart_was_rebuilt(tmp_path
     write(tmp_path / "d4" / "interactions.csv", "\n".join([INTERACTION_HEADER, interaction_row("I4")]) + "\n")
     defaults = csqa("load", tmp_path / "d4", "--db", db, cwd=elsewhere)
     assert f"csqa's defaults: no csqa.toml in {elsewhere}" in defaults.stderr, defaults.stderr
+
+
+def test_a_rejected_file_is_reported_once(tmp_path):
+    """The file's line on stdout said why; a log line on stderr said it again (a new user's review)."""
+    write(tmp_path / "in" / "interactions.csv", "a;b\n1;2\n")
+    r = csqa("load", tmp_path / "in", "--db", tmp_path / "w.duckdb")
+    assert r.returncode == 3 and "Traceback" not in r.stderr
+    assert (r.stdout + r.stderr).count("required column(s) missing") == 1 and r.stdout.startswith("rejected ")

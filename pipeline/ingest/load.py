@@ -597,7 +597,7 @@ def empty_file(res: FileResult, path: Path, config: Config) -> bool:
         res.entity = empty_delivery(path, config)
     except InputFileError as e:
         res.status, res.error = "rejected", str(e)
-        log.warning("rejected %s: %s", path, e)
+        log.info("rejected %s: %s", path, e)  # (reported in the result: the CLI prints it, the nightly archives it)
         return True
     if res.entity is None:
         return False
@@ -642,7 +642,7 @@ def _load_staged(con, stage: Stage, files: list[Path], db, config: Config, force
         except InputFileError as e:
             res.status, res.error = "rejected", str(e)
             res.rows_read = res.rows_quarantined = 0
-            log.warning("rejected %s: %s", path, e)
+            log.info("rejected %s: %s", path, e)  # (reported in the result: the CLI prints it, the nightly archives it)
         res.finished_at = _now()
     progress.close()
     summary = LoadSummary(batch_id=None, db=str(db), files=results, steps=steps,
