@@ -214,7 +214,8 @@ def footer(L: str) -> None:
     info = data.last_load()
     at = pd.Timestamp(info["last_good"]).strftime("%Y-%m-%d %H:%M UTC") if pd.notna(info["last_good"]) else "–"
     newest = pd.Timestamp(info["newest"]).strftime("%Y-%m-%d %H:%M UTC") if pd.notna(info["newest"]) else "–"
-    st.caption(t("last_loaded", L, at=at, newest=newest))
+    as_of = pd.Timestamp(info["as_of"]).strftime("%Y-%m-%d %H:%M UTC") if pd.notna(info["as_of"]) else "–"
+    st.caption(t("last_loaded", L, at=at, newest=newest, as_of=as_of))
 
 
 def rows_caption(L: str, n: int, what: str = "counts_contacts") -> None:

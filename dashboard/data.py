@@ -218,15 +218,18 @@ def data_bounds() -> tuple[dt.date, dt.date]:
 
 
 def last_load() -> dict:
-    """The last good load, the newest batch and the newest interaction, in one round trip: the newest interaction is
-    on the newest day (of marts.filter_values, or of the fact table on a snapshot published before that mart), so
-    the day filter skips every other row group."""
+    """The last good load, the newest batch, the newest interaction and the as-of time open clocks were measured
+    against (staging.settings: docs/METRICS.md), in one round trip: the newest interaction is on the newest day (of
+    marts.filter_values, or of the fact table on a snapshot published before that mart), so the day filter skips
+    every other row group."""
     sql = """select (select max(finished_at) filter (where status = 'loaded') from audit.load_batches) as last_good,
                     (select max(batch_id) from audit.load_batches) as batch,
                     (select max(created_at) from marts.fct_interactions
-                     where created_day >= (select max(created_day) from {days})) as newest"""
+                     where created_day >= (select max(created_day) from {days})) as newest,
+                    (select max(as_of_at) from staging.settings) as as_of"""
     row = _with_fallback(sql.format(days="marts.filter_values"), sql.format(days="marts.fct_interactions")).iloc[0]
-    return {"last_good": row.last_good, "batch": row.batch, "newest": None if pd.isna(row.newest) else row.newest}
+    return {"last_good": row.last_good, "batch": row.batch, "newest": None if pd.isna(row.newest) else row.newest,
+            "as_of": None if pd.isna(row.as_of) else row.as_of}
 
 
 def filter_options() -> dict[str, list[str]]:

@@ -57,6 +57,8 @@ def test_filter_options_and_bounds_equal_the_fact_table(dash, sample_wh):
     assert dash.data_bounds() == (b.lo.date(), b.hi.date())
     newest = ref(sample_wh, "select max(created_at) as t from marts.fct_interactions").t.iloc[0]
     assert dash.last_load()["newest"] == newest
+    # the as-of time the open clocks were measured against, which the footer names (a new user's review)
+    assert dash.last_load()["as_of"] == ref(sample_wh, "select as_of_at as t from staging.settings").t.iloc[0]
 
 
 def test_kpis_backlog_and_quantiles_equal_the_fact_table(dash, sample_wh):
