@@ -142,6 +142,10 @@ def test_a_thread_without_a_customer_message_starts_no_first_response_clock(tmp_
         "100": (None, "not_applicable"), "101": (1800.0, "breached")}
     assert query(db, "select count_first_responses, sum_first_response_seconds from marts.channel_response_times"
                  ) == [(1, 1800.0)]
+    # nobody in the log is its customer: not the company (its author), which made every such thread one
+    # customer's repeat contact
+    customers = facts(db, "customer_id")
+    assert customers["100"] == ("unknown:100",) and customers["101"][0].startswith("c_")
 
 
 def test_a_chat_whose_customer_message_is_quarantined_keeps_the_customer_out_of_the_quarantine(tmp_path, db):

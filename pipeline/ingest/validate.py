@@ -538,7 +538,8 @@ def thread_interactions(spec: FileSpec, messages: pd.DataFrame, config: Config) 
 
     created_at: the first customer message (else the first message); first_response_at: the first agent
     message from then on (none in a thread without a customer message); customer_id: the customer column of
-    the message that opened the thread; first_message: its (redacted) text; updated_at: the last message.
+    the message that opened the thread (else of the first customer message; a thread without one:
+    ``unknown:<interaction id>``); first_message: its (redacted) text; updated_at: the last message.
     With ``resolve_after_hours``, a thread quiet that long before the log's last message is resolved at its
     last message (the first status of class resolved/closed); otherwise it is open. Other columns come from
     ``thread.interaction``. Raises InputFileError when the result breaks the contract (a constant that is not
@@ -561,8 +562,11 @@ def thread_interactions(spec: FileSpec, messages: pd.DataFrame, config: Config) 
     last = g.sent_at.max()
     out["updated_at"] = last
     opener = first["_thread_customer"].where(first.sender_role == "customer")
-    out["customer_id"] = opener.fillna(cust_first["_thread_customer"].reindex(out.index)).fillna(
-        first["_thread_customer"])
+    # a thread of agent messages only (a reply to a message not in the log) has no customer in the log: its own
+    # "unknown:<interaction id>", never the company's author id (every such thread was one customer's repeat
+    # contact, the company's)
+    unknown = pd.Series("unknown:" + out.index.astype(str), index=out.index)
+    out["customer_id"] = opener.fillna(cust_first["_thread_customer"].reindex(out.index)).fillna(unknown)
     out["first_message"] = cust_first.text.reindex(out.index)
     done = config.contract.statuses_of("resolved", "closed")
     still = config.contract.statuses_of("open")
