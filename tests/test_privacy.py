@@ -93,6 +93,14 @@ PII = [
     ("Can I use app to reset PIN attempts? my email is alice.wong2", "[EMAIL]"),  # cut before the @
     ("邮箱：li_si2840", "[EMAIL]"),
     ("send to 0x529084000", "[WALLET]"),
+    # cut off after a word naming the kind (the shapes alone say too little)
+    ("实名认证失败，身份证号21010219760313", "[CN_ID]"),
+    ("KYC stuck, my ID number is 6101131976050...", "[CN_ID]"),
+    ("Hallo, Kartenzahlung abgelehnt, Karte 238668191557", "[CARD]"),
+    ("Bonifico non accreditato, IBAN IT91 Y050 3455 7096", "[IBAN]"),
+    ("Login alert: new device, IP 212.129.163.", "[IP]"),
+    ("Merhaba, Çekim beklemede, cüzdan adresim TRY2VWVHP", "[WALLET]"),
+    ("Добрый день, моя почта dmitry.smirno…", "[EMAIL]"),
 ]
 
 LOOK_ALIKES = [
@@ -134,6 +142,10 @@ LOOK_ALIKES = [
     "mail is slow.",
     "I changed my email yesterday",
     "Windows says error 0x80070005",                  # an error code's 8 hex digits, not a wallet's start
+    "I paid 4000 1000 2000",                          # amounts in a card's groups, no word naming a card
+    "limits are 5000 5000 5000",
+    "Hi, TXID 0x6611ea78935d4aeef15c6ba9a5a",          # a transaction hash cut off, not a wallet's start
+    "my card was declined at 10:30",
 ]
 
 
