@@ -389,6 +389,42 @@ def test_sample_marts_parity(sample_pair):
 
 
 @needs_spark
+def test_an_article_with_no_complete_week_on_one_side_has_a_summary_in_both_engines(spark, tmp_path, config):
+    """Published two days after a hole in the data (one stray ticket months before): no complete week before it.
+    DuckDB divided by that zero count into NULL; Spark's ANSI mode raised, and `csqa spark load` ended in an
+    internal error after writing the batch (an operator review, 2026-11-28)."""
+    import datetime as dt
+
+    from csqa.pipeline.spark.engine import load as spark_load
+    from csqa.pipeline.spark.marts import refresh
+    from tests.conftest import INTERACTION_HEADER, interaction_row, write
+
+    rows = []
+    for i in range(41):
+        t = (dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC) + dt.timedelta(days=i)).isoformat().replace("+00:00", "Z")
+        rows.append(interaction_row(f"I{i}", topic="kyc", message="", created=t, first=t, resolved=t))
+    rows.append(interaction_row("stray", topic="deposit", message="", created="2026-05-01T09:00:00Z",
+                                first="2026-05-01T09:00:00Z", resolved="2026-05-01T09:00:00Z"))
+    src = tmp_path / "in"
+    write(src / "interactions.csv", INTERACTION_HEADER + "\n" + "\n".join(rows) + "\n")
+    write(src / "faq_articles.csv", "article_id,topic,language,title,body,status,published_at,updated_at\n"
+          "K1,kyc,en,Verify,Upload your ID,published,2026-10-03T00:00:00Z,2026-10-03T00:00:00Z\n")
+    db, lake = tmp_path / "wh.duckdb", tmp_path / "lake"
+    load([src], db, config)
+    spark_load([src], lake, config, spark=spark)
+    refresh(lake, config, spark=spark)
+    summary = "select article_id, count_weeks_before, count_weeks_after, z_score, is_beyond_noise from {}"
+    assert query(db, summary.format("marts.faq_deflection_summary")) == [("K1", 0, 4, None, False)]
+    from csqa.pipeline.ops.lake import connect_lake
+
+    lk = connect_lake(lake)
+    try:
+        assert lk.execute(summary.format("marts.faq_deflection_summary")).fetchall() == [("K1", 0, 4, None, False)]
+    finally:
+        lk.close()
+
+
+@needs_spark
 def test_faulty_set_marts_parity_and_idempotent_refresh(spark, tmp_path, config, faulty_set):
     from csqa.pipeline.spark.engine import load as spark_load
     from csqa.pipeline.spark.marts import refresh
