@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from csqa.dashboard import charts
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write
 
 APP = str(ROOT / "dashboard" / "app.py")
 PAGES = ["views/response_times.py", "views/satisfaction.py", "views/agents.py", "views/faq_gaps.py",
@@ -211,6 +211,25 @@ def test_missing_warehouse_says_how_to_load(monkeypatch, tmp_path):
     assert not at.exception
     assert any("No data yet" in w.value for w in at.warning)
     assert any("csqa load" in c.value for c in at.code)
+
+
+def test_a_warehouse_of_empty_deliveries_shows_the_no_data_screen(monkeypatch, tmp_path):
+    """A first nightly that received only empty exports writes a batch and marts with no interaction: every page
+    failed ("'NAType' object is not iterable", an operator review); it is the screen that says how to load."""
+    from csqa.pipeline.config import load_config
+    from csqa.pipeline.ingest.load import load
+
+    write(tmp_path / "in" / "interactions.jsonl", "")
+    db = tmp_path / "csqa.duckdb"
+    load([tmp_path / "in"], db, load_config(None))
+    monkeypatch.setenv("CSQA_DB", str(db))
+    st.cache_data.clear()
+    for page in ("views/overview.py", "views/data_quality.py", "views/faq_gaps.py"):
+        at = AppTest.from_file(APP, default_timeout=60).run()
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert any("csqa load" in c.value for c in at.code), page
+    st.cache_data.clear()
 
 
 def test_missing_lake_says_how_to_build_it(monkeypatch, tmp_path):
