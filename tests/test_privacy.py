@@ -284,6 +284,17 @@ def test_a_broken_record_keeps_no_raw_customer_id_nor_personal_data(tmp_path, db
     assert stored.startswith("c_") and "u-secret-1" not in stored
 
 
+def test_personal_data_in_a_shifted_column_is_redacted_in_the_quarantine(tmp_path, db, config):
+    """A shifted export puts an e-mail address in `region` and a phone in `priority`: the row fails its checks and
+    the quarantine kept both values as read, which the dashboard's data quality page shows (an operator review)."""
+    row = interaction_row("S1", region="li.na@example.org", priority="+86 138 0013 8000")
+    write(tmp_path / "interactions.csv", "\n".join([INTERACTION_HEADER, row]) + "\n")
+    load([tmp_path / "interactions.csv"], db, config)
+    got = query(db, "select column_name, failing_value, raw_row from audit.quarantine order by 1")
+    assert [(c, v) for c, v, _ in got] == [("priority", "[PHONE]"), ("region", "[EMAIL]")]
+    assert all("li.na@" not in raw and "138 0013" not in raw for _, _, raw in got)
+
+
 def test_random_transaction_hashes_are_never_damaged():
     """Issue 13: digits inside a hex string were taken for a card (0.29% of hashes damaged)."""
     from benchmarks.redaction_eval import damaged_hashes, random_hashes

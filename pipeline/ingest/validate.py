@@ -509,13 +509,24 @@ def _show(v) -> str:
     return str(v)
 
 
+_ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?")
+
+
 def _failure_frame(records, chunk: RawChunk, text: pd.DataFrame, spec: FileSpec, key: bytes | None) -> pd.DataFrame:
-    """The quarantine rows of a chunk. The columns a source reads beyond the contract (``EXTRA``: a thread's
-    author, a survey's comment, a rule's inputs) were not redacted with the free text: their values are redacted
-    here, where a failing row keeps them (a thread's customer column is already hashed: validate_chunk)."""
+    """The quarantine rows of a chunk. Only the free text was redacted before validation: every other value a
+    failing row keeps is redacted here (a shifted export puts an e-mail address in ``region`` or a phone in
+    ``priority``, and the data quality page shows the values that failed: an operator review, 2026-11-28), as are
+    the columns a source reads beyond the contract (``EXTRA``: a thread's author, a survey's comment, a rule's
+    inputs; a thread's customer column is already hashed: validate_chunk). Each distinct value once."""
+    redacted: dict[str, str] = {}
+
     def shown(col: str | None, v) -> str:
         v = _show(v)
-        return redact_text(v) if v and col is not None and (col.startswith(EXTRA) or "," in col) else v
+        if len(v) < 6 or _ISO_INSTANT.fullmatch(v):  # too short for any rule, or a time: nothing to redact
+            return v
+        if v not in redacted:
+            redacted[v] = redact_text(v)
+        return redacted[v]
 
     rows = []
     cache: dict[int, str] = {}
