@@ -263,9 +263,13 @@ def test_a_later_batch_keeps_the_newest_version_as_duckdb_does(spark, tmp_path, 
     assert audit[0][0] == 1 and "1 row(s) differ from the stored version" in audit[0][1]  # (error: unreadable)
     assert sorted(lk.execute("select survey_id, score from csat_surveys").fetchall()) == [("S1", 5), ("S2", 4)]
     _assert_parity(db, lake, entities=("interactions", "csat_surveys", "messages"))
-    quiet = write(tmp_path / "third" / "csat_surveys.jsonl", "\n")  # a batch of one empty file: recorded by both
-    duck, sp = load([quiet], db, config), spark_load([quiet], lake, config, spark=spark)
+    quiet = write(tmp_path / "third" / "csat_surveys.jsonl", "\n")  # an empty file and a rejected one: recorded by both
+    junk = write(tmp_path / "third" / "random.csv", "not,an,export\n1,2,3\n")
+    duck, sp = load([quiet, junk], db, config), spark_load([quiet, junk], lake, config, spark=spark)
     assert duck.batch_id == sp.batch_id == 3 and [f.notes for f in sp.files] == [f.notes for f in duck.files]
+    rejected = "select batch_id, status from {} where batch_id = 3 and status = 'rejected'"
+    assert duckdb.sql(rejected.format(f"({lake_views(lake)['audit.load_batches']})")).fetchall() == query(
+        db, rejected.format("audit.load_batches")) == [(3, "rejected")]
     empty = "select batch_id, entity, rows_read, status from {} where rows_read = 0 and entity is not null order by all"
     assert duckdb.sql(empty.format(f"({lake_views(lake)['audit.load_batches']})")).fetchall() == query(
         db, empty.format("audit.load_batches")) == [(2, "messages", 0, "loaded"), (3, "csat_surveys", 0, "loaded")]

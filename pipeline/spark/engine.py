@@ -339,11 +339,12 @@ def load(paths: list[str | Path], lake: str | Path, config: Config, *, master: s
         by_seq[seq] = res
     summary = LoadSummary(batch_id=None, db=str(lake), files=results)
     if not by_seq:
-        empties = [r for r in results if r.status == "loaded"]  # empty files only: recorded, as DuckDB's load does
-        if empties:
-            for r in empties:
+        # nothing to read: empty files and files rejected whole, recorded as DuckDB's load records them
+        recorded = [r for r in results if r.status != "skipped"]
+        if recorded:
+            for r in recorded:
                 r.finished_at = dt.datetime.now(dt.UTC)
-            _write_audit(lake, batch_id, empties)
+            _write_audit(lake, batch_id, recorded)
             summary.batch_id = batch_id
         summary.seconds = time.perf_counter() - t0
         return summary
