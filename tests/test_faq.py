@@ -264,7 +264,7 @@ def test_deflection_before_and_after(tmp_path, config):
 def test_deflection_does_not_count_the_weeks_before_an_export_starts_after_a_stray_old_ticket(tmp_path, config):
     """Data from two weeks before an article's publication on, and one stray ticket five months earlier (a new user's
     review, 2026-11-28): the weeks between were counted as complete weeks of no contacts, halving the mean before
-    publication and making a false 'beyond noise'. A week in a hole of the data (two weeks or more without a
+    publication and making a false 'beyond noise'. A week in a hole of the data (14 days or more without a
     contact on the whole desk) is no complete week: the marts equal those without the stray ticket."""
     pub = dt.datetime(2026, 10, 5, tzinfo=dt.UTC)
 

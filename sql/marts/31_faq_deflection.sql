@@ -16,7 +16,7 @@ articles as (
 bounds as (
     select min(created_at) as first_at, max(created_at) as last_at from marts.fct_interactions
 ),
--- the stretches the data covers: days with a contact, a gap of up to two weeks without one on the whole desk
+-- the stretches the data covers: days (UTC) with a contact, a gap of up to 13 days without one on the whole desk
 -- bridged (a quiet holiday is demand); a longer gap is a hole in the data, not weeks of no contacts (one stray
 -- ticket months before an export starts made the empty weeks between count: docs/FAQ.md, "Deflection")
 contact_days as (
