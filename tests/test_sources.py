@@ -157,7 +157,7 @@ def test_a_chat_whose_customer_message_is_quarantined_keeps_the_customer_out_of_
                 "q2,z1,operator,op-1,2026-11-02T09:01:00Z,hi\r\n"
                 "q3,z2,user,bob_jones77,2026-11-02T09:05:00Z,one,field,too many\r\n")
     r = csqa("load", "--source", "chat_log", log, "--db", db, "--json")
-    assert json.loads(r.stdout)["rows_quarantined"] == 2
+    assert json.loads(r.stdout)["rows_quarantined"] == 3
     (raw_row, value), (line, _) = query(db, "select raw_row, failing_value from audit.quarantine order by row_number")
     assert "alice" not in raw_row and "example.com" not in raw_row and "7700" not in raw_row
     assert json.loads(raw_row)["author_id"].startswith("c_") and value == "2026-11-02 09:00:00"
@@ -175,16 +175,20 @@ def test_a_fault_is_reported_once_and_a_derived_value_is_shown(tmp_path, db):
     rows = ["2005,Ann,1,Agent Li,Accounts,Late,x,Solved,Normal,Email,Question,2026-11-02 08:00:00,"
             "2026-11-02 09:00:00,2026-11-02 09:00:00,0,1,65,60",
             "2006,Bob,2,Agent Li,Accounts,Excel date,x,Solved,Normal,Email,Question,2026-11-02 08:00:00,"
-            "2026-11-02 09:00:00,02/11/2026 09:00,0,1,5,60"]
+            "2026-11-02 09:00:00,02/11/2026 09:00,0,1,5,60",
+            # created in 2062 (a typo): its own fault, not also the first reply derived from it (an operator review)
+            "2007,Cy,3,Agent Li,Accounts,Typo,x,Open,Normal,Email,Question,2062-11-02 08:00:00,"
+            "2026-11-02 09:00:00,,0,1,5,"]
     path = write(tmp_path / "tickets_export.csv", header + "\n" + "\n".join(rows) + "\n")
     r = csqa("load", "--source", "zendesk", path, "--db", db, "--json")
-    assert json.loads(r.stdout)["rows_quarantined"] == 2
+    assert json.loads(r.stdout)["rows_quarantined"] == 3
     got = query(db, "select json_extract_string(raw_row, '$.interaction_id'), column_name, check_name, failing_value "
                     "from audit.quarantine order by 1, 3")
     assert got == [
         ("2005", "Created at + First reply time in minutes,Solved at", "resolution_not_before_first_response",
          "Created at + First reply time in minutes=2026-11-02T09:05:00+00:00; Solved at=2026-11-02 09:00:00"),
         ("2006", "Solved at", "parse_timestamp_iso8601", "02/11/2026 09:00"),
+        ("2007", "Created at", "not_in_the_future", "2062-11-02 08:00:00"),
     ], got
 
 

@@ -432,10 +432,12 @@ def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame, spec: FileSpec, typed
                      parsed_bad: set):
     """pandera's failure cases as quarantine records. A cross-column check is one record per row, left out where
     one of its columns failed to parse in that row, or failed a check of its own there (reported once: as that
-    failure; a created_at in the future is not also "before creation" of each other time); its value shows each
-    column as read, or as derived where the file has no such column (a start plus minutes)."""
+    failure; a created_at in the future is not also "before creation" of each other time), and so is a column derived
+    from one that failed (a first reply computed as a 2062 created_at plus minutes); its value shows each column as
+    read, or as derived where the file has no such column (a start plus minutes)."""
     fc = fc[fc["index"].notna()]
     failed = set()  # (row, column) of the column checks' failures
+    own = []
     for row in fc.itertuples(index=False):
         pos = int(row.index)
         check = str(row.check)
@@ -446,7 +448,12 @@ def _pandera_records(fc: pd.DataFrame, text: pd.DataFrame, spec: FileSpec, typed
         if check == "not_nullable":
             value = None
         failed.add((pos, col))
-        yield pos, col, check, value
+        own.append((pos, col, check, value))
+    # a column derived from others (a start plus minutes) fails with them: reported once, as their failure
+    inputs = {col: {spec.mapping.get(i, EXTRA + i) for i in _rule_inputs(spec, col)} for col in {r[1] for r in own}}
+    for pos, col, check, value in own:
+        if not any((pos, i) in failed or (pos, i) in parsed_bad for i in inputs.get(col) or ()):
+            yield pos, col, check, value
     cross = fc[(fc.schema_context == "DataFrameSchema") & fc.check.isin(list(CROSS_CHECK_COLUMNS))]
     for (pos, check), _ in cross.groupby(["index", "check"], sort=True):
         cols = CROSS_CHECK_COLUMNS[check]
