@@ -389,14 +389,13 @@ def _sub_phone_context(m: re.Match) -> str:
 # A value cut off where the text ends: helpdesk exports cut subjects and previews at a fixed length ("my email is
 # alice.wong2@g", "card 4111 1111 1111", "bc1qar0srrr7xfkvy5l64"), so the rules above, which need a whole address,
 # a valid checksum or a full length, miss it and the part kept still identifies the customer. At the very end of
-# the text (an ellipsis or blanks may follow), the start of a value whose shape tells its kind:
+# the text (an ellipsis or blanks may follow), the start of a value whose shape tells its kind (TRUNCATED):
 # - an address's local part and @ with the domain's start; spelled out; or the local part alone after "my email is";
-# - a card in groups of four (3+ groups, in an issuer's range);
 # - a 0x wallet's first 9-39 hex digits (an error code's 8 stay: 0x80070005), a bech32 address's first 8+
 #   characters, a TRON or legacy address's first 20+ (with a digit);
-# - a Chinese ID's 6-8 groups.
-# Left: ungrouped digit runs (an order number looks the same), IBANs cut off (bank references of that shape end
-# texts too).
+# - a Chinese ID's 6-8 groups;
+# or, after a word naming its kind, any value's start (TRUNCATED_AFTER_WORDS, below): a card's groups alone are
+# amounts as often ("4000 1000 2000"), and bank references end texts in an IBAN's shape.
 _TAIL_END = r"(?=\s*[\u2026.]{0,3}\s*$)"
 # words naming a kind of value, and the start of such a value after them (the value runs to the text's end)
 _CONTEXT_TAILS = {
@@ -534,8 +533,9 @@ def redact_series(s: pd.Series) -> pd.Series:
     if words.any():
         s = s.copy()
         before = arr.filter(pa.array(words)).to_pylist()
-        after = [TRUNCATED_AFTER_WORDS.sub(_sub_truncated, _ascii(t)) for t in before]
-        s.loc[s.index[words]] = [t if a == _ascii(t) else a for t, a in zip(before, after, strict=True)]
+        norm = [_ascii(t) for t in before]
+        after = [TRUNCATED_AFTER_WORDS.sub(_sub_truncated, n) for n in norm]
+        s.loc[s.index[words]] = [t if a == n else a for t, n, a in zip(before, norm, after, strict=True)]
     if not mask.any():
         return s
     originals = arr.filter(pa.array(mask)).to_pylist()

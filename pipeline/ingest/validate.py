@@ -524,12 +524,14 @@ def _failure_frame(records, chunk: RawChunk, text: pd.DataFrame, spec: FileSpec,
     failing row keeps is redacted here (a shifted export puts an e-mail address in ``region`` or a phone in
     ``priority``, and the data quality page shows the values that failed: an operator review, 2026-11-28), as are
     the columns a source reads beyond the contract (``EXTRA``: a thread's author, a survey's comment, a rule's
-    inputs; a thread's customer column is already hashed: validate_chunk). Each distinct value once."""
+    inputs; a thread's customer column is already hashed: validate_chunk). Each distinct value once; the free text
+    is not redacted a second time."""
     redacted: dict[str, str] = {}
+    free_text = set(FREE_TEXT[spec.entity])
 
     def shown(col: str | None, v) -> str:
         v = _show(v)
-        if len(v) < 6 or _ISO_INSTANT.fullmatch(v):  # too short for any rule, or a time: nothing to redact
+        if col in free_text or len(v) < 6 or _ISO_INSTANT.fullmatch(v):  # redacted already; too short; a time
             return v
         if v not in redacted:
             redacted[v] = redact_text(v)
