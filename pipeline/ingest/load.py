@@ -512,16 +512,12 @@ def _publish_if_behind(db, config: Config, batch_id: int | None, last: int | Non
     return ""
 
 
-def _last_refresh(path) -> dt.datetime | None:
-    """When the newest ``csqa refresh`` stored in the DuckDB file ``path`` committed (None: none, or a file from
-    before ``audit.mart_refreshes``)."""
-    con = connect(path, read_only=True)
-    try:
-        if not table_exists(con, "audit", "mart_refreshes"):
-            return None
-        return con.execute("select max(refreshed_at) from audit.mart_refreshes").fetchall()[0][0]
-    finally:
-        con.close()
+def _last_refresh(con) -> dt.datetime | None:
+    """When the newest ``csqa refresh`` stored in ``con``'s file committed (None: none, or a file from before
+    ``audit.mart_refreshes``)."""
+    if not table_exists(con, "audit", "mart_refreshes"):
+        return None
+    return con.execute("select max(refreshed_at) from audit.mart_refreshes").fetchall()[0][0]
 
 
 def publish_if_behind(db, config: Config) -> str:
@@ -533,6 +529,7 @@ def publish_if_behind(db, config: Config) -> str:
     con = connect(db, read_only=True)
     try:
         last = con.execute("select max(batch_id) from audit.load_batches").fetchall()[0][0]
+        refreshed = _last_refresh(con)
     except duckdb.Error:  # no batch table yet: nothing was ever committed
         return ""
     finally:
@@ -540,9 +537,14 @@ def publish_if_behind(db, config: Config) -> str:
     if last is None:
         return ""
     published = reader_path(db)
-    refreshed = _last_refresh(db)
-    if published != Path(db) and refreshed is not None and refreshed != _last_refresh(published):
-        return str(publish(db, last, keep=config.warehouse.snapshots) or "")
+    if published != Path(db) and refreshed is not None:
+        reader = connect(published, read_only=True)
+        try:
+            behind = refreshed != _last_refresh(reader)
+        finally:
+            reader.close()
+        if behind:
+            return str(publish(db, last, keep=config.warehouse.snapshots) or "")
     return _publish_if_behind(db, config, None, last)
 
 

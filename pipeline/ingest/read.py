@@ -265,7 +265,11 @@ def empty_delivery(path: Path, config: Config) -> str | None:
     try:
         if path.stat().st_size > SNIFF_BYTES:
             return None
-        head = path.read_bytes()
+        with path.open("rb") as fh:  # a file with data shows it in its first bytes: only those are read
+            head = fh.read(4096)
+            if head.removeprefix(codecs.BOM_UTF8).strip():
+                return None
+            head += fh.read()
     except OSError:
         return None  # (reading it again reports the error)
     if head.removeprefix(codecs.BOM_UTF8).strip():
