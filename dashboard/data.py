@@ -570,22 +570,16 @@ def recent_loads(limit: int = 30) -> pd.DataFrame:
 def quarantine_by_check() -> pd.DataFrame:
     """The quarantined rows by entity, column and check (its name as people read it: ``check_label``), with up to
     three of the values that failed (redacted as stored), the most frequent first."""
-    df = query("""with q as (
-                      select entity, coalesce(column_name, '(record)') as column_name, check_name,
-                             count(distinct (batch_id, source_file, row_number)) as rows
-                      from audit.quarantine group by all order by rows desc limit 30
-                  ),
-                  v as (
+    # (a row has one failing value per column and check, so the rows of the values add up to the check's rows)
+    df = query("""with v as (
                       select entity, coalesce(column_name, '(record)') as column_name, check_name, failing_value,
-                             count(*) as n
-                      from audit.quarantine where failing_value is not null group by all
+                             count(distinct (batch_id, source_file, row_number)) as rows
+                      from audit.quarantine group by all
                   )
-                  select q.*, coalesce((
-                      select array_to_string(list(v.failing_value order by v.n desc, v.failing_value)[1:3], ', ')
-                      from v
-                      where v.entity = q.entity and v.column_name = q.column_name and v.check_name = q.check_name
-                  ), '–') as examples
-                  from q order by rows desc, entity, column_name, check_name""")
+                  select entity, column_name, check_name, sum(rows)::bigint as rows,
+                         coalesce(array_to_string(list(failing_value order by rows desc, failing_value)
+                                                  filter (where failing_value is not null)[1:3], ', '), '–') as examples
+                  from v group by all order by rows desc, entity, column_name, check_name limit 30""")
     return df.assign(check_name=df.check_name.map(check_label))
 
 
