@@ -17,6 +17,17 @@ sides as (
         var_samp(case when week_offset >= 0 then count_contacts end) as var_weekly_after,
     from weekly
     group by article_id, topic, language, published_at
+),
+-- Welch z on weekly counts; the variance floor is the Poisson variance (the mean) so quiet weeks don't fake certainty;
+-- a side without a complete week (published just after a hole in the data) has none (Spark would raise)
+scored as (
+    select
+        *,
+        (mean_weekly_after - mean_weekly_before) / nullif(sqrt(
+            greatest(coalesce(var_weekly_before, 0), mean_weekly_before) / nullif(count_weeks_before, 0)
+            + greatest(coalesce(var_weekly_after, 0), mean_weekly_after) / nullif(count_weeks_after, 0)
+        ), 0) as z_score,
+    from sides
 )
 select
     article_id,
@@ -28,14 +39,6 @@ select
     mean_weekly_before,
     mean_weekly_after,
     (mean_weekly_after - mean_weekly_before) / nullif(mean_weekly_before, 0) as change_rate,
-    -- Welch z on weekly counts; the variance floor is the Poisson variance (the mean) so quiet weeks don't fake certainty;
-    -- a side without a complete week (published just after a hole in the data) has none (Spark would raise)
-    (mean_weekly_after - mean_weekly_before) / nullif(sqrt(
-        greatest(coalesce(var_weekly_before, 0), mean_weekly_before) / nullif(count_weeks_before, 0)
-        + greatest(coalesce(var_weekly_after, 0), mean_weekly_after) / nullif(count_weeks_after, 0)
-    ), 0) as z_score,
-    count_weeks_before >= 2 and count_weeks_after >= 2 and abs((mean_weekly_after - mean_weekly_before) / nullif(sqrt(
-        greatest(coalesce(var_weekly_before, 0), mean_weekly_before) / nullif(count_weeks_before, 0)
-        + greatest(coalesce(var_weekly_after, 0), mean_weekly_after) / nullif(count_weeks_after, 0)
-    ), 0)) >= 1.96 as is_beyond_noise,
-from sides
+    z_score,
+    count_weeks_before >= 2 and count_weeks_after >= 2 and abs(z_score) >= 1.96 as is_beyond_noise,
+from scored
